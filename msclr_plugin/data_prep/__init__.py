@@ -1,0 +1,1 @@
+"""Converters from raw datasets to skeleton stores (used by tools/data)."""

@@ -1,0 +1,1 @@
+from .knn_hook import KNNMonitorHook  # noqa: F401

@@ -1,0 +1,133 @@
+"""Weighted k-nearest-neighbour classification of frozen features.
+
+Neither AimCLR nor MS-CLR ships a kNN evaluation, so the choice here is the
+common one of InstDisc (Wu et al. 2018) and its successors: cosine similarity
+of L2-normalised features, the ``k`` most similar training samples vote for
+their class with weight ``exp(similarity / temperature)`` (k=20, T=0.07 by
+default, the temperature of the contrastive loss), and the class with the
+largest vote wins.
+"""
+from typing import Iterable, Optional, Tuple
+
+import torch
+import torch.nn.functional as F
+from mmengine.model import is_model_wrapper
+
+from msclr_plugin.models.recognizers.ms_recognizer_gcn import (
+    embed, plain_conventions, view_conventions)
+
+
+@torch.no_grad()
+def knn_classify(train_feats: torch.Tensor,
+                 train_labels: torch.Tensor,
+                 test_feats: torch.Tensor,
+                 k: int = 20,
+                 temperature: float = 0.07,
+                 num_classes: Optional[int] = None,
+                 test_labels: Optional[torch.Tensor] = None,
+                 chunk_size: int = 1024) -> Tuple[torch.Tensor, Optional[float]]:
+    """Classify test features by a weighted vote of their k neighbours.
+
+    Args:
+        train_feats (torch.Tensor): ``(N_train, C)`` features.
+        train_labels (torch.Tensor): ``(N_train,)`` integer labels.
+        test_feats (torch.Tensor): ``(N_test, C)`` features.
+        k (int): Neighbours (capped at ``N_train``). Defaults to 20.
+        temperature (float): Vote weight ``exp(sim / temperature)``.
+        num_classes (int, optional): Defaults to ``max(train_labels) + 1``.
+        test_labels (torch.Tensor, optional): For the top-1 accuracy.
+        chunk_size (int): Test rows per similarity block (memory bound).
+
+    Returns:
+        tuple: ``(predictions (N_test,), top1 in [0, 1] or None)``.
+    """
+    train_labels = torch.as_tensor(train_labels, dtype=torch.long)
+    if train_feats.shape[0] != train_labels.shape[0]:
+        raise ValueError(f'{train_feats.shape[0]} training features but '
+                         f'{train_labels.shape[0]} labels')
+    if train_feats.shape[0] == 0:
+        raise ValueError('kNN needs at least one training feature')
+    num_classes = num_classes or int(train_labels.max()) + 1
+    k = min(k, train_feats.shape[0])
+    bank = F.normalize(train_feats.float(), dim=1)
+    train_labels = train_labels.to(bank.device)
+    preds = []
+    for start in range(0, test_feats.shape[0], chunk_size):
+        query = F.normalize(
+            test_feats[start:start + chunk_size].float().to(bank.device), dim=1)
+        sim, idx = (query @ bank.T).topk(k, dim=1)
+        votes = torch.zeros(query.shape[0], num_classes, device=bank.device)
+        votes.scatter_add_(1, train_labels[idx], (sim / temperature).exp())
+        preds.append(votes.argmax(1))
+    preds = torch.cat(preds) if preds else torch.zeros(0, dtype=torch.long)
+    top1 = None
+    if test_labels is not None:
+        test_labels = torch.as_tensor(test_labels, device=preds.device)
+        top1 = float((preds == test_labels).float().mean())
+    return preds, top1
+
+
+@torch.no_grad()
+def extract_features(model: torch.nn.Module,
+                     dataloader: Iterable,
+                     view: Optional[str] = None
+                     ) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Pooled backbone features and labels of every item of a dataloader.
+
+    Works for any model with an :class:`MSSTGCN` ``backbone`` and a
+    ``data_preprocessor`` (pretraining and evaluation recognizers alike):
+    every view is embedded with its conventions and pooled over time, real
+    joints and persons; an item's feature is the mean over its views, or the
+    view named ``view``. The model is put in eval mode and restored.
+
+    Args:
+        model (nn.Module): The model (wrappers are unwrapped).
+        dataloader (Iterable): Yields mmaction batches (``inputs`` and
+            ``data_samples`` with ``gt_label``).
+        view (str, optional): Use only this view.
+
+    Returns:
+        tuple: ``(features (N, C) on CPU, labels (N,))``.
+    """
+    if is_model_wrapper(model):
+        model = model.module
+    if not hasattr(model, 'backbone'):
+        raise AttributeError(f'{type(model).__name__} has no backbone to '
+                             'extract features with')
+    was_training = model.training
+    model.eval()
+    feats, labels = [], []
+    try:
+        for batch in dataloader:
+            data = model.data_preprocessor(batch, False)
+            inputs, samples = data['inputs'], data['data_samples']
+            if isinstance(inputs, torch.Tensor):
+                inputs = {None: inputs}
+            if view is not None:
+                if view not in inputs:
+                    raise KeyError(f'view {view!r} not in the batch views '
+                                   f'{list(inputs)}')
+                inputs = {view: inputs[view]}
+            default = getattr(model, 'default_skeleton', None)
+            per_view = []
+            for name, x in inputs.items():
+                if name is not None:
+                    skel = view_conventions(samples, name, x.shape[0], default)
+                    per_view.append(embed(model.backbone, x, skel))
+                    continue
+                # plain mmaction tensor: (N, [num_clips,] M, T, V, C)
+                clips = x.shape[1] if x.dim() == 6 else 1
+                skel = plain_conventions(samples, default)
+                if clips > 1:
+                    x = x.flatten(0, 1)
+                    if not isinstance(skel, str):
+                        skel = [s for s in skel for _ in range(clips)]
+                per_view.append(
+                    embed(model.backbone, x, skel).unflatten(0, (-1, clips)).mean(1))
+            feats.append(torch.stack(per_view).mean(0).cpu())
+            labels.extend(int(s.gt_label.reshape(-1)[0]) for s in samples)
+    finally:
+        model.train(was_training)
+    if not feats:
+        raise ValueError('the dataloader yielded no batch')
+    return torch.cat(feats), torch.tensor(labels, dtype=torch.long)

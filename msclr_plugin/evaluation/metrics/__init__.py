@@ -1,0 +1,3 @@
+from .ms_acc_metric import MSAccMetric
+
+__all__ = ['MSAccMetric']

@@ -1,0 +1,3 @@
+from .ms_linear_head import MSLinearHead
+
+__all__ = ['MSLinearHead']

@@ -1,0 +1,90 @@
+"""Pooling + projection neck of the contrastive encoders."""
+from typing import List, Optional, Union
+
+import torch
+import torch.nn as nn
+from mmengine.model import BaseModule
+
+from mmaction.registry import MODELS
+
+AIMCLR_NECK_INIT = dict(type='Normal', layer='Linear', std=0.02, bias=0)
+
+
+@MODELS.register_module()
+class MSProjectionNeck(BaseModule):
+    """Global average pooling over real joints, then AimCLR's projector.
+
+    The backbone output ``(N, M, C, T, V)`` is averaged over ``T`` and the
+    real joints of each sample (padded joints are excluded from the count,
+    so a zero-padded clip pools exactly like its native-size version), then
+    over the persons ``M``; the ``(N, C)`` feature goes through
+    ``Linear(C, hid)-ReLU-Linear(hid, out)`` (``with_mlp=True``, AimCLR's
+    ``mlp=True``) or a single ``Linear(C, out)``.
+
+    Args:
+        in_channels (int): Backbone output channels. Defaults to 256.
+        hid_channels (int): Hidden width of the MLP. Defaults to 256.
+        out_channels (int): Embedding size. Defaults to 128.
+        with_mlp (bool): Two-layer MLP (True) or one linear layer.
+            Defaults to True.
+        init_cfg (dict | list, optional): Defaults to AimCLR's
+            ``N(0, 0.02)`` weights with zero bias.
+    """
+
+    def __init__(self,
+                 in_channels: int = 256,
+                 hid_channels: int = 256,
+                 out_channels: int = 128,
+                 with_mlp: bool = True,
+                 init_cfg: Optional[Union[dict, List[dict]]] = AIMCLR_NECK_INIT
+                 ) -> None:
+        super().__init__(init_cfg=init_cfg)
+        self.in_channels = in_channels
+        self.out_channels = out_channels
+        if with_mlp:
+            self.projector = nn.Sequential(
+                nn.Linear(in_channels, hid_channels), nn.ReLU(inplace=True),
+                nn.Linear(hid_channels, out_channels))
+        else:
+            self.projector = nn.Linear(in_channels, out_channels)
+
+    @staticmethod
+    def pool(x: torch.Tensor,
+             mask: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """Average ``(N, M, C, T, V)`` features to ``(N, C)``.
+
+        Args:
+            x (torch.Tensor): Backbone features (padded joints are zero).
+            mask (torch.Tensor, optional): ``(N, V)`` bool, True on real
+                joints; None when every joint is real.
+
+        Returns:
+            torch.Tensor: The pooled ``(N, C)`` feature (kNN / linear
+            features, before projection).
+        """
+        if x.dim() != 5:
+            raise ValueError('MSProjectionNeck expects (N, M, C, T, V) '
+                             f'features, got shape {tuple(x.shape)}')
+        if mask is None:
+            return x.mean(dim=(1, 3, 4))
+        # Padded joints are zero, so the sum is over real joints already;
+        # only the denominator needs the real count.
+        count = mask.sum(dim=1).to(x.dtype) * x.shape[3] * x.shape[1]
+        return x.sum(dim=(1, 3, 4)) / count.clamp(min=1)[:, None]
+
+    def forward(self,
+                x: torch.Tensor,
+                mask: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """Pool and project.
+
+        Args:
+            x (torch.Tensor): ``(N, M, C, T, V)`` backbone features, or an
+                already pooled ``(N, C)`` feature.
+            mask (torch.Tensor, optional): ``(N, V)`` real-joint mask.
+
+        Returns:
+            torch.Tensor: ``(N, out_channels)`` embeddings (not normalised).
+        """
+        if x.dim() == 5:
+            x = self.pool(x, mask)
+        return self.projector(x)

@@ -1,0 +1,6 @@
+from .ms_aimclr import MSAimCLR
+from .ms_moco import MSMoCo
+from .ms_recognizer_gcn import MSRecognizerGCN, load_pretrained_backbone
+
+__all__ = ['MSMoCo', 'MSAimCLR']
+__all__ += ['MSRecognizerGCN', 'load_pretrained_backbone']

@@ -1,0 +1,129 @@
+"""AimCLR pretraining over one or several skeleton conventions."""
+from typing import Dict, Optional, Sequence
+
+import torch
+import torch.nn.functional as F
+from mmengine.logging import MessageHub
+
+from mmaction.registry import MODELS
+from .ms_moco import MSMoCo
+
+
+@MODELS.register_module()
+class MSAimCLR(MSMoCo):
+    """AimCLR (extreme augmentations, EADM, D3M, nearest-neighbour mining)
+    with a multi-skeleton encoder: MS-CLR's MS-AimCLR.
+
+    On top of :class:`MSMoCo`, the view ``query_extreme`` (same convention
+    as ``query``) goes through the query encoder twice: pooled as is
+    (``q_e``) and after EADM on the last feature map (``q_ed``). With
+    ``l = [q.k, q.queue] / T`` for each query,
+
+    - D3M: ``L_e = H(softmax(l_q).detach(), softmax(l_e))``, likewise
+      ``L_ed``; ``loss_d3m = (L_e + L_ed) / 2``.
+    - Epochs ``<= mining_epoch`` (AimCLR's 1-based count): ``loss_nce =
+      CE(l_q, 0)``.
+    - Later (nearest-neighbour mining): the positives of the normal query
+      are the key plus the union of the top-``topk`` queue entries of
+      ``q``, ``q_e`` and ``q_ed`` (raw cosine similarity), and ``loss_nce``
+      is the multi-positive InfoNCE on ``l_q``; D3M is unchanged.
+
+    The epoch is the runtime info ``'epoch'`` of mmengine's
+    :class:`MessageHub`, which ``RuntimeInfoHook`` sets to the 0-based
+    epoch before each training epoch; mining starts when ``epoch + 1 >
+    mining_epoch`` (AimCLR's epochs are 1-based), i.e. from the 0-based
+    epoch ``mining_epoch``. Without that info (no epoch-based loop) the
+    epoch counts as 0. With one convention this is AimCLR.
+
+    Args:
+        eadm (dict): Config of the drop module. Defaults to
+            ``dict(type='EnergyAttentionDrop', keep_prob=0.7)``.
+        loss_d3m (dict): Config of the D3M loss.
+            Defaults to ``dict(type='D3MLoss')``.
+        mining_epoch (int): Last epoch (1-based) without mining.
+            Defaults to 150.
+        topk (int): Queue neighbours mined per query type. Defaults to 1.
+        extreme_view (str): Name of the extreme view.
+            Defaults to ``'query_extreme'``.
+        **kwargs: :class:`MSMoCo` arguments.
+    """
+
+    def __init__(self,
+                 *args,
+                 eadm: dict = dict(type='EnergyAttentionDrop', keep_prob=0.7),
+                 loss_d3m: dict = dict(type='D3MLoss'),
+                 mining_epoch: int = 150,
+                 topk: int = 1,
+                 extreme_view: str = 'query_extreme',
+                 **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.eadm = MODELS.build(eadm)
+        self.loss_d3m = MODELS.build(loss_d3m)
+        self.mining_epoch = mining_epoch
+        self.topk = topk
+        self.extreme_view = extreme_view
+
+    def mining(self) -> bool:
+        """Whether the current epoch uses nearest-neighbour mining."""
+        epoch = MessageHub.get_current_instance().get_info('epoch', 0)
+        return epoch + 1 > self.mining_epoch
+
+    def positive_mask(self, *negatives: torch.Tensor) -> torch.Tensor:
+        """``(N, 1 + K)`` positives: the key and the union of every query
+        type's top-``topk`` queue neighbours."""
+        first = negatives[0]
+        mask = torch.zeros(
+            first.shape[0], 1 + first.shape[1], dtype=torch.bool,
+            device=first.device)
+        mask[:, 0] = True
+        for l_neg in negatives:
+            top = l_neg.topk(self.topk, dim=1).indices
+            mask.scatter_(1, top + 1, True)
+        return mask
+
+    def loss(self, inputs: Dict[str, torch.Tensor],
+             data_samples: Optional[Sequence] = None) -> Dict[str, torch.Tensor]:
+        """AimCLR's loss on the query, extreme query and key views.
+
+        Args:
+            inputs (dict): ``{'query', 'query_extreme', 'key'}`` views, each
+                ``(N, M, T, V, C)``.
+            data_samples (list): Samples with ``metainfo['skeletons']``.
+
+        Returns:
+            dict: ``loss_nce``, ``loss_d3m`` (summed into the total);
+            ``d3m_extreme``, ``d3m_extreme_drop``, ``nce_top1`` and, while
+            mining, ``num_positives`` (logged only).
+        """
+        q = self.encode_query(
+            self._view(inputs, self.query_view),
+            self._view_skeletons(data_samples, self.query_view))
+        feats_e, mask_e = self._encode_features(
+            self.backbone, self._view(inputs, self.extreme_view),
+            self._view_skeletons(data_samples, self.extreme_view))
+        q_e = F.normalize(self.neck(feats_e, mask_e), dim=1)
+        q_ed = F.normalize(self.neck(self.eadm(feats_e, mask_e), mask_e), dim=1)
+        with torch.no_grad():
+            self.momentum_update()
+            k = self.encode_key(
+                self._view(inputs, self.key_view),
+                self._view_skeletons(data_samples, self.key_view))
+
+        logits, l_neg = self.contrast(q, k)
+        logits_e, l_neg_e = self.contrast(q_e, k)
+        logits_ed, l_neg_ed = self.contrast(q_ed, k)
+
+        losses = dict(nce_top1=self._top1(logits))
+        if self.mining():
+            pos_mask = self.positive_mask(l_neg, l_neg_e, l_neg_ed)
+            losses['loss_nce'] = self.loss_nce(logits, pos_mask)
+            losses['num_positives'] = pos_mask.sum(dim=1).float().mean()
+        else:
+            losses['loss_nce'] = self.loss_nce(logits)
+        loss_e = self.loss_d3m(logits_e, logits)
+        loss_ed = self.loss_d3m(logits_ed, logits)
+        losses['loss_d3m'] = (loss_e + loss_ed) / 2
+        losses['d3m_extreme'] = loss_e.detach()
+        losses['d3m_extreme_drop'] = loss_ed.detach()
+        self.enqueue(k)
+        return losses

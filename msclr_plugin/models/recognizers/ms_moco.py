@@ -1,0 +1,330 @@
+"""MoCo v2 pretraining over one or several skeleton conventions."""
+import copy
+import warnings
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmengine.dist import all_gather, broadcast, get_rank, get_world_size
+from mmengine.dist import all_reduce
+from mmengine.model import BaseModel
+
+from mmaction.registry import MODELS
+
+Encoded = Tuple[torch.Tensor, Optional[torch.Tensor]]
+
+
+@MODELS.register_module()
+class MSMoCo(BaseModel):
+    """MoCo v2 (as in AimCLR) with a multi-skeleton encoder (MS-CLR).
+
+    The query encoder is ``backbone`` + ``neck``; the key encoder
+    (``momentum_backbone``, ``momentum_neck``) is a copy that gets no
+    gradients and follows the query encoder by an exponential moving
+    average of the parameters, ``theta_k <- m * theta_k + (1 - m) *
+    theta_q``. Buffers are not averaged: the key encoder runs in train mode
+    and keeps its own BatchNorm statistics, as in AimCLR. Keys fill one
+    shared queue of negatives; the loss is InfoNCE over
+    ``[q.k, q.queue] / T``. With a single convention this is MoCo v2 with
+    AimCLR's settings.
+
+    Inputs of :meth:`loss` are a dict of views ``{'query': (N, M, T, V, C),
+    'key': (N, M, T, V', C)}``; each data sample carries
+    ``metainfo['skeletons'] = {view: convention}``, and the per-sample
+    conventions of a view are passed to the backbone (a uniform list is its
+    fast path; a mixed, zero-padded batch is masked).
+
+    The queue, its pointer and the key encoder are in the state dict, so a
+    checkpoint resumes exactly. The key encoder is copied from the query
+    encoder again after :meth:`init_weights` (AimCLR copies before its
+    weight init, so its key encoder starts from a different random
+    initialisation; we start both equal, as MoCo does).
+
+    Args:
+        backbone (dict): Backbone config (``MSSTGCN``).
+        neck (dict): Neck config (``MSProjectionNeck``).
+        queue_len (int): Number of negatives K. Defaults to 32768.
+        feat_dim (int): Embedding size (the neck's output). Defaults to 128.
+        momentum (float): EMA coefficient m of the key encoder.
+            Defaults to 0.999.
+        temperature (float): InfoNCE temperature. Defaults to 0.07.
+        loss_nce (dict): Config of the InfoNCE loss.
+            Defaults to ``dict(type='MultiPosInfoNCELoss')``.
+        shuffle_bn (bool): MoCo's shuffling BN: the key batch is shuffled
+            across ranks before the key encoder and unshuffled after. It has
+            no effect (a warning) in a single process. Defaults to False.
+        query_view (str): Name of the query view. Defaults to ``'query'``.
+        key_view (str): Name of the key view. Defaults to ``'key'``.
+        data_preprocessor (dict | nn.Module, optional): Defaults to
+            ``dict(type='MultiSkeletonDataPreprocessor')``.
+        init_cfg (dict | list, optional): Initialisation config.
+    """
+
+    def __init__(self,
+                 backbone: dict,
+                 neck: dict,
+                 queue_len: int = 32768,
+                 feat_dim: int = 128,
+                 momentum: float = 0.999,
+                 temperature: float = 0.07,
+                 loss_nce: dict = dict(type='MultiPosInfoNCELoss'),
+                 shuffle_bn: bool = False,
+                 query_view: str = 'query',
+                 key_view: str = 'key',
+                 data_preprocessor: Optional[Union[dict, nn.Module]] = dict(
+                     type='MultiSkeletonDataPreprocessor'),
+                 init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
+        if isinstance(data_preprocessor, dict):
+            # Built from mmaction's registry so that it resolves outside a
+            # Runner (no default scope) as well.
+            data_preprocessor = MODELS.build(data_preprocessor)
+        super().__init__(
+            data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        self.backbone = MODELS.build(backbone)
+        self.neck = MODELS.build(neck)
+        self.momentum_backbone = copy.deepcopy(self.backbone)
+        self.momentum_neck = copy.deepcopy(self.neck)
+        for param in self._momentum_params():
+            param.requires_grad = False
+
+        if not 0 <= momentum <= 1:
+            raise ValueError(f'momentum must be in [0, 1], got {momentum}')
+        self.queue_len = queue_len
+        self.feat_dim = feat_dim
+        self.momentum = momentum
+        self.temperature = temperature
+        self.shuffle_bn = shuffle_bn
+        self.query_view = query_view
+        self.key_view = key_view
+        self.loss_nce = MODELS.build(loss_nce)
+        self.register_buffer(
+            'queue', F.normalize(torch.randn(feat_dim, queue_len), dim=0))
+        self.register_buffer('queue_ptr', torch.zeros(1, dtype=torch.long))
+
+    # ------------------------------------------------------------ key side
+    def _momentum_params(self):
+        yield from self.momentum_backbone.parameters()
+        yield from self.momentum_neck.parameters()
+
+    def init_weights(self) -> None:
+        """Initialise the query encoder, then copy it into the key
+        encoder (parameters and buffers)."""
+        super().init_weights()
+        self.momentum_backbone.load_state_dict(self.backbone.state_dict())
+        self.momentum_neck.load_state_dict(self.neck.state_dict())
+
+    @torch.no_grad()
+    def momentum_update(self) -> None:
+        """``theta_k <- m * theta_k + (1 - m) * theta_q`` over parameters."""
+        pairs = zip(
+            list(self.backbone.parameters()) + list(self.neck.parameters()),
+            self._momentum_params())
+        for param_q, param_k in pairs:
+            param_k.mul_(self.momentum).add_(
+                param_q.detach(), alpha=1. - self.momentum)
+
+    @torch.no_grad()
+    def enqueue(self, keys: torch.Tensor) -> None:
+        """Gather the keys of all ranks and write them into the queue.
+
+        Writing starts at ``queue_ptr`` and wraps around the end of the
+        queue, so ``queue_len`` need not be a multiple of the (global)
+        batch size (AimCLR asserts that it is). If a global batch is larger
+        than the queue, the result is that of writing its keys one by one
+        (only the last ``queue_len`` survive).
+
+        Args:
+            keys (torch.Tensor): ``(N, feat_dim)`` L2-normalised keys.
+        """
+        keys = torch.cat(all_gather(keys.detach().contiguous()), dim=0)
+        ptr = int(self.queue_ptr)
+        cols = (ptr + torch.arange(keys.shape[0], device=self.queue.device)
+                ) % self.queue_len
+        # As if written one by one: with more keys than columns, the last
+        # queue_len keys survive.
+        self.queue[:, cols[-self.queue_len:]] = keys[-self.queue_len:].T.to(
+            self.queue.dtype)
+        self.queue_ptr[0] = (ptr + keys.shape[0]) % self.queue_len
+
+    # ------------------------------------------------------------- encoding
+    def _view_skeletons(self, data_samples: Optional[Sequence],
+                        view: str) -> Optional[List[str]]:
+        """Per-sample conventions of a view, from the data samples."""
+        if not data_samples:
+            return None
+        skeletons = []
+        for i, sample in enumerate(data_samples):
+            per_view = sample.metainfo.get('skeletons')
+            if per_view is None or view not in per_view:
+                raise KeyError(
+                    f'data sample {i} ({sample.metainfo.get("clip_name")}) '
+                    f"has no metainfo['skeletons'][{view!r}]; got "
+                    f'{per_view!r}')
+            skeletons.append(per_view[view])
+        return skeletons
+
+    def _encode_features(self, backbone: nn.Module, x: torch.Tensor,
+                         skeletons) -> Encoded:
+        """Backbone features and the ``(N, V)`` real-joint mask (or None)."""
+        N, V = x.shape[0], x.shape[3]
+        idx = backbone.skeleton_index(skeletons, N)
+        return backbone(x, idx), backbone.joint_mask(idx, N, V)
+
+    def encode_query(self, x: torch.Tensor, skeletons) -> torch.Tensor:
+        """L2-normalised query embedding ``(N, feat_dim)``."""
+        feats, mask = self._encode_features(self.backbone, x, skeletons)
+        return F.normalize(self.neck(feats, mask), dim=1)
+
+    @torch.no_grad()
+    def encode_key(self, x: torch.Tensor, skeletons) -> torch.Tensor:
+        """L2-normalised key embedding ``(N, feat_dim)`` (no gradients),
+        through shuffling BN when enabled and several ranks run."""
+        shuffle = self.shuffle_bn and get_world_size() > 1
+        if self.shuffle_bn and not shuffle:
+            warnings.warn('MSMoCo: shuffle_bn has no effect in a single '
+                          'process', stacklevel=2)
+        if shuffle:
+            x, skeletons, unshuffle = self._batch_shuffle(x, skeletons)
+        feats, mask = self._encode_features(self.momentum_backbone, x,
+                                            skeletons)
+        keys = F.normalize(self.momentum_neck(feats, mask), dim=1)
+        if shuffle:
+            keys = torch.cat(all_gather(keys), dim=0)[unshuffle]
+        return keys
+
+    def _batch_shuffle(self, x: torch.Tensor, skeletons):
+        """Shuffle the key batch across ranks (MoCo's shuffling BN).
+
+        Batches of different ranks may have different conventions and joint
+        counts, so they are zero-padded to the largest joint count and the
+        convention of every sample travels with it (the backbone masks the
+        padding). Needs equal per-rank batch sizes (``drop_last=True``).
+
+        Returns:
+            tuple: The local shuffled batch, its ``(N,)`` convention ids and
+            the indices that restore this rank's order from the gathered
+            keys.
+        """
+        N, V = x.shape[0], x.shape[3]
+        idx = self.momentum_backbone.skeleton_index(skeletons, N)
+        if isinstance(idx, int):
+            idx = torch.full((N, ), idx, dtype=torch.long, device=x.device)
+        idx = idx.to(x.device)
+        v_max = torch.tensor([V], device=x.device)
+        all_reduce(v_max, op='max')
+        x = F.pad(x, (0, 0, 0, int(v_max) - V))
+        x_all = torch.cat(all_gather(x.contiguous()), dim=0)
+        idx_all = torch.cat(all_gather(idx), dim=0)
+        perm = torch.randperm(x_all.shape[0], device=x.device)
+        broadcast(perm, src=0)
+        world, rank = get_world_size(), get_rank()
+        local = perm.view(world, -1)[rank]
+        unshuffle = torch.argsort(perm).view(world, -1)[rank]
+        return x_all[local], idx_all[local], unshuffle
+
+    # ---------------------------------------------------------------- views
+    @staticmethod
+    def _view(inputs: Dict[str, torch.Tensor], view: str) -> torch.Tensor:
+        if not isinstance(inputs, dict) or view not in inputs:
+            got = list(inputs) if isinstance(inputs, dict) else type(inputs)
+            raise KeyError(f'pretraining inputs need the view {view!r}; got '
+                           f'{got}')
+        return inputs[view]
+
+    def contrast(self, q: torch.Tensor, k: torch.Tensor
+                 ) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Logits ``[q.k, q.queue] / T`` and the raw negatives ``q.queue``.
+
+        Returns:
+            tuple: ``(N, 1 + K)`` logits and ``(N, K)`` cosine similarities.
+        """
+        l_pos = (q * k).sum(dim=1, keepdim=True)
+        l_neg = q @ self.queue.clone().detach()
+        return torch.cat([l_pos, l_neg], dim=1) / self.temperature, l_neg
+
+    @staticmethod
+    def _top1(logits: torch.Tensor) -> torch.Tensor:
+        """Fraction of queries whose key beats every negative (logging)."""
+        return (logits.argmax(dim=1) == 0).float().mean().detach()
+
+    def loss(self, inputs: Dict[str, torch.Tensor],
+             data_samples: Optional[Sequence] = None) -> Dict[str, torch.Tensor]:
+        """InfoNCE of the query view against the key view.
+
+        Args:
+            inputs (dict): ``{query_view: (N, M, T, V, C), key_view: ...}``.
+            data_samples (list): Samples with ``metainfo['skeletons']``.
+
+        Returns:
+            dict: ``loss_nce`` and ``nce_top1`` (logged only).
+        """
+        q = self.encode_query(
+            self._view(inputs, self.query_view),
+            self._view_skeletons(data_samples, self.query_view))
+        with torch.no_grad():
+            self.momentum_update()
+            k = self.encode_key(
+                self._view(inputs, self.key_view),
+                self._view_skeletons(data_samples, self.key_view))
+        logits, _ = self.contrast(q, k)
+        losses = dict(loss_nce=self.loss_nce(logits),
+                      nce_top1=self._top1(logits))
+        self.enqueue(k)
+        return losses
+
+    # -------------------------------------------------------- mmengine API
+    def extract_feat(self,
+                     inputs: Union[torch.Tensor, Dict[str, torch.Tensor]],
+                     data_samples: Optional[Sequence] = None,
+                     view: Optional[str] = None) -> torch.Tensor:
+        """Pooled ``(N, C)`` query-encoder features (before the projector),
+        for kNN or linear probing.
+
+        Args:
+            inputs (Tensor | dict): One ``(N, M, T, V, C)`` batch or a dict
+                of views (the first view is used unless ``view`` is given).
+            data_samples (list, optional): Samples whose
+                ``metainfo['skeletons'][view]`` names the conventions; if
+                absent, a dict view is taken to be named after its
+                convention, and a bare tensor needs a single-convention
+                backbone.
+            view (str, optional): Which view of a dict to embed.
+
+        Returns:
+            torch.Tensor: ``(N, C)`` features.
+        """
+        skeletons = None
+        if isinstance(inputs, dict):
+            view = view or next(iter(inputs))
+            x = self._view(inputs, view)
+            has_meta = data_samples and all(
+                view in (s.metainfo.get('skeletons') or {})
+                for s in data_samples)
+            skeletons = (self._view_skeletons(data_samples, view)
+                         if has_meta else [view] * x.shape[0])
+        else:
+            x = inputs
+            if data_samples and 'skeletons' in data_samples[0].metainfo:
+                first = next(iter(data_samples[0].metainfo['skeletons']))
+                skeletons = self._view_skeletons(data_samples, first)
+        feats, mask = self._encode_features(self.backbone, x, skeletons)
+        return self.neck.pool(feats, mask)
+
+    def forward(self,
+                inputs: Union[torch.Tensor, Dict[str, torch.Tensor]],
+                data_samples: Optional[Sequence] = None,
+                mode: str = 'tensor'):
+        """``mode='loss'``: :meth:`loss`; ``'tensor'``: :meth:`extract_feat`
+        (pooled query-encoder features of the first/only view)."""
+        if mode == 'loss':
+            return self.loss(inputs, data_samples)
+        if mode == 'tensor':
+            return self.extract_feat(inputs, data_samples)
+        if mode == 'predict':
+            raise NotImplementedError(
+                f'{type(self).__name__} is a self-supervised pretraining '
+                "model without a classifier: use mode='tensor' for features, "
+                'or a linear-evaluation recognizer for predictions')
+        raise ValueError(f'Invalid mode {mode!r}; expected loss, tensor or '
+                         'predict')

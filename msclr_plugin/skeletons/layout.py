@@ -1,0 +1,294 @@
+"""A skeleton convention as data: :class:`SkeletonLayout`."""
+import re
+from collections import deque
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+from mmengine.logging import print_log
+
+JointRef = Union[int, str]
+
+def _swap_side(name: str) -> Optional[str]:
+    """The mirrored joint name, or None when the name carries no side.
+
+    Sides are ``left``/``right`` in any case anywhere in a name
+    (``ShoulderLeft``, ``left_eye``) or ``L``/``R`` as an underscore-separated
+    token (``Hand_L``, ``L_Hip``).
+    """
+    for word, left, right in (('left', 'left', 'right'), ('right', 'right',
+                                                          'left')):
+        match = re.search(word, name, flags=re.IGNORECASE)
+        if match:
+            found = match.group(0)
+            other = right if found.islower() else (
+                right.upper() if found.isupper() else right.capitalize())
+            return name[:match.start()] + other + name[match.end():]
+    match = re.search(r'(?:(?<=_)|^)([LR])(?=_|$)', name)
+    if match:
+        other = 'R' if match.group(1) == 'L' else 'L'
+        return name[:match.start(1)] + other + name[match.end(1):]
+    return None
+
+
+def flip_from_names(names: Sequence[str]) -> List[int]:
+    """Left/right permutation derived from joint names.
+
+    Understands ``left``/``right`` in any case anywhere in a name
+    (``ShoulderLeft``, ``left_eye``) and ``L``/``R`` as an underscore-separated
+    token (``Hand_L``, ``L_Hip``). Names without a side map to themselves.
+
+    Raises:
+        ValueError: if a sided name has no mirrored counterpart.
+    """
+    index = {n: i for i, n in enumerate(names)}
+    perm = []
+    for i, name in enumerate(names):
+        other = _swap_side(name)
+        if other is None:
+            perm.append(i)
+        elif other in index:
+            perm.append(index[other])
+        else:
+            raise ValueError(f'joint {name!r} has no mirrored joint '
+                             f'{other!r}; give the flip permutation '
+                             'explicitly')
+    return perm
+
+
+class SkeletonLayout:
+    """A skeleton convention: joints, graph, centre, flip and bones.
+
+    Everything downstream (graphs, transforms, converters, renderers) asks a
+    layout for joint indices; no other module hard-codes them.
+
+    Args:
+        name (str): Unique name, e.g. ``'kinectv2_25'``.
+        joint_names (Sequence[str]): One unique name per joint, in data order.
+        edges (Sequence[tuple]): Undirected bones as ``(a, b)`` pairs of joint
+            indices or names. By convention ``a`` is the joint farther from
+            the centre (mmaction2's "inward" direction); the spatial-partition
+            adjacency only uses hop distances, so direction never matters.
+        center (int | str): The centre joint of the ST-GCN partition.
+        flip (Sequence[int] | str | None): Left/right permutation for the flip
+            augmentation: a list, ``'auto'`` to derive it from the names, or
+            None for a layout without sides (identity). Must be an involution.
+        roles (dict, optional): Semantic anchors for normalisation and
+            rendering, ``role -> joint name or list of names`` (a list means
+            the mean of those joints). Known roles: ``pelvis``, ``spine``,
+            ``neck``, ``head``, ``left_shoulder``, ``right_shoulder``,
+            ``left_hip``, ``right_hip``.
+        description (str): Where the convention comes from.
+        verbose (bool): Log a note when the graph has several connected
+            components. Defaults to True.
+    """
+
+    def __init__(self,
+                 name: str,
+                 joint_names: Sequence[str],
+                 edges: Sequence[Tuple[JointRef, JointRef]],
+                 center: JointRef,
+                 flip: Union[Sequence[int], str, None] = 'auto',
+                 roles: Optional[Dict[str, Union[str, Sequence[str]]]] = None,
+                 description: str = '',
+                 verbose: bool = True) -> None:
+        if not name or not isinstance(name, str) or '.' in name:
+            raise ValueError(f'layout name must be a non-empty string without '
+                             f'".", got {name!r}')
+        self.name = name
+        self.joint_names = tuple(str(n) for n in joint_names)
+        self.description = description
+        self._index = {n: i for i, n in enumerate(self.joint_names)}
+        if len(self._index) != len(self.joint_names):
+            dups = sorted({n for n in self.joint_names
+                           if self.joint_names.count(n) > 1})
+            raise ValueError(f'layout {name}: duplicate joint names {dups}')
+        if self.num_joints == 0:
+            raise ValueError(f'layout {name}: no joints')
+
+        pairs = []
+        for edge in edges:
+            if len(edge) != 2:
+                raise ValueError(f'layout {name}: edge {edge!r} is not a pair')
+            a, b = (self.index(j) for j in edge)
+            if a == b:
+                raise ValueError(f'layout {name}: self-loop on joint {a}')
+            pairs.append((a, b))
+        if len({frozenset(p) for p in pairs}) != len(pairs):
+            raise ValueError(f'layout {name}: duplicate edges')
+        self.edges = tuple(pairs)
+        self.center = self.index(center)
+
+        if isinstance(flip, str):
+            if flip != 'auto':
+                raise ValueError(f"layout {name}: flip must be a list, 'auto' "
+                                 f'or None, got {flip!r}')
+            flip = flip_from_names(self.joint_names)
+        elif flip is None:
+            flip = range(self.num_joints)
+        self.flip = np.asarray(list(flip), dtype=np.int64)
+        self._check_flip()
+
+        self.roles = {}
+        for role, joints in (roles or {}).items():
+            joints = [joints] if isinstance(joints, (str, int)) else joints
+            self.roles[role] = tuple(self.index(j) for j in joints)
+
+        self.hop_distance = self._hop_distance()
+        self.components = self._components()
+        self.parents = self._parents()
+        if verbose and len(self.components) > 1:
+            parts = '; '.join(
+                ','.join(self.joint_names[j] for j in comp)
+                for comp in self.components[1:])
+            print_log(
+                f'Skeleton layout {name}: {len(self.components)} connected '
+                f'components. Apart from the one holding the centre '
+                f'({self.joint_names[self.center]}): {parts}. Graph '
+                'convolution passes no message between components; bones of '
+                'each are measured from its own root.',
+                logger='current')
+
+    # ------------------------------------------------------------------ basics
+    @property
+    def num_joints(self) -> int:
+        return len(self.joint_names)
+
+    def index(self, joint: JointRef) -> int:
+        """Index of a joint given by name or index (checked)."""
+        if isinstance(joint, (int, np.integer)):
+            if not 0 <= int(joint) < self.num_joints:
+                raise IndexError(f'layout {self.name}: joint index {joint} '
+                                 f'out of range [0, {self.num_joints})')
+            return int(joint)
+        try:
+            return self._index[joint]
+        except KeyError:
+            raise KeyError(f'layout {self.name} has no joint {joint!r}; '
+                           f'joints: {list(self.joint_names)}') from None
+
+    def indices(self, joints: Sequence[JointRef]) -> List[int]:
+        return [self.index(j) for j in joints]
+
+    def role(self, role: str) -> Tuple[int, ...]:
+        """Joint indices whose mean is the given semantic anchor."""
+        try:
+            return self.roles[role]
+        except KeyError:
+            raise KeyError(f'layout {self.name} defines no role {role!r}; '
+                           f'roles: {sorted(self.roles)}') from None
+
+    def role_position(self, keypoint: np.ndarray, role: str) -> np.ndarray:
+        """Position of a role in ``keypoint`` of shape ``(..., V, C)``."""
+        return keypoint[..., list(self.role(role)), :].mean(axis=-2)
+
+    @property
+    def bone_pairs(self) -> Tuple[Tuple[int, int], ...]:
+        """``(joint, parent)`` for every joint; roots pair with themselves.
+
+        The bone stream of a joint is ``x[joint] - x[parent]``, the parent
+        being its neighbour one hop closer to the centre (ties: lowest index).
+        """
+        return tuple((j, int(p)) for j, p in enumerate(self.parents))
+
+    def neighbours(self) -> List[List[int]]:
+        adj = [[] for _ in range(self.num_joints)]
+        for a, b in self.edges:
+            adj[a].append(b)
+            adj[b].append(a)
+        return [sorted(n) for n in adj]
+
+    # ------------------------------------------------------------- validation
+    def _check_flip(self) -> None:
+        perm = self.flip
+        if perm.shape != (self.num_joints, ) or sorted(
+                perm.tolist()) != list(range(self.num_joints)):
+            raise ValueError(f'layout {self.name}: flip is not a permutation '
+                             f'of {self.num_joints} joints: {perm.tolist()}')
+        if not np.array_equal(perm[perm], np.arange(self.num_joints)):
+            raise ValueError(f'layout {self.name}: flip permutation is not an '
+                             'involution (flipping twice must be identity)')
+
+    def flip_preserves_edges(self) -> bool:
+        """Whether the flip permutation maps the bone set onto itself."""
+        edges = {frozenset(e) for e in self.edges}
+        return edges == {
+            frozenset((int(self.flip[a]), int(self.flip[b])))
+            for a, b in self.edges
+        }
+
+    # ------------------------------------------------------------ graph facts
+    def _bfs(self, source: int) -> np.ndarray:
+        dist = np.full(self.num_joints, np.inf)
+        dist[source] = 0
+        queue = deque([source])
+        adj = self.neighbours()
+        while queue:
+            v = queue.popleft()
+            for w in adj[v]:
+                if dist[w] == np.inf:
+                    dist[w] = dist[v] + 1
+                    queue.append(w)
+        return dist
+
+    def _hop_distance(self) -> np.ndarray:
+        """``(V, V)`` shortest-path hop counts, ``inf`` between components."""
+        return np.stack([self._bfs(v) for v in range(self.num_joints)])
+
+    def _components(self) -> List[List[int]]:
+        """Connected components, the centre's first, others by first joint."""
+        seen = set()
+        comps = []
+        for start in [self.center] + list(range(self.num_joints)):
+            if start in seen:
+                continue
+            comp = np.flatnonzero(np.isfinite(self.hop_distance[start]))
+            seen.update(comp.tolist())
+            comps.append(comp.tolist())
+        return comps
+
+    def _parents(self) -> np.ndarray:
+        """Parent of every joint toward its component's root."""
+        parents = np.arange(self.num_joints)
+        adj = self.neighbours()
+        for comp in self.components:
+            if self.center in comp:
+                root = self.center
+            else:  # graph centre of the component: least eccentricity
+                sub = self.hop_distance[np.ix_(comp, comp)]
+                root = comp[int(np.argmin(sub.max(axis=1)))]
+            dist = self.hop_distance[root]
+            for v in comp:
+                if v != root:
+                    parents[v] = min(w for w in adj[v]
+                                     if dist[w] == dist[v] - 1)
+        return parents
+
+    # ------------------------------------------------------------ conversion
+    def to_dict(self) -> dict:
+        """Plain-data form, accepted back by :func:`get_layout`."""
+        roles = {
+            r: [self.joint_names[j] for j in js]
+            for r, js in self.roles.items()
+        }
+        return dict(
+            name=self.name,
+            joint_names=list(self.joint_names),
+            edges=[list(e) for e in self.edges],
+            center=self.center,
+            flip=self.flip.tolist(),
+            roles=roles,
+            description=self.description)
+
+    def __repr__(self) -> str:
+        return (f'SkeletonLayout({self.name!r}, {self.num_joints} joints, '
+                f'{len(self.edges)} edges, centre '
+                f'{self.joint_names[self.center]!r}, '
+                f'{len(self.components)} component(s))')
+
+    def __eq__(self, other) -> bool:
+        if not isinstance(other, SkeletonLayout):
+            return NotImplemented
+        return self.to_dict() == other.to_dict()
+
+    def __hash__(self) -> int:
+        return hash((self.name, self.joint_names, self.edges))

@@ -1,0 +1,155 @@
+"""Looking up layouts by name, from config dicts and from mmpose meta files."""
+import copy
+import importlib.util
+import os.path as osp
+from typing import Dict, List, Optional, Union
+
+from .builtin import BUILTIN_LAYOUTS
+from .layout import SkeletonLayout
+
+LayoutLike = Union[str, dict, SkeletonLayout]
+
+_LAYOUTS: Dict[str, SkeletonLayout] = {}
+_USER_SPECS: Dict[str, dict] = {}
+
+
+def list_layouts() -> List[str]:
+    """Names of the built-in and registered layouts."""
+    return sorted(set(BUILTIN_LAYOUTS) | set(_USER_SPECS))
+
+
+def register_layout(spec: Union[dict, SkeletonLayout],
+                    force: bool = False) -> SkeletonLayout:
+    """Register a user layout so that it can be referred to by name.
+
+    Args:
+        spec (dict | SkeletonLayout): A layout, or the keyword arguments of
+            :class:`SkeletonLayout`, or ``dict(mmpose_meta=...)`` (see
+            :func:`layout_from_mmpose_meta`).
+        force (bool): Replace an existing registration of the same name.
+            Built-in names can never be replaced.
+
+    Returns:
+        SkeletonLayout: The registered layout.
+    """
+    layout = spec if isinstance(spec, SkeletonLayout) else _from_dict(spec)
+    name = layout.name
+    if name in BUILTIN_LAYOUTS:
+        if layout != get_layout(name):
+            raise ValueError(f'{name!r} is a built-in layout; give your '
+                             'layout another name')
+        return get_layout(name)
+    if name in _USER_SPECS and not force:
+        if layout != _LAYOUTS[name]:
+            raise ValueError(f'a different layout named {name!r} is already '
+                             'registered (pass force=True to replace it)')
+        return _LAYOUTS[name]
+    _USER_SPECS[name] = layout.to_dict()
+    _LAYOUTS[name] = layout
+    return layout
+
+
+def get_layout(layout: LayoutLike) -> SkeletonLayout:
+    """Resolve a layout given by name, config dict or instance.
+
+    A dict is built (and registered under its name, so that other components
+    can then refer to it by name); a name must be built-in or registered.
+    """
+    if isinstance(layout, SkeletonLayout):
+        return layout
+    if isinstance(layout, dict):
+        return register_layout(layout)
+    if not isinstance(layout, str):
+        raise TypeError(f'a layout is a name, a dict or a SkeletonLayout, got '
+                        f'{type(layout).__name__}')
+    if layout not in _LAYOUTS:
+        if layout in BUILTIN_LAYOUTS:
+            _LAYOUTS[layout] = SkeletonLayout(
+                name=layout, **copy.deepcopy(BUILTIN_LAYOUTS[layout]))
+        else:
+            raise KeyError(f'unknown skeleton layout {layout!r}; known: '
+                           f'{list_layouts()}. Define your own with a dict '
+                           '(see docs/skeletons.md).')
+    return _LAYOUTS[layout]
+
+
+def _from_dict(spec: dict) -> SkeletonLayout:
+    spec = dict(spec)
+    if 'mmpose_meta' in spec:
+        return layout_from_mmpose_meta(spec.pop('mmpose_meta'), **spec)
+    missing = {'name', 'joint_names', 'edges', 'center'} - set(spec)
+    if missing:
+        raise KeyError(f'layout dict {spec.get("name", "")!r} lacks '
+                       f'{sorted(missing)}')
+    return SkeletonLayout(**spec)
+
+
+def _mmpose_meta_file(source: str) -> str:
+    if osp.isfile(source):
+        return source
+    spec = importlib.util.find_spec('mmpose')  # locates, does not import
+    if spec is None or spec.origin is None:
+        raise FileNotFoundError(
+            f'{source!r} is neither a file nor resolvable: mmpose is not '
+            'installed (pip install --no-deps mmpose==1.3.2, see '
+            'docs/install.md), or pass the path of a dataset meta file')
+    path = osp.join(
+        osp.dirname(spec.origin), '.mim', 'configs', '_base_', 'datasets',
+        f'{source}.py')
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'mmpose has no dataset meta {source!r} '
+                                f'({path} does not exist)')
+    return path
+
+
+def layout_from_mmpose_meta(source: str,
+                            name: Optional[str] = None,
+                            center: Union[int, str, None] = None,
+                            roles: Optional[dict] = None,
+                            **kwargs) -> SkeletonLayout:
+    """Build a layout from an mmpose dataset meta file.
+
+    The file is read as a plain config (``dataset_info`` with
+    ``keypoint_info``, ``skeleton_info`` and the ``swap`` names), so mmpose's
+    models, and their dependencies, are never imported.
+
+    Args:
+        source (str): A dataset name under mmpose's
+            ``.mim/configs/_base_/datasets`` (e.g. ``'coco_wholebody'``,
+            ``'halpe26'``, ``'h36m'``) or the path of such a file.
+        name (str, optional): Layout name. Defaults to
+            ``'mmpose_<dataset_name>'``.
+        center (int | str, optional): Centre joint. Defaults to the graph
+            centre (least eccentricity; ties to the lowest index) of the
+            component holding joint 0.
+        roles (dict, optional): Semantic anchors, see :class:`SkeletonLayout`.
+        **kwargs: Passed on to :class:`SkeletonLayout`.
+    """
+    from mmengine.config import Config
+    path = _mmpose_meta_file(source)
+    info = Config.fromfile(path)['dataset_info']
+    keypoints = sorted(info['keypoint_info'].values(), key=lambda k: k['id'])
+    names = [k['name'] for k in keypoints]
+    index = {n: i for i, n in enumerate(names)}
+    flip = [index[k['swap']] if k.get('swap') else k['id'] for k in keypoints]
+    edges = []
+    for link in info.get('skeleton_info', {}).values():
+        a, b = link['link']
+        if frozenset((a, b)) not in {frozenset(e) for e in edges}:
+            edges.append((a, b))
+    if name is None:
+        name = f"mmpose_{info.get('dataset_name', osp.basename(path)[:-3])}"
+    if center is None:
+        probe = SkeletonLayout(name, names, edges, 0, flip, verbose=False)
+        comp = probe.components[0]
+        ecc = probe.hop_distance[comp][:, comp].max(axis=1)
+        center = comp[int(ecc.argmin())]
+    return SkeletonLayout(
+        name,
+        names,
+        edges,
+        center,
+        flip,
+        roles=roles,
+        description=kwargs.pop('description', f'mmpose dataset meta {path}'),
+        **kwargs)

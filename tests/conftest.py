@@ -1,0 +1,24 @@
+import logging
+from pathlib import Path
+
+import pytest
+import torch
+
+import msclr_plugin  # noqa: F401  (stack fixes + registration)
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / 'shared'
+SHARED_DATA = SHARED / 'data'
+
+
+def pytest_configure(config):
+    from mmengine.logging import MMLogger
+    MMLogger.get_current_instance().setLevel(logging.WARNING)
+    torch.set_num_threads(2)
+
+
+@pytest.fixture
+def shared_data():
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f'real data folder {SHARED_DATA} is absent')
+    return SHARED_DATA

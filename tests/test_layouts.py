@@ -1,0 +1,172 @@
+import json
+
+import numpy as np
+import pytest
+
+from msclr_plugin.skeletons import (JointRegressor, SkeletonLayout,
+                                    flip_from_names, get_layout,
+                                    layout_from_mmpose_meta, list_layouts)
+
+from .conftest import SHARED
+
+MSCLR = ('kinectv2_25', 'smpl_24', 'smplx_42', 'berkeley_mhad_43')
+
+
+@pytest.fixture(scope='module')
+def reference():
+    path = SHARED / 'reference' / 'skeleton_layouts.json'
+    if not path.is_file():
+        pytest.skip(f'{path} is absent')
+    return json.loads(path.read_text())
+
+
+@pytest.mark.parametrize('name', MSCLR)
+def test_msclr_layouts_match_reference_facts(reference, name):
+    layout, ref = get_layout(name), reference[name]
+    assert list(layout.joint_names) == ref['names']
+    assert {frozenset(e) for e in layout.edges} == \
+        {frozenset(e) for e in ref['edges']}
+    assert layout.center == ref['center']
+    assert layout.flip.tolist() == ref['flip']
+
+
+def test_other_builtins_match_reference(reference):
+    msr = get_layout('msr_action3d_20')
+    assert list(msr.joint_names) == reference['msr_action3d_20']['names']
+    assert {frozenset(e) for e in msr.edges} == \
+        {frozenset(e) for e in reference['msr_action3d_20']['edges']}
+    mp = reference['mediapipe']
+    blaze = get_layout('blazepose_33')
+    assert list(blaze.joint_names) == mp['blazepose33_names']
+    assert {frozenset(e) for e in blaze.edges} == \
+        {frozenset(e) for e in mp['blazepose33_edges']}
+    assert list(get_layout('bandai_bvh_22').joint_names) == \
+        reference['bandai_bvh_22']['names']
+    coco = reference['mmpose_dataset_meta']['layouts']['coco']
+    assert list(get_layout('coco').joint_names) == coco['keypoint_names']
+    # coco's flip from names agrees with mmpose's swap pairs
+    names = coco['keypoint_names']
+    swap = coco['swap']
+    expected = [names.index(swap.get(n, n) or n) for n in names]
+    assert get_layout('coco').flip.tolist() == expected
+
+
+@pytest.mark.parametrize('name', list_layouts())
+def test_every_builtin_is_valid(name):
+    layout = get_layout(name)
+    perm = layout.flip
+    assert np.array_equal(perm[perm], np.arange(layout.num_joints))
+    assert layout.flip_preserves_edges()
+    # parents form a forest: following parents always reaches a root
+    for joint in range(layout.num_joints):
+        seen = set()
+        while layout.parents[joint] != joint:
+            assert joint not in seen
+            seen.add(joint)
+            joint = layout.parents[joint]
+    for role in ('pelvis', 'spine', 'left_shoulder', 'right_shoulder'):
+        assert layout.role(role)
+
+
+def test_components_reported():
+    assert len(get_layout('kinectv2_25').components) == 1
+    mhad = get_layout('berkeley_mhad_43')
+    assert len(mhad.components) == 3
+    smplx = get_layout('smplx_42')
+    isolated = [c for c in smplx.components if len(c) == 1]
+    assert sorted(smplx.joint_names[c[0]] for c in isolated) == \
+        ['leyehf', 'reyehf']
+    # an isolated joint is its own root: a zero bone
+    for (comp, ) in isolated:
+        assert smplx.parents[comp] == comp
+
+
+def test_kinect_bones_match_aimclr():
+    # AimCLR's 1-based bone pairs for NTU (the centre pairs with itself)
+    aimclr = [(1, 2), (2, 21), (3, 21), (4, 3), (5, 21), (6, 5), (7, 6),
+              (8, 7), (9, 21), (10, 9), (11, 10), (12, 11), (13, 1), (14, 13),
+              (15, 14), (16, 15), (17, 1), (18, 17), (19, 18), (20, 19),
+              (21, 21), (22, 23), (23, 8), (24, 25), (25, 12)]
+    assert get_layout('kinectv2_25').bone_pairs == tuple(
+        (a - 1, b - 1) for a, b in aimclr)
+
+
+def test_validation_errors():
+    with pytest.raises(IndexError, match='out of range'):
+        SkeletonLayout('bad', ['a', 'b'], [(0, 2)], 0)
+    with pytest.raises(ValueError, match='involution'):
+        SkeletonLayout('bad', ['a', 'b', 'c'], [(0, 1), (1, 2)], 0,
+                       flip=[1, 2, 0])
+    with pytest.raises(ValueError, match='duplicate joint'):
+        SkeletonLayout('bad', ['a', 'a'], [(0, 1)], 0)
+    with pytest.raises(KeyError, match='no joint'):
+        SkeletonLayout('bad', ['a', 'b'], [('a', 'x')], 0)
+    with pytest.raises(KeyError, match='unknown skeleton layout'):
+        get_layout('no_such_layout')
+
+
+def test_user_layout_from_config_dict():
+    spec = dict(
+        name='tiny_user',
+        joint_names=['pelvis', 'neck', 'head', 'hand_L', 'hand_R'],
+        edges=[('neck', 'pelvis'), ('head', 'neck'), ('hand_L', 'neck'),
+               ('hand_R', 'neck')],
+        center='neck',
+        roles=dict(pelvis='pelvis', spine='neck', left_shoulder='hand_L',
+                   right_shoulder='hand_R'))
+    layout = get_layout(spec)
+    assert layout.flip.tolist() == [0, 1, 2, 4, 3]
+    assert get_layout('tiny_user') is layout
+    with pytest.raises(ValueError, match='already registered'):
+        get_layout(dict(spec, center='pelvis'))
+
+
+def test_flip_from_names_styles():
+    assert flip_from_names(['ShoulderLeft', 'ShoulderRight', 'Head']) == \
+        [1, 0, 2]
+    assert flip_from_names(['L_Hip', 'R_Hip', 'Toes_L', 'Toes_R']) == \
+        [1, 0, 3, 2]
+    with pytest.raises(ValueError, match='no mirrored joint'):
+        flip_from_names(['left_eye'])
+
+
+def test_mmpose_meta_file(tmp_path):
+    meta = tmp_path / 'toy.py'
+    meta.write_text(
+        "dataset_info = dict(dataset_name='toy', keypoint_info={"
+        "0: dict(name='nose', id=0, swap=''),"
+        "1: dict(name='left_eye', id=1, swap='right_eye'),"
+        "2: dict(name='right_eye', id=2, swap='left_eye'),"
+        "3: dict(name='neck', id=3, swap='')},"
+        "skeleton_info={0: dict(link=('nose', 'left_eye'), id=0),"
+        "1: dict(link=('nose', 'right_eye'), id=1),"
+        "2: dict(link=('nose', 'neck'), id=2)})\n")
+    layout = layout_from_mmpose_meta(str(meta))
+    assert layout.name == 'mmpose_toy'
+    assert layout.flip.tolist() == [0, 2, 1, 3]
+    assert layout.center == 0  # graph centre
+
+
+@pytest.mark.parametrize('dataset', ['coco_wholebody', 'halpe26', 'h36m'])
+def test_mmpose_meta_installed(dataset):
+    pytest.importorskip('mmpose', reason='mmpose extra not installed')
+    layout = get_layout(dict(mmpose_meta=dataset))
+    assert layout.name == f'mmpose_{dataset}'
+    assert layout.flip_preserves_edges()
+    assert layout.num_joints == {'coco_wholebody': 133, 'halpe26': 26,
+                                 'h36m': 17}[dataset]
+
+
+def test_regressor_chain_and_translation():
+    reg = JointRegressor.between('bandai_bvh_22', 'kinectv2_25')
+    assert reg.weights.shape == (25, 22)
+    np.testing.assert_allclose(reg.weights.sum(axis=1), 1.0, atol=1e-9)
+    x = np.random.default_rng(0).normal(size=(5, 22, 3))
+    shift = np.array([1.0, -2.0, 0.5])
+    np.testing.assert_allclose(reg(x + shift), reg(x) + shift, atol=1e-9)
+    # a named joint maps through: bandai Hand_L -> smpl lwri -> WristLeft
+    src = get_layout('bandai_bvh_22').index('Hand_L')
+    tgt = get_layout('kinectv2_25').index('WristLeft')
+    assert reg.weights[tgt, src] == pytest.approx(1.0)
+    with pytest.raises(ValueError, match='expected 22 joints'):
+        reg(np.zeros((3, 21, 3)))

@@ -1,0 +1,397 @@
+"""Tests of the pretraining models: MSProjectionNeck, EnergyAttentionDrop,
+the losses, MSMoCo and MSAimCLR (tiny CPU encoders, synthetic skeletons)."""
+import copy
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+import msclr_plugin  # noqa: F401  (registers everything)
+from mmengine.logging import MessageHub, MMLogger
+from mmaction.registry import MODELS
+from mmaction.structures import ActionDataSample
+
+MMLogger.get_current_instance().setLevel('WARNING')
+
+KINECT, SMPLX = 'kinectv2_25', 'smplx_42'
+V = {KINECT: 25, SMPLX: 42}
+T, M, N = 20, 2, 4
+
+
+def model_cfg(kind='MSAimCLR', layouts=(KINECT, ), **kwargs):
+    cfg = dict(
+        type=kind,
+        backbone=dict(
+            type='MSSTGCN',
+            graph_cfg=dict(type='MultiSkeletonGraph', layouts=list(layouts)),
+            channels=(8, 8, 16, 16),
+            num_stages=4,
+            down_stages=(3, ),
+            tcn_dropout=0.),
+        neck=dict(
+            type='MSProjectionNeck',
+            in_channels=16,
+            hid_channels=16,
+            out_channels=8,
+            init_cfg=None),
+        feat_dim=8,
+        queue_len=24,
+        data_preprocessor=None)
+    cfg.update(kwargs)
+    return cfg
+
+
+def build(kind='MSAimCLR', layouts=(KINECT, ), seed=0, **kwargs):
+    torch.manual_seed(seed)
+    return MODELS.build(model_cfg(kind, layouts, **kwargs))
+
+
+def samples(query, key, n=N):
+    """Data samples; ``query``/``key`` are a name or a per-sample list."""
+    out = []
+    for i in range(n):
+        q = query[i] if isinstance(query, list) else query
+        k = key[i] if isinstance(key, list) else key
+        sample = ActionDataSample()
+        sample.set_metainfo(
+            dict(clip_name=f'clip{i}',
+                 skeletons=dict(query=q, query_extreme=q, key=k)))
+        out.append(sample)
+    return out
+
+
+def views(vq=25, vk=25, n=N, seed=1):
+    g = torch.Generator().manual_seed(seed)
+    return dict(
+        query=torch.randn(n, M, T, vq, 3, generator=g),
+        query_extreme=torch.randn(n, M, T, vq, 3, generator=g),
+        key=torch.randn(n, M, T, vk, 3, generator=g))
+
+
+@pytest.fixture
+def epoch():
+    """Set mmengine's runtime 'epoch' (0-based) and restore it after."""
+    hub = MessageHub.get_current_instance()
+    old = hub.get_info('epoch', None)
+
+    def set_epoch(value):
+        hub.update_info('epoch', value)
+
+    yield set_epoch
+    hub.update_info('epoch', 0 if old is None else old)
+
+
+# ------------------------------------------------------------------ neck
+def test_neck_pool_ignores_padded_joints():
+    neck = MODELS.build(
+        dict(type='MSProjectionNeck', in_channels=16, out_channels=8))
+    feats = torch.randn(3, M, 16, 5, 25)
+    padded = F.pad(feats, (0, 17))
+    mask = torch.zeros(3, 42, dtype=torch.bool)
+    mask[:, :25] = True
+    assert torch.allclose(neck.pool(padded, mask), feats.mean(dim=(1, 3, 4)),
+                          atol=1e-6)
+    assert torch.allclose(neck(padded, mask), neck(feats), atol=1e-6)
+    assert neck(feats).shape == (3, 8)
+    single = MODELS.build(
+        dict(type='MSProjectionNeck', in_channels=16, out_channels=8,
+             with_mlp=False))
+    assert isinstance(single.projector, torch.nn.Linear)
+
+
+# ------------------------------------------------------------------ EADM
+def eadm(**kwargs):
+    return MODELS.build(dict(type='EnergyAttentionDrop', **kwargs))
+
+
+def test_eadm_joint_drop_removes_high_attention_joints_only():
+    drop = eadm(drop_elements=False)
+    x = torch.randn(6, 16, 7, 25).abs() + 0.1
+    x[..., [3, 10]] *= 4  # energetic joints draw the attention
+    att = drop.attention(x).mean(dim=(1, 2))
+    out = drop(x)
+    ratio = out / x
+    dropped = (ratio == 0).all(dim=(1, 2))
+    assert torch.equal(dropped, att >= 0.7)
+    assert dropped[:, [3, 10]].all() and not dropped.all()
+    # kept joints share one rescale factor: #joints / #kept over the batch
+    factor = dropped.numel() / (~dropped).sum()
+    assert torch.allclose(ratio.permute(0, 3, 1, 2)[~dropped],
+                          factor.float().expand(1), rtol=1e-5)
+    # the scale preserves the mean magnitude over the batch
+    assert torch.isclose(ratio.mean(), torch.tensor(1.), atol=1e-5)
+
+
+def test_eadm_element_drop_and_rescale():
+    drop = eadm(drop_joints=False)
+    x = torch.randn(4, 8, 9, 25).abs() + 0.1
+    att = drop.attention(x)
+    ratio = drop(x) / x
+    assert torch.equal(ratio == 0, att >= 0.7)
+    assert 0 < (att >= 0.7).float().mean() < 1
+    assert torch.isclose(ratio.mean(), torch.tensor(1.), atol=1e-5)
+    # SimAM attention is at least sigmoid(0.5)
+    assert att.min() >= torch.sigmoid(torch.tensor(0.5)) - 1e-6
+
+
+def test_eadm_masked_joints_never_selected():
+    drop = eadm()
+    native = torch.randn(2, M, 8, 6, 25)
+    junk = 100 * torch.randn(2, M, 8, 6, 17)
+    padded = torch.cat([native, junk], dim=-1)
+    mask = torch.zeros(2, 42, dtype=torch.bool)
+    mask[:, :25] = True
+    out = drop(padded, mask)
+    assert torch.allclose(out[..., :25], drop(native), atol=1e-5)
+    assert torch.equal(out[..., 25:], junk)  # untouched: never dropped
+
+
+def test_eadm_skips_a_stage_that_would_drop_everything():
+    drop = eadm(keep_prob=0.1)  # every attention is >= 0.622
+    x = torch.randn(2, 4, 5, 25)
+    assert torch.equal(drop(x), x)
+
+
+# ---------------------------------------------------------------- losses
+def test_losses_match_their_formulas():
+    logits = torch.randn(3, 6, requires_grad=True)
+    target = torch.randn(3, 6, requires_grad=True)
+    nce = MODELS.build(dict(type='MultiPosInfoNCELoss'))
+    assert torch.isclose(nce(logits),
+                         F.cross_entropy(logits, torch.zeros(3).long()))
+    mask = torch.zeros(3, 6, dtype=torch.bool)
+    mask[:, 0] = True
+    assert torch.isclose(nce(logits, mask), nce(logits))
+    mask[0, 3] = True
+    logp = F.log_softmax(logits, 1)
+    expected = (-(logp[0, 0] + logp[0, 3]) / 2 - logp[1, 0] - logp[2, 0]) / 3
+    assert torch.isclose(nce(logits, mask), expected)
+
+    d3m = MODELS.build(dict(type='D3MLoss'))
+    loss = d3m(logits, target)
+    manual = -(F.softmax(target, 1) * torch.log(F.softmax(logits, 1))).sum(1)
+    assert torch.isclose(loss, manual.mean())
+    loss.backward()
+    assert target.grad is None and logits.grad.abs().sum() > 0
+
+
+# ------------------------------------------------------------------ MoCo
+def test_key_encoder_gets_no_gradients():
+    model = build('MSMoCo')
+    losses = model.loss(views(), samples(KINECT, KINECT))
+    losses['loss_nce'].backward()
+    for name, param in model.named_parameters():
+        if name.startswith('momentum_'):
+            assert not param.requires_grad and param.grad is None, name
+    assert any(p.grad is not None and p.grad.abs().sum() > 0
+               for p in model.backbone.parameters())
+
+
+def test_init_weights_copies_the_query_encoder():
+    model = build('MSMoCo')
+    model.init_weights()
+    for a, b in zip(model.backbone.state_dict().values(),
+                    model.momentum_backbone.state_dict().values()):
+        assert torch.equal(a, b)
+
+
+def test_momentum_update_formula():
+    model = build('MSMoCo', momentum=0.9)
+    with torch.no_grad():
+        for param in list(model.backbone.parameters()) + list(
+                model.neck.parameters()):
+            param.add_(torch.randn_like(param))
+    query = [p.clone() for p in list(model.backbone.parameters()) +
+             list(model.neck.parameters())]
+    key = [p.clone() for p in model._momentum_params()]
+    bn_before = model.momentum_backbone.gcn[0].tcn.bn.running_mean.clone()
+    with torch.no_grad():
+        model.backbone.gcn[0].tcn.bn.running_mean.add_(5)
+    model.momentum_update()
+    for q, k, new in zip(query, key, model._momentum_params()):
+        assert not torch.equal(new, k) or torch.equal(q, k)
+        assert torch.allclose(new, 0.9 * k + 0.1 * q, atol=1e-6)
+    # buffers are not averaged
+    assert torch.equal(model.momentum_backbone.gcn[0].tcn.bn.running_mean,
+                       bn_before)
+
+
+def test_queue_holds_the_keys_and_pointer_wraps():
+    model = build('MSMoCo', queue_len=10)
+    assert torch.allclose(model.queue.norm(dim=0), torch.ones(10))
+    data, meta = views(), samples(KINECT, KINECT)
+    reference = copy.deepcopy(model)
+    model.loss(data, meta)
+    with torch.no_grad():
+        reference.momentum_update()
+        keys = reference.encode_key(data['key'], [KINECT] * N)
+    assert torch.allclose(model.queue[:, :N].T, keys, atol=1e-6)
+    assert int(model.queue_ptr) == N
+    model.loss(data, meta)
+    before = model.queue.clone()
+    new = F.normalize(torch.randn(N, 8), dim=1)
+    model.enqueue(new)  # ptr 8 -> columns 8, 9, 0, 1
+    assert int(model.queue_ptr) == 2
+    assert torch.equal(model.queue[:, [8, 9, 0, 1]].T, new)
+    assert torch.equal(model.queue[:, 2:8], before[:, 2:8])
+    model.enqueue(F.normalize(torch.randn(13, 8), dim=1))  # > queue_len
+    assert int(model.queue_ptr) == (2 + 13) % 10
+
+
+def test_state_dict_round_trip():
+    model = build('MSMoCo')
+    model.loss(views(), samples(KINECT, KINECT))
+    state = model.state_dict()
+    assert {'queue', 'queue_ptr'} <= set(state)
+    assert any(k.startswith('momentum_backbone.') for k in state)
+    assert any(k.startswith('momentum_neck.') for k in state)
+    other = build('MSMoCo', seed=1)
+    assert not torch.equal(other.queue, model.queue)
+    other.load_state_dict(state)
+    for key, value in other.state_dict().items():
+        assert torch.equal(value, state[key]), key
+    assert int(other.queue_ptr) == N
+
+
+def test_forward_modes():
+    model = build('MSMoCo', layouts=(KINECT, SMPLX))
+    data = views(vk=42)
+    feats = model(data, samples(KINECT, SMPLX), mode='tensor')
+    assert feats.shape == (N, 16)
+    # eval-style inputs: views named after their convention
+    assert model({SMPLX: data['key']}, mode='tensor').shape == (N, 16)
+    with pytest.raises(NotImplementedError, match='tensor'):
+        model(data, samples(KINECT, SMPLX), mode='predict')
+    with pytest.raises(KeyError, match="'key'"):
+        model.loss({'query': data['query']}, samples(KINECT, SMPLX))
+
+
+def test_shuffle_bn_is_a_warned_no_op_in_one_process():
+    model = build('MSMoCo', shuffle_bn=True)
+    plain = build('MSMoCo')
+    with pytest.warns(UserWarning, match='shuffle_bn'):
+        a = model.loss(views(), samples(KINECT, KINECT))
+    b = plain.loss(views(), samples(KINECT, KINECT))
+    assert torch.allclose(a['loss_nce'], b['loss_nce'])
+
+
+# ---------------------------------------------------------------- AimCLR
+def check_losses(losses):
+    for key in ('loss_nce', 'loss_d3m', 'd3m_extreme', 'd3m_extreme_drop'):
+        assert torch.isfinite(losses[key]), key
+    assert torch.isclose(
+        losses['loss_d3m'],
+        (losses['d3m_extreme'] + losses['d3m_extreme_drop']) / 2)
+
+
+def test_aimclr_one_convention_and_nce_equals_moco():
+    aimclr = build('MSAimCLR')
+    moco = build('MSMoCo')
+    moco.load_state_dict(aimclr.state_dict())
+    data, meta = views(), samples(KINECT, KINECT)
+    losses = aimclr.loss(data, meta)
+    check_losses(losses)
+    assert torch.isclose(losses['loss_nce'], moco.loss(data, meta)['loss_nce'],
+                         atol=1e-6)
+    (losses['loss_nce'] + losses['loss_d3m']).backward()
+    assert torch.equal(aimclr.queue, moco.queue)
+
+
+def test_aimclr_two_native_conventions():
+    model = build('MSAimCLR', layouts=(KINECT, SMPLX))
+    losses = model.loss(views(vk=42), samples(KINECT, SMPLX))
+    check_losses(losses)
+    (losses['loss_nce'] + losses['loss_d3m']).backward()
+    # both conventions' input BNs got gradients (key side has none)
+    assert model.backbone.data_bn[KINECT].weight.grad is not None
+    assert model.momentum_backbone.data_bn[SMPLX].weight.grad is None
+
+
+def test_aimclr_mixed_padded_batch_ignores_padding():
+    model = build('MSAimCLR', layouts=(KINECT, SMPLX))
+    conv_q = [KINECT, SMPLX, KINECT, SMPLX]
+    conv_k = [SMPLX, KINECT, KINECT, SMPLX]
+    data = views(vq=42, vk=42)
+    for view, convs in (('query', conv_q), ('query_extreme', conv_q),
+                        ('key', conv_k)):
+        for i, conv in enumerate(convs):
+            data[view][i, :, :, V[conv]:] = 0
+    perturbed = {k: v.clone() for k, v in data.items()}
+    for view, convs in (('query', conv_q), ('query_extreme', conv_q),
+                        ('key', conv_k)):
+        for i, conv in enumerate(convs):
+            perturbed[view][i, :, :, V[conv]:] = 50.
+    meta = samples(conv_q, conv_k)
+    a = copy.deepcopy(model).loss(data, meta)
+    b = copy.deepcopy(model).loss(perturbed, meta)
+    check_losses(a)
+    for key in ('loss_nce', 'loss_d3m'):
+        assert torch.allclose(a[key], b[key], atol=1e-6), key
+
+
+def test_padding_a_uniform_batch_matches_the_native_batch():
+    model = build('MSAimCLR', layouts=(KINECT, SMPLX))
+    data = views(vk=42)
+    padded = dict(data)
+    padded['query'] = F.pad(data['query'], (0, 0, 0, 17))
+    padded['query_extreme'] = F.pad(data['query_extreme'], (0, 0, 0, 17))
+    meta = samples(KINECT, SMPLX)
+    a = copy.deepcopy(model).loss(data, meta)
+    b = copy.deepcopy(model).loss(padded, meta)
+    for key in ('loss_nce', 'loss_d3m'):
+        assert torch.allclose(a[key], b[key], atol=1e-5), key
+
+
+def test_d3m_gradient_does_not_reach_the_normal_query():
+    model = build('MSAimCLR')
+    data = views()
+    for value in data.values():
+        value.requires_grad_(True)
+    losses = model.loss(data, samples(KINECT, KINECT))
+    losses['loss_d3m'].backward()
+    assert data['query'].grad is None
+    assert data['key'].grad is None
+    assert data['query_extreme'].grad.abs().sum() > 0
+
+
+def test_mining_switches_on_after_mining_epoch(epoch):
+    model = build('MSAimCLR', mining_epoch=3)
+    epoch(2)  # AimCLR epoch 3
+    assert not model.mining()
+    epoch(3)  # AimCLR epoch 4
+    assert model.mining()
+
+
+def test_mining_positives_are_queue_neighbours(epoch):
+    model = build('MSAimCLR', mining_epoch=3)
+    data, meta = views(), samples(KINECT, KINECT)
+    with torch.no_grad():
+        q = copy.deepcopy(model).encode_query(data['query'], [KINECT] * N)
+    duplicate_cols = torch.tensor([3, 7, 11, 19])
+    model.queue[:, duplicate_cols] = q.T  # exact copies of each query
+
+    calls = []
+    forward = model.loss_nce.forward
+
+    def record(logits, pos_mask=None):
+        calls.append((logits.detach(), pos_mask))
+        return forward(logits, pos_mask)
+
+    model.loss_nce.forward = record
+    plain = copy.deepcopy(model)
+    epoch(2)
+    before = plain.loss(data, meta)
+    assert calls[-1][1] is None and 'num_positives' not in before
+    epoch(3)
+    after = model.loss(data, meta)
+    logits, mask = calls[-1]
+    assert mask is not None and mask[:, 0].all()
+    assert mask[torch.arange(N), duplicate_cols + 1].all()
+    assert ((mask.sum(1) >= 2) & (mask.sum(1) <= 4)).all()
+    assert torch.isclose(after['num_positives'], mask.sum(1).float().mean())
+    logp = F.log_softmax(logits, 1)
+    expected = (-(logp * mask).sum(1) / mask.sum(1)).mean()
+    assert torch.isclose(after['loss_nce'], expected)
+    # the duplicate (similarity 1) is a positive now: the loss drops
+    assert after['loss_nce'] < before['loss_nce']
+    assert torch.allclose(after['loss_d3m'], before['loss_d3m'], atol=1e-6)

@@ -1,0 +1,71 @@
+"""Fuse the score dumps of several streams (joint / bone / motion ...).
+
+Each input is a pickle written by ``tools/test.py <config> <ckpt> --dump
+<file>`` (one dict per test item with ``pred_score`` and ``gt_label``). The
+dumps must cover the same items in the same order (checked).
+
+Examples:
+    python tools/ensemble.py joint.pkl bone.pkl motion.pkl      # 0.6/0.6/0.4
+    python tools/ensemble.py a.pkl b.pkl --weights 1 1 --softmax
+"""
+import argparse
+import json
+import sys
+
+from msclr_plugin.evaluation.fusion import DEFAULT_WEIGHTS, fuse_dumps
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('dumps', nargs='+', help='score dump pickles')
+    parser.add_argument(
+        '--weights',
+        type=float,
+        nargs='+',
+        help='one weight per dump (default: 0.6 0.6 0.4 for three dumps, '
+        'joint/bone/motion; 1 each otherwise)')
+    parser.add_argument(
+        '--softmax',
+        action='store_true',
+        help='fuse softmax probabilities instead of the raw scores (meant '
+        "for dumps of raw logits, i.e. heads with average_clips='score')")
+    parser.add_argument(
+        '--topk', type=int, nargs='+', default=[1, 5], help='top-k to report')
+    parser.add_argument('--out', help='optional JSON file for the numbers')
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    weights = args.weights
+    if weights is None and len(args.dumps) == 3:
+        weights = list(DEFAULT_WEIGHTS)
+    try:
+        result = fuse_dumps(args.dumps, weights, args.softmax, args.topk)
+    except (ValueError, KeyError, FileNotFoundError) as err:
+        sys.exit(f'error: {err}')
+    lines = []
+    for path, report in zip(args.dumps, result['streams']):
+        lines.append(f'{path}: ' + ', '.join(
+            f'{k} {100 * v:.2f}' for k, v in report.items()))
+    lines.append(f'fused (weights {weights or "1 each"}, '
+                 f'{"softmax" if args.softmax else "raw scores"}): ' +
+                 ', '.join(f'{k} {100 * v:.2f}'
+                           for k, v in result['report'].items()))
+    print('\n'.join(lines))
+    if args.out:
+        with open(args.out, 'w') as f:
+            json.dump(
+                dict(
+                    dumps=args.dumps,
+                    weights=weights,
+                    softmax=args.softmax,
+                    streams=result['streams'],
+                    fused=result['report']),
+                f,
+                indent=1)
+    return result['report']
+
+
+if __name__ == '__main__':
+    main()
