@@ -1,0 +1,2 @@
+_base_ = './ms_aimclr_ntu120_xsub.py'
+train_dataloader = dict(dataset=dict(split='xset_train'))

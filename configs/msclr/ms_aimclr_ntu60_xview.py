@@ -1,0 +1,2 @@
+_base_ = './ms_aimclr_ntu60_xsub.py'
+train_dataloader = dict(dataset=dict(split='xview_train'))
