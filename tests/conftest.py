@@ -17,6 +17,15 @@ def pytest_configure(config):
     torch.set_num_threads(2)
 
 
+@pytest.fixture(autouse=True)
+def _mmaction_scope():
+    """Every test builds in mmaction's scope, whatever a Runner built by an
+    earlier test left as the current default scope."""
+    from mmengine.registry import DefaultScope
+    with DefaultScope.overwrite_default_scope('mmaction'):
+        yield
+
+
 @pytest.fixture
 def shared_data():
     if not SHARED_DATA.is_dir():

@@ -54,8 +54,7 @@ def samples(query, key, n=N):
         k = key[i] if isinstance(key, list) else key
         sample = ActionDataSample()
         sample.set_metainfo(
-            dict(clip_name=f'clip{i}',
-                 skeletons=dict(query=q, query_extreme=q, key=k)))
+            dict(clip_name=f'clip{i}', skeletons=dict(query=q, query_extreme=q, key=k)))
         out.append(sample)
     return out
 
@@ -83,19 +82,16 @@ def epoch():
 
 # ------------------------------------------------------------------ neck
 def test_neck_pool_ignores_padded_joints():
-    neck = MODELS.build(
-        dict(type='MSProjectionNeck', in_channels=16, out_channels=8))
+    neck = MODELS.build(dict(type='MSProjectionNeck', in_channels=16, out_channels=8))
     feats = torch.randn(3, M, 16, 5, 25)
     padded = F.pad(feats, (0, 17))
     mask = torch.zeros(3, 42, dtype=torch.bool)
     mask[:, :25] = True
-    assert torch.allclose(neck.pool(padded, mask), feats.mean(dim=(1, 3, 4)),
-                          atol=1e-6)
+    assert torch.allclose(neck.pool(padded, mask), feats.mean(dim=(1, 3, 4)), atol=1e-6)
     assert torch.allclose(neck(padded, mask), neck(feats), atol=1e-6)
     assert neck(feats).shape == (3, 8)
     single = MODELS.build(
-        dict(type='MSProjectionNeck', in_channels=16, out_channels=8,
-             with_mlp=False))
+        dict(type='MSProjectionNeck', in_channels=16, out_channels=8, with_mlp=False))
     assert isinstance(single.projector, torch.nn.Linear)
 
 
@@ -116,8 +112,8 @@ def test_eadm_joint_drop_removes_high_attention_joints_only():
     assert dropped[:, [3, 10]].all() and not dropped.all()
     # kept joints share one rescale factor: #joints / #kept over the batch
     factor = dropped.numel() / (~dropped).sum()
-    assert torch.allclose(ratio.permute(0, 3, 1, 2)[~dropped],
-                          factor.float().expand(1), rtol=1e-5)
+    assert torch.allclose(
+        ratio.permute(0, 3, 1, 2)[~dropped], factor.float().expand(1), rtol=1e-5)
     # the scale preserves the mean magnitude over the batch
     assert torch.isclose(ratio.mean(), torch.tensor(1.), atol=1e-5)
 
@@ -157,8 +153,7 @@ def test_losses_match_their_formulas():
     logits = torch.randn(3, 6, requires_grad=True)
     target = torch.randn(3, 6, requires_grad=True)
     nce = MODELS.build(dict(type='MultiPosInfoNCELoss'))
-    assert torch.isclose(nce(logits),
-                         F.cross_entropy(logits, torch.zeros(3).long()))
+    assert torch.isclose(nce(logits), F.cross_entropy(logits, torch.zeros(3).long()))
     mask = torch.zeros(3, 6, dtype=torch.bool)
     mask[:, 0] = True
     assert torch.isclose(nce(logits, mask), nce(logits))
@@ -198,11 +193,12 @@ def test_init_weights_copies_the_query_encoder():
 def test_momentum_update_formula():
     model = build('MSMoCo', momentum=0.9)
     with torch.no_grad():
-        for param in list(model.backbone.parameters()) + list(
-                model.neck.parameters()):
+        for param in list(model.backbone.parameters()) + list(model.neck.parameters()):
             param.add_(torch.randn_like(param))
-    query = [p.clone() for p in list(model.backbone.parameters()) +
-             list(model.neck.parameters())]
+    query = [
+        p.clone()
+        for p in list(model.backbone.parameters()) + list(model.neck.parameters())
+    ]
     key = [p.clone() for p in model._momentum_params()]
     bn_before = model.momentum_backbone.gcn[0].tcn.bn.running_mean.clone()
     with torch.no_grad():
@@ -212,8 +208,7 @@ def test_momentum_update_formula():
         assert not torch.equal(new, k) or torch.equal(q, k)
         assert torch.allclose(new, 0.9 * k + 0.1 * q, atol=1e-6)
     # buffers are not averaged
-    assert torch.equal(model.momentum_backbone.gcn[0].tcn.bn.running_mean,
-                       bn_before)
+    assert torch.equal(model.momentum_backbone.gcn[0].tcn.bn.running_mean, bn_before)
 
 
 def test_queue_holds_the_keys_and_pointer_wraps():
@@ -234,8 +229,11 @@ def test_queue_holds_the_keys_and_pointer_wraps():
     assert int(model.queue_ptr) == 2
     assert torch.equal(model.queue[:, [8, 9, 0, 1]].T, new)
     assert torch.equal(model.queue[:, 2:8], before[:, 2:8])
-    model.enqueue(F.normalize(torch.randn(13, 8), dim=1))  # > queue_len
+    many = F.normalize(torch.randn(13, 8), dim=1)  # more than queue_len
+    model.enqueue(many)  # as if written one by one from column 2
     assert int(model.queue_ptr) == (2 + 13) % 10
+    assert torch.equal(model.queue[:, 4], many[-1])
+    assert torch.equal(model.queue[:, 5], many[3])
 
 
 def test_state_dict_round_trip():
@@ -279,9 +277,8 @@ def test_shuffle_bn_is_a_warned_no_op_in_one_process():
 def check_losses(losses):
     for key in ('loss_nce', 'loss_d3m', 'd3m_extreme', 'd3m_extreme_drop'):
         assert torch.isfinite(losses[key]), key
-    assert torch.isclose(
-        losses['loss_d3m'],
-        (losses['d3m_extreme'] + losses['d3m_extreme_drop']) / 2)
+    assert torch.isclose(losses['loss_d3m'],
+                         (losses['d3m_extreme'] + losses['d3m_extreme_drop']) / 2)
 
 
 def test_aimclr_one_convention_and_nce_equals_moco():
@@ -291,8 +288,8 @@ def test_aimclr_one_convention_and_nce_equals_moco():
     data, meta = views(), samples(KINECT, KINECT)
     losses = aimclr.loss(data, meta)
     check_losses(losses)
-    assert torch.isclose(losses['loss_nce'], moco.loss(data, meta)['loss_nce'],
-                         atol=1e-6)
+    assert torch.isclose(
+        losses['loss_nce'], moco.loss(data, meta)['loss_nce'], atol=1e-6)
     (losses['loss_nce'] + losses['loss_d3m']).backward()
     assert torch.equal(aimclr.queue, moco.queue)
 
@@ -312,13 +309,11 @@ def test_aimclr_mixed_padded_batch_ignores_padding():
     conv_q = [KINECT, SMPLX, KINECT, SMPLX]
     conv_k = [SMPLX, KINECT, KINECT, SMPLX]
     data = views(vq=42, vk=42)
-    for view, convs in (('query', conv_q), ('query_extreme', conv_q),
-                        ('key', conv_k)):
+    for view, convs in (('query', conv_q), ('query_extreme', conv_q), ('key', conv_k)):
         for i, conv in enumerate(convs):
             data[view][i, :, :, V[conv]:] = 0
     perturbed = {k: v.clone() for k, v in data.items()}
-    for view, convs in (('query', conv_q), ('query_extreme', conv_q),
-                        ('key', conv_k)):
+    for view, convs in (('query', conv_q), ('query_extreme', conv_q), ('key', conv_k)):
         for i, conv in enumerate(convs):
             perturbed[view][i, :, :, V[conv]:] = 50.
     meta = samples(conv_q, conv_k)
@@ -395,3 +390,57 @@ def test_mining_positives_are_queue_neighbours(epoch):
     # the duplicate (similarity 1) is a positive now: the loss drops
     assert after['loss_nce'] < before['loss_nce']
     assert torch.allclose(after['loss_d3m'], before['loss_d3m'], atol=1e-6)
+
+
+# ------------------------------------------------------- two processes
+def _dist_worker(rank, world, port, out_dir):
+    import torch.distributed as dist
+    torch.set_num_threads(1)
+    dist.init_process_group(
+        'gloo', init_method=f'tcp://127.0.0.1:{port}', rank=rank, world_size=world)
+    try:
+        model = build('MSMoCo', layouts=(KINECT, SMPLX), shuffle_bn=True)
+        key_conv = (KINECT, SMPLX)[rank]  # joint counts differ across ranks
+        data = views(vk=V[key_conv], seed=10 + rank)
+        meta = samples(KINECT, key_conv)
+        model.eval()  # BN on running stats: keys must not depend on batch
+        with torch.no_grad():
+            shuffled = model.encode_key(data['key'], [key_conv] * N)
+            model.shuffle_bn = False
+            plain = model.encode_key(data['key'], [key_conv] * N)
+        model.shuffle_bn = True
+        model.train()
+        with torch.no_grad():  # batch statistics now see the other rank
+            mixed = model.encode_key(data['key'], [key_conv] * N)
+            model.shuffle_bn = False
+            local = model.encode_key(data['key'], [key_conv] * N)
+            model.shuffle_bn = True
+        model.loss(data, meta)
+        torch.save(
+            dict(
+                shuffled=shuffled,
+                plain=plain,
+                mixed=mixed,
+                local=local,
+                queue=model.queue,
+                ptr=model.queue_ptr), f'{out_dir}/rank{rank}.pt')
+    finally:
+        dist.destroy_process_group()
+
+
+@pytest.mark.dist
+def test_two_processes_shuffle_bn_and_gathered_enqueue(tmp_path):
+    import socket
+    import torch.multiprocessing as mp
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        port = sock.getsockname()[1]
+    mp.spawn(_dist_worker, args=(2, port, str(tmp_path)), nprocs=2)
+    r0, r1 = (torch.load(tmp_path / f'rank{r}.pt') for r in range(2))
+    for result in (r0, r1):
+        # shuffling across ranks (with padding to 42 joints) then
+        # unshuffling returns every rank its own keys
+        assert torch.allclose(result['shuffled'], result['plain'], atol=1e-5)
+        assert not torch.allclose(result['mixed'], result['local'], atol=1e-3)
+        assert int(result['ptr']) == 2 * N  # keys of both ranks
+    assert torch.equal(r0['queue'], r1['queue'])

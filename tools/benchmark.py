@@ -5,13 +5,23 @@ losses; backward; SGD; EMA; enqueue) in clips/s and peak memory, for
 
 - ``single``:  AimCLR on one convention (the first of --conventions);
 - ``grouped``: MS-AimCLR, every batch one (query, key) convention pair at
-  native joint counts (ConventionGroupedBatchSampler), pairs cycled evenly;
+  native joint counts (ConventionGroupedBatchSampler), pairs cycled evenly
+  (the measured steps start at the first pair: use --iters a multiple of
+  the number of pairs, 4 for two conventions);
 - ``padded``:  MS-AimCLR on mixed batches zero-padded to the largest joint
   count (the reference MS-CLR approach), padded joints masked.
 
 Each (mode, batch) runs in its own process so that peak RSS is its own;
-every process gets the same allocator settings (--malloc-tuned applies
-``MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=1TiB`` to all of them).
+every process gets the same allocator settings (--malloc-tuned calls
+``msclr_plugin.utils.tune_allocator`` in all of them: glibc keeps freed
+activation buffers instead of unmapping them, see docs/benchmarks.md).
+Each result records the minor page faults per step and the load average
+around the run: with other processes busy on the same cores, OpenMP threads
+wait for each other and a step can take several times longer.
+
+Layers: forward + backward of the CPU fast paths next to the plain torch
+formulations they replace (dropout; the graph contraction), interleaved in
+one process, best of --iters repetitions each.
 
 Data: samples/s of the 3-view AimCLR transforms (normal, normal, extreme)
 on one core, from the pipelines in configs/_base_/datasets/aimclr_views.py.
@@ -19,6 +29,7 @@ on one core, from the pipelines in configs/_base_/datasets/aimclr_views.py.
 Examples:
     python tools/benchmark.py step --batch 16 64 --out bench.json
     python tools/benchmark.py data
+    python tools/benchmark.py layers --batch 16
     python tools/benchmark.py all --quick      # CI-sized
 """
 import argparse
@@ -34,8 +45,6 @@ import time
 import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TUNED_MALLOC = dict(
-    MALLOC_MMAP_MAX_='0', MALLOC_TRIM_THRESHOLD_=str(1 << 40))
 AIMCLR_ENCODER = dict(
     type='MSSTGCN',
     channels=(16, 16, 16, 16, 32, 32, 32, 64, 64, 256),
@@ -60,7 +69,8 @@ def build_model(layouts, queue_len):
 
 def make_batch(mode, conventions, batch, frames, persons, step, rng,
                device):
-    """Inputs and data samples of one batch for a benchmark mode."""
+    """Inputs and data samples of one batch for a benchmark mode (``step``
+    picks the convention pair of a grouped batch)."""
     import torch
     from mmaction.structures import ActionDataSample
 
@@ -99,6 +109,9 @@ def make_batch(mode, conventions, batch, frames, persons, step, rng,
 
 def run_step(args):
     """Measure one (mode, batch) in this process; prints a JSON line."""
+    from msclr_plugin.utils import tune_allocator
+    tuned = tune_allocator(args.malloc_tuned)
+    load_start = os.getloadavg()[0]
     import torch
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
@@ -109,35 +122,49 @@ def run_step(args):
     optim = torch.optim.SGD(
         [p for p in model.parameters() if p.requires_grad],
         lr=0.1, momentum=0.9, weight_decay=1e-4)
+    # fp16 autocast on CUDA needs loss scaling; bf16 (CPU) does not
+    scaler = torch.amp.GradScaler(
+        device.type, enabled=args.amp and device.type == 'cuda')
     rng = np.random.default_rng(0)
-    times = []
+    times, faults = [], 0
     if device.type == 'cuda':
         torch.cuda.reset_peak_memory_stats()
     for step in range(args.warmup + args.iters):
         inputs, samples = make_batch(args.mode, conventions, args.batch,
-                                     args.frames, args.persons, step, rng,
-                                     device)
+                                     args.frames, args.persons,
+                                     step - args.warmup, rng, device)
         if device.type == 'cuda':
             torch.cuda.synchronize()
+        minflt = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
         start = time.perf_counter()
         with torch.autocast(device.type, enabled=args.amp):
             losses = model.loss(inputs, samples)
             loss = sum(v for k, v in losses.items() if k.startswith('loss'))
         optim.zero_grad(set_to_none=True)
-        loss.backward()
-        optim.step()
+        scaler.scale(loss).backward()
+        scaler.step(optim)
+        scaler.update()
         if device.type == 'cuda':
             torch.cuda.synchronize()
         if step >= args.warmup:
             times.append(time.perf_counter() - start)
+            faults += resource.getrusage(
+                resource.RUSAGE_SELF).ru_minflt - minflt
     result = dict(
         mode=args.mode,
         batch=args.batch,
         conventions=conventions,
         median_step_s=statistics.median(times),
-        clips_per_s=args.batch / statistics.median(times),
+        # throughput over all measured steps: grouped steps differ in cost
+        clips_per_s=args.batch * len(times) / sum(times),
+        step_s=times,
         peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        loss=float(loss))
+        minor_faults_per_step=faults / len(times),
+        malloc_tuned=tuned,
+        amp=args.amp,
+        threads=args.threads,
+        load_avg_1min=[load_start, os.getloadavg()[0]],
+        loss=float(loss.detach()))
     if device.type == 'cuda':
         result['peak_cuda_mb'] = torch.cuda.max_memory_allocated() / 2**20
     print('RESULT ' + json.dumps(result), flush=True)
@@ -146,8 +173,6 @@ def run_step(args):
 def bench_steps(args):
     results = []
     env = dict(os.environ, OMP_NUM_THREADS=str(args.threads))
-    if args.malloc_tuned:
-        env.update(TUNED_MALLOC)
     for batch in args.batch:
         for mode in args.modes:
             cmd = [
@@ -157,7 +182,8 @@ def bench_steps(args):
                 '--warmup', str(args.warmup), '--threads', str(args.threads),
                 '--device', args.device, '--queue-len', str(args.queue_len),
                 '--conventions', *args.conventions
-            ] + (['--amp'] if args.amp else [])
+            ] + (['--amp'] if args.amp else []) + (
+                ['--malloc-tuned'] if args.malloc_tuned else [])
             out = subprocess.run(
                 cmd, env=env, capture_output=True, text=True, check=False)
             line = [ln for ln in out.stdout.splitlines()
@@ -169,7 +195,10 @@ def bench_steps(args):
             r = results[-1]
             print(f'  step {mode:8s} batch {batch:4d}: {r["clips_per_s"]:7.1f} '
                   f'clips/s  ({r["median_step_s"]:.3f} s/step, peak RSS '
-                  f'{r["peak_rss_mb"]:.0f} MB)', flush=True)
+                  f'{r["peak_rss_mb"]:.0f} MB, '
+                  f'{r["minor_faults_per_step"]:.0f} page faults/step, load '
+                  f'{r["load_avg_1min"][0]:.1f}-{r["load_avg_1min"][1]:.1f})',
+                  flush=True)
     return results
 
 
@@ -216,6 +245,56 @@ def bench_data(args):
     return [dict(kind='data', convention=conv, samples_per_s=rate)]
 
 
+def bench_layers(args):
+    """Fast layer paths vs the plain torch formulations, side by side."""
+    import torch
+    import torch.nn as nn
+
+    from msclr_plugin.models.layers import MSDropout
+    from msclr_plugin.utils import tune_allocator
+    tune_allocator(args.malloc_tuned)
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    n, v = args.batch[0] * args.persons, 25
+    drop_x = torch.randn(n, 32, args.frames, v)
+    graph_x = torch.randn(n, 3, 64, args.frames // 2, v)
+    adj = torch.rand(3, v, v)
+
+    def einsum(x):
+        return torch.einsum('nkctv,kvw->nctw', x, adj)
+
+    def matmul(x):  # GraphConv's formulation
+        return torch.matmul(x.flatten(2, 3), adj.unsqueeze(0)).sum(1)
+
+    cases = dict(
+        dropout=(drop_x, nn.Dropout(0.5, inplace=True), MSDropout(
+            0.5, inplace=True)),
+        graph=(graph_x, einsum, matmul))
+
+    def timed(x, fn):
+        leaf = x.clone().requires_grad_()
+        start = time.perf_counter()
+        out = fn(leaf * 1.0)  # a non-leaf input, as in the network
+        out.backward(torch.ones_like(out))
+        return time.perf_counter() - start
+
+    best = {(c, i): float('inf') for c in cases for i in (0, 1)}
+    for _ in range(args.iters + args.warmup):
+        for case, (x, plain, fast) in cases.items():
+            for i, fn in enumerate((plain, fast)):
+                best[case, i] = min(best[case, i], timed(x, fn))
+    results = []
+    for case, (x, _, _) in cases.items():
+        plain, fast = best[case, 0] * 1e3, best[case, 1] * 1e3
+        results.append(
+            dict(kind='layer', case=case, shape=list(x.shape),
+                 plain_ms=plain, fast_ms=fast, speedup=plain / fast))
+        print(f'  layer {case:8s} {tuple(x.shape)}: plain {plain:7.1f} ms, '
+              f'fast {fast:7.1f} ms (forward + backward): '
+              f'{plain / fast:.2f}x')
+    return results
+
+
 def summarise(results):
     by = {(r['mode'], r['batch']): r for r in results if 'mode' in r}
     lines = []
@@ -237,7 +316,8 @@ def summarise(results):
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('what', choices=['step', 'data', 'all', '_step'])
+    parser.add_argument('what',
+                        choices=['step', 'data', 'layers', 'all', '_step'])
     parser.add_argument('--conventions', nargs='+',
                         default=['kinectv2_25', 'smplx_42'])
     parser.add_argument('--modes', nargs='+',
@@ -246,7 +326,8 @@ def parse_args(argv=None):
     parser.add_argument('--batch', nargs='+', type=int, default=[16, 64])
     parser.add_argument('--frames', type=int, default=50)
     parser.add_argument('--persons', type=int, default=2)
-    parser.add_argument('--iters', type=int, default=10)
+    parser.add_argument('--iters', type=int, default=8,
+                        help='measured steps (a multiple of 4 for grouped)')
     parser.add_argument('--warmup', type=int, default=2)
     parser.add_argument('--threads', type=int, default=2)
     parser.add_argument('--queue-len', type=int, default=32768)
@@ -255,17 +336,18 @@ def parse_args(argv=None):
                         help='autocast (bf16 on CPU, fp16 on CUDA)')
     parser.add_argument('--malloc-tuned', action='store_true',
                         help='glibc settings that keep freed activations '
-                        '(see PERF_NOTES); applied to every mode alike')
+                        '(msclr_plugin.utils.tune_allocator); applied to '
+                        'every mode alike')
     parser.add_argument('--data-samples', type=int, default=2000)
     parser.add_argument('--quick', action='store_true',
-                        help='CI-sized: batch 4, 12 frames, 2 iterations')
+                        help='CI-sized: batch 2, 8 frames, 1 iteration')
     parser.add_argument('--out', help='write the results as JSON')
     args = parser.parse_args(argv)
     if args.what == '_step':
         args.batch = args.batch[0]
     if args.quick:
-        args.batch, args.frames, args.iters, args.warmup = [4], 12, 2, 1
-        args.queue_len, args.data_samples = 256, 100
+        args.batch, args.frames, args.iters, args.warmup = [2], 8, 1, 1
+        args.queue_len, args.data_samples = 64, 100
     return args
 
 
@@ -278,21 +360,26 @@ def main(argv=None):
     results = []
     print(f'machine: {platform.processor() or platform.machine()}, '
           f'{os.cpu_count()} cpus, torch {torch.__version__}, threads '
-          f'{args.threads}, device {args.device}, malloc tuned: '
-          f'{args.malloc_tuned}')
+          f'{args.threads}, device {args.device}, amp: {args.amp}, malloc '
+          f'tuned: {args.malloc_tuned}, load average {os.getloadavg()}')
     if args.what in ('step', 'all'):
         results += bench_steps(args)
         for line in summarise(results):
             print('  ' + line)
+    if args.what in ('layers', 'all'):
+        results += bench_layers(args)
     if args.what in ('data', 'all'):
         results += bench_data(args)
     if args.out:
         with open(args.out, 'w') as f:
             json.dump(
                 dict(
-                    command=' '.join(sys.argv),
+                    command=' '.join(
+                        [sys.argv[0]] + list(argv) if argv is not None else
+                        sys.argv),
                     torch=torch.__version__,
                     cpu_count=os.cpu_count(),
+                    platform=platform.platform(),
                     args={k: v for k, v in vars(args).items()},
                     results=results,
                     summary=summarise(results)), f, indent=1)

@@ -32,6 +32,10 @@ echo "[setup] installing the OpenMMLab stack"
 pip install -q -r tools/constraints.txt
 pip install -q --no-deps "mmpose==1.3.2"
 pip install -q pytest pytest-timeout
+# optional video extra: the only MediaPipe release whose wheel ships its
+# models (runs offline); tests that need it skip, saying so, if it is absent
+pip install -q "mediapipe==0.10.21" "protobuf<5" ||
+  echo "[setup] WARNING: mediapipe==0.10.21 did not install; MediaPipe tests will skip"
 pip install -q --no-deps -e .
 python -c "import msclr_plugin, torch, mmaction; print('[setup] msclr_plugin', msclr_plugin.__version__, '| torch', torch.__version__, '| mmaction2', mmaction.__version__)"
 echo "$want" > "$stamp"

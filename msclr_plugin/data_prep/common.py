@@ -47,15 +47,15 @@ def resample_frames(kp: np.ndarray, length: int) -> np.ndarray:
     num = kp.shape[-3]
     if num == length:
         return kp.copy()
-    pos = np.clip((np.arange(length) + 0.5) * num / length - 0.5, 0,
-                  num - 1)
+    pos = np.clip((np.arange(length) + 0.5) * num / length - 0.5, 0, num - 1)
     lo = np.floor(pos).astype(np.int64)
     hi = np.minimum(lo + 1, num - 1)
     w = (pos - lo).astype(kp.dtype)[:, None, None]
     return kp[..., lo, :, :] * (1 - w) + kp[..., hi, :, :] * w
 
 
-def aimclr_preprocess(kp: np.ndarray, layout: LayoutLike,
+def aimclr_preprocess(kp: np.ndarray,
+                      layout: LayoutLike,
                       length: int = 50) -> np.ndarray:
     """AimCLR's 50-frame normalisation, driven by the layout's roles.
 

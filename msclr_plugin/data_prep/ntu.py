@@ -28,12 +28,12 @@ from .common import ConversionError, SkipReport, aimclr_preprocess
 LAYOUT = 'kinectv2_25'
 CLIP_RE = re.compile(r'^S(\d{3})C(\d{3})P(\d{3})R(\d{3})A(\d{3})$')
 
-NTU60_XSUB_TRAIN = (1, 2, 4, 5, 8, 9, 13, 14, 15, 16, 17, 18, 19, 25, 27, 28,
-                    31, 34, 35, 38)
+NTU60_XSUB_TRAIN = (1, 2, 4, 5, 8, 9, 13, 14, 15, 16, 17, 18, 19, 25, 27, 28, 31, 34,
+                    35, 38)
 NTU60_XVIEW_TRAIN = (2, 3)
-NTU120_XSUB_TRAIN = NTU60_XSUB_TRAIN + (
-    45, 46, 47, 49, 50, 52, 53, 54, 55, 56, 57, 58, 59, 70, 74, 78, 80, 81, 82,
-    83, 84, 85, 86, 89, 91, 92, 93, 94, 95, 97, 98, 100, 103)
+NTU120_XSUB_TRAIN = NTU60_XSUB_TRAIN + (45, 46, 47, 49, 50, 52, 53, 54, 55, 56, 57, 58,
+                                        59, 70, 74, 78, 80, 81, 82, 83, 84, 85, 86, 89,
+                                        91, 92, 93, 94, 95, 97, 98, 100, 103)
 NUM_CLASSES = {'ntu60': 60, 'ntu120': 120}
 
 
@@ -57,11 +57,12 @@ def split_membership(name: str, benchmark: str) -> Dict[str, bool]:
     """
     info = parse_clip_name(name)
     if benchmark == 'ntu60':
-        return dict(xsub=info['subject'] in NTU60_XSUB_TRAIN,
-                    xview=info['camera'] in NTU60_XVIEW_TRAIN)
+        return dict(
+            xsub=info['subject'] in NTU60_XSUB_TRAIN,
+            xview=info['camera'] in NTU60_XVIEW_TRAIN)
     if benchmark == 'ntu120':
-        return dict(xsub=info['subject'] in NTU120_XSUB_TRAIN,
-                    xset=info['setup'] % 2 == 0)
+        return dict(
+            xsub=info['subject'] in NTU120_XSUB_TRAIN, xset=info['setup'] % 2 == 0)
     raise ValueError(f'unknown benchmark {benchmark!r} (ntu60 | ntu120)')
 
 
@@ -73,8 +74,7 @@ def read_skeleton_file(path: str) -> Dict[str, np.ndarray]:
 
     Returns:
         dict: ``{bodyID: (T, 25, 3) float32}`` with NaN in frames where the
-        body is absent, in order of first appearance; and the key
-        ``'__frames__'`` is not used (see :func:`select_bodies`).
+        body is absent, in order of first appearance.
 
     Raises:
         ConversionError: truncated or corrupt file, wrong joint count,
@@ -124,8 +124,7 @@ def read_skeleton_file(path: str) -> Dict[str, np.ndarray]:
                 raise ConversionError(f'{path}: frame {t} body {body_id}: '
                                       'NaN or infinite coordinates')
             if body_id not in tracks:
-                tracks[body_id] = np.full((num_frames, joints, 3), np.nan,
-                                          np.float32)
+                tracks[body_id] = np.full((num_frames, joints, 3), np.nan, np.float32)
             tracks[body_id][t] = xyz
     if pos != len(tokens):
         raise ConversionError(f'{path}: {len(tokens) - pos} trailing values '
@@ -142,8 +141,7 @@ def motion_energy(track: np.ndarray) -> float:
     return float(track[seen].mean(axis=1).var(axis=0).sum())
 
 
-def select_bodies(tracks: Dict[str, np.ndarray],
-                  max_bodies: int = 2) -> np.ndarray:
+def select_bodies(tracks: Dict[str, np.ndarray], max_bodies: int = 2) -> np.ndarray:
     """Keep the ``max_bodies`` most energetic bodies (module docstring).
 
     Returns:
@@ -154,8 +152,7 @@ def select_bodies(tracks: Dict[str, np.ndarray],
     ids = sorted(tracks, key=lambda b: -motion_energy(tracks[b]))
     kept = [tracks[b] for b in ids[:max_bodies]]
     if not kept:
-        return np.zeros((max_bodies, 0, get_layout(LAYOUT).num_joints, 3),
-                        np.float32)
+        return np.zeros((max_bodies, 0, get_layout(LAYOUT).num_joints, 3), np.float32)
     stack = np.stack(kept)  # (m, T, V, 3)
     present = np.isfinite(stack[:, :, 0, 0]).any(axis=0)
     stack = np.nan_to_num(stack[:, present], nan=0.0)
@@ -164,8 +161,7 @@ def select_bodies(tracks: Dict[str, np.ndarray],
     return out
 
 
-def load_clip(path: str, max_bodies: int = 2,
-              preprocess: str = 'none') -> np.ndarray:
+def load_clip(path: str, max_bodies: int = 2, preprocess: str = 'none') -> np.ndarray:
     """Read, select bodies and optionally normalise one clip.
 
     Args:
@@ -196,8 +192,10 @@ def read_ignore_list(path: Optional[str]) -> set:
         return set()
     with open(path) as f:
         names = (line.split('#')[0].strip() for line in f)
-        return {n[:-len('.skeleton')] if n.endswith('.skeleton') else n
-                for n in names if n}
+        return {
+            n[:-len('.skeleton')] if n.endswith('.skeleton') else n
+            for n in names if n
+        }
 
 
 def list_clips(skeletons_dir: str) -> List[str]:
@@ -274,10 +272,13 @@ def convert_ntu(skeletons_dir: str,
         for part, train in split_membership(name, benchmark).items():
             splits[f'{part}_{"train" if train else "val"}'].append(idx)
     writer.set_splits(splits)
+    writer.classes = [f'A{a:03d}' for a in range(1, NUM_CLASSES[benchmark] + 1)]
     writer.skipped = report.items
-    writer.meta = dict(source=f'NTU RGB+D ({benchmark}) raw skeletons',
-                       preprocess=preprocess, max_bodies=max_bodies,
-                       body_selection='top motion energy (var of xyz)')
+    writer.meta = dict(
+        source=f'NTU RGB+D ({benchmark}) raw skeletons',
+        preprocess=preprocess,
+        max_bodies=max_bodies,
+        body_selection='top motion energy (var of xyz)')
     kept = len(writer.clip_names)
     index = writer.close()
     return dict(kept=kept, skipped=report, index=index)

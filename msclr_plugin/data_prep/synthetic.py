@@ -22,8 +22,8 @@ from msclr_plugin.skeletons import JointRegressor, get_layout
 
 BODY_LAYOUT = 'smpl_24'
 FPS = 30.0
-CLASSES = ('wave_right_hand', 'punch', 'kick', 'squat', 'jump', 'bow', 'clap',
-           'walk', 'raise_both_hands', 'turn')
+CLASSES = ('wave_right_hand', 'punch', 'kick', 'squat', 'jump', 'bow', 'clap', 'walk',
+           'raise_both_hands', 'turn', 'raise_right_hand', 'throw')
 
 # Rest pose (standing, arms hanging), for a 1.75 m body facing +Z with its
 # left side on +X: each joint's offset from its kinematic parent, by name.
@@ -53,14 +53,17 @@ _SOLE_HEIGHT = 0.05  # lowest foot joint above the floor while standing
 # 'depth_sigma': extra noise along the camera's Z (monocular depth);
 # 'scale_sigma': per-clip relative scale error around the pelvis.
 NOISE_MODELS = {
-    'kinectv2_25': dict(sigma=(0.01, 0.02), smooth=1, depth_sigma=0.0,
-                        scale_sigma=0.0),
-    'smpl_24': dict(sigma=(0.015, 0.025), smooth=5, depth_sigma=0.0,
-                    scale_sigma=0.03),
-    'coco': dict(sigma=(0.015, 0.025), smooth=1, depth_sigma=(0.04, 0.08),
-                 scale_sigma=0.03),
+    'kinectv2_25':
+    dict(sigma=(0.01, 0.02), smooth=1, depth_sigma=0.0, scale_sigma=0.0),
+    'smpl_24':
+    dict(sigma=(0.015, 0.025), smooth=5, depth_sigma=0.0, scale_sigma=0.03),
+    'coco':
+    dict(sigma=(0.015, 0.025), smooth=1, depth_sigma=(0.04, 0.08), scale_sigma=0.03),
 }
 _DEFAULT_NOISE = NOISE_MODELS['kinectv2_25']
+# Probability and weight range of a weak second movement from another class.
+DISTRACTOR_PROB = 0.8
+DISTRACTOR_WEIGHT = (0.4, 0.8)
 
 
 def euler_to_matrix(angles: np.ndarray) -> np.ndarray:
@@ -98,13 +101,9 @@ class SyntheticBody:
         self.order = [int(v) for v in np.argsort(dist, kind='stable')]
         self.idx = {n: i for i, n in enumerate(layout.joint_names)}
         mirror = layout.flip
-        self._mirror = {
-            n: layout.joint_names[mirror[i]]
-            for n, i in self.idx.items()
-        }
+        self._mirror = {n: layout.joint_names[mirror[i]] for n, i in self.idx.items()}
 
-    def rest_offsets(self, rng: np.random.Generator) -> Tuple[np.ndarray,
-                                                              float]:
+    def rest_offsets(self, rng: np.random.Generator) -> Tuple[np.ndarray, float]:
         """Per-subject bone offsets ``(V, 3)`` and body height in metres."""
         height = rng.uniform(1.5, 1.9)
         groups = {g for _, g in _REST_OFFSETS.values()}
@@ -116,8 +115,8 @@ class SyntheticBody:
             offsets[self.idx[self._mirror[name]]] = vec * (-1, 1, 1)
         return offsets, height
 
-    def forward(self, offsets: np.ndarray, local: np.ndarray,
-                root_rot: np.ndarray, root_pos: np.ndarray) -> np.ndarray:
+    def forward(self, offsets: np.ndarray, local: np.ndarray, root_rot: np.ndarray,
+                root_pos: np.ndarray) -> np.ndarray:
         """Forward kinematics, vectorised over frames.
 
         Args:
@@ -149,12 +148,10 @@ def _ramp(x: np.ndarray) -> np.ndarray:
     return x * x * (3 - 2 * x)
 
 
-def _bump(t: np.ndarray, start: float, dur: float,
-          hold: float = 0.3) -> np.ndarray:
+def _bump(t: np.ndarray, start: float, dur: float, hold: float = 0.3) -> np.ndarray:
     """0 -> 1 -> 0 over ``[start, start + dur]``, flat top ``hold * dur``."""
     edge = max(dur * (1 - hold) / 2, 1e-3)
-    return _ramp((t - start) / edge) * (1 - _ramp(
-        (t - start - dur + edge) / edge))
+    return _ramp((t - start) / edge) * (1 - _ramp((t - start - dur + edge) / edge))
 
 
 def _pulses(t: np.ndarray, start: float, dur: float, n: int) -> np.ndarray:
@@ -190,10 +187,15 @@ class _Motion:
 
 
 def _idle(m: _Motion) -> None:
-    """Per-clip resting variations and slow sway shared by all classes."""
+    """Per-clip resting posture and slow sway shared by all classes."""
     rng, t = m.rng, m.t
-    m.add_pair('lsho', 2, rng.uniform(0.05, 0.25), -1)
-    m.add_pair('lelb', 0, -rng.uniform(0.0, 0.3), 1)
+    m.add_pair('lsho', 2, rng.uniform(0.0, 0.5), -1)
+    m.add_pair('lsho', 0, rng.uniform(-0.4, 0.2), 1)
+    m.add_pair('lelb', 0, -rng.uniform(0.0, 1.2), 1)
+    m.add_pair('lhip', 2, rng.uniform(0.0, 0.12), -1)
+    m.add_pair('lkne', 0, rng.uniform(0.0, 0.3), 1)
+    m.add('spi1', 0, rng.uniform(-0.1, 0.15))
+    m.add('spi1', 2, rng.uniform(-0.1, 0.1))
     for joint in ('spi1', 'spi2', 'neck'):
         f, ph = rng.uniform(0.2, 0.5), rng.uniform(0, 2 * np.pi)
         m.add(joint, 0, 0.03 * np.sin(2 * np.pi * f * t + ph))
@@ -304,9 +306,26 @@ def _turn(m, amp, speed, start, dur):
     m.add('rkne', 0, 0.5 * np.clip(-step, 0, None))
 
 
+def _raise_right(m, amp, speed, start, dur):
+    b = _bump(m.t, start, dur, 0.5) if m.rng.random() < 0.5 else _ramp(
+        (m.t - start) / (0.4 * dur))
+    m.add('rsho', 2, -2.6 * min(amp, 1.1) * b)
+    m.add('relb', 2, -0.3 * b)
+
+
+def _throw(m, amp, speed, start, dur):
+    windup = _bump(m.t, start, dur * 0.6, 0.3)
+    release = _bump(m.t, start + dur * 0.45, dur * 0.35, 0.1)
+    m.add('rsho', 0, 0.9 * windup - 2.0 * min(amp, 1.1) * release)
+    m.add('rsho', 2, -0.6 * windup)
+    m.add('relb', 0, -1.6 * windup)
+    m.add('spi2', 1, -0.4 * windup + 0.3 * release)
+    m.add('spi1', 0, 0.25 * release)
+
+
 _PATTERNS = dict(
-    zip(CLASSES, (_wave, _punch, _kick, _squat, _jump, _bow, _clap, _walk,
-                  _raise_both, _turn)))
+    zip(CLASSES, (_wave, _punch, _kick, _squat, _jump, _bow, _clap, _walk, _raise_both,
+                  _turn, _raise_right, _throw)))
 
 
 def _rng(*keys: int) -> np.random.Generator:
@@ -318,16 +337,15 @@ def _convention_key(name: str) -> int:
 
 
 def _moving_average(x: np.ndarray, width: int) -> np.ndarray:
+    """Moving average over axis 0 (edge-padded), times ``sqrt(width)`` so
+    that filtered white noise keeps its standard deviation."""
     if width <= 1:
         return x
-    kernel = np.ones(width) / width
     pad = width // 2
-    xp = np.pad(x, [(pad, width - 1 - pad)] + [(0, 0)] * (x.ndim - 1),
-                mode='edge')
+    xp = np.pad(x, [(pad, width - 1 - pad)] + [(0, 0)] * (x.ndim - 1), mode='edge')
     csum = np.cumsum(xp, axis=0)
     csum = np.concatenate([np.zeros_like(csum[:1]), csum])
-    # normalised so the filtered noise keeps roughly the asked sigma
-    return (csum[width:] - csum[:-width]) * kernel[0] * np.sqrt(width)
+    return (csum[width:] - csum[:-width]) / np.sqrt(width)
 
 
 def _sample(rng, spec) -> float:
@@ -347,8 +365,7 @@ class SyntheticGenerator:
     """
 
     def __init__(self,
-                 conventions: Sequence[str] = ('kinectv2_25', 'smpl_24',
-                                               'coco'),
+                 conventions: Sequence[str] = ('kinectv2_25', 'smpl_24', 'coco'),
                  num_person: int = 2,
                  seed: int = 0,
                  noise: Optional[Dict[str, dict]] = None) -> None:
@@ -370,8 +387,7 @@ class SyntheticGenerator:
 
     def subject(self, subject: int) -> Tuple[np.ndarray, float]:
         if subject not in self._subjects:
-            self._subjects[subject] = self.body.rest_offsets(
-                _rng(self.seed, subject))
+            self._subjects[subject] = self.body.rest_offsets(_rng(self.seed, subject))
         return self._subjects[subject]
 
     def motion(self, subject: int, label: int, rep: int) -> np.ndarray:
@@ -383,17 +399,26 @@ class SyntheticGenerator:
         _idle(m)
         total = num_frames / FPS
         speed = rng.uniform(0.75, 1.3)
-        amp = rng.uniform(0.7, 1.2)
-        start = rng.uniform(0.0, 0.3) * total
+        amp = rng.uniform(0.5, 1.3)
+        start = rng.uniform(0.0, 0.4) * total
         dur = (total - start) * rng.uniform(0.65, 1.0)
         _PATTERNS[CLASSES[label]](m, amp, speed, start, dur)
+        if rng.random() < DISTRACTOR_PROB:
+            # a weak movement of another class on top (intra-class variety)
+            other = _Motion(self.body, num_frames, rng)
+            name = rng.choice([c for c in CLASSES if c != CLASSES[label]])
+            _PATTERNS[name](other, rng.uniform(0.7, 1.2), rng.uniform(0.75, 1.3),
+                            rng.uniform(0.0, 0.5) * total,
+                            total * rng.uniform(0.3, 0.5))
+            weight = rng.uniform(*DISTRACTOR_WEIGHT)
+            for key in ('ang', 'yaw', 'forward', 'lift'):
+                setattr(m, key, getattr(m, key) + weight * getattr(other, key))
 
         local = euler_to_matrix(m.ang)
         yaw = m.yaw + np.pi + rng.uniform(-np.pi / 4, np.pi / 4)
         zeros = np.zeros_like(yaw)
         root_rot = euler_to_matrix(np.stack([zeros, yaw, zeros], -1))
-        pos = self.body.forward(offsets, local, root_rot, np.zeros(
-            (num_frames, 3)))
+        pos = self.body.forward(offsets, local, root_rot, np.zeros((num_frames, 3)))
         # walk along the facing direction; feet keep contact with the floor
         facing = root_rot @ np.array([0.0, 0.0, 1.0])
         pos += (m.forward[:, None] * facing)[:, None]
@@ -401,12 +426,10 @@ class SyntheticGenerator:
         sole = pos[:, feet, 1].min(axis=1)
         pos[..., 1] += (_SOLE_HEIGHT - sole + m.lift)[:, None]
         # camera: floor below the sensor, subject 2.5-3.5 m away, small tilt
-        tilt = euler_to_matrix(
-            np.array([np.deg2rad(rng.uniform(-5, 5)), 0.0, 0.0]))
-        shift = np.array([
-            rng.uniform(-0.5, 0.5), -rng.uniform(0.8, 1.1),
-            rng.uniform(2.5, 3.5)
-        ])
+        tilt = euler_to_matrix(np.array([np.deg2rad(rng.uniform(-5, 5)), 0.0, 0.0]))
+        shift = np.array(
+            [rng.uniform(-0.5, 0.5), -rng.uniform(0.8, 1.1),
+             rng.uniform(2.5, 3.5)])
         return pos @ tilt.T + shift
 
     def render(self, positions: np.ndarray, subject: int, label: int,
@@ -416,7 +439,8 @@ class SyntheticGenerator:
         for conv in self.conventions:
             rng = _rng(self.seed, subject, label, rep, _convention_key(conv))
             spec = self.noise[conv]
-            kp = self.regressors[conv](positions)
+            # the regressor's weights as a matmul: much faster than its einsum
+            kp = self.regressors[conv].weights @ positions
             scale = spec.get('scale_sigma', 0.0)
             if scale:
                 centre = kp.mean(axis=(0, 1), keepdims=True)
@@ -425,18 +449,15 @@ class SyntheticGenerator:
             noise = _moving_average(noise, int(spec.get('smooth', 1)))
             depth = _sample(rng, spec.get('depth_sigma', 0.0))
             if depth:
-                noise[..., 2] += _moving_average(
-                    rng.normal(0, depth, kp.shape[:-1]), 3)
+                noise[..., 2] += _moving_average(rng.normal(0, depth, kp.shape[:-1]), 3)
             kp = (kp + noise).astype(np.float32)
             persons = np.zeros((self.num_person, ) + kp.shape, np.float32)
             persons[0] = kp
             out[conv] = persons
         return out
 
-    def clip(self, subject: int, label: int,
-             rep: int) -> Dict[str, np.ndarray]:
-        return self.render(self.motion(subject, label, rep), subject, label,
-                           rep)
+    def clip(self, subject: int, label: int, rep: int) -> Dict[str, np.ndarray]:
+        return self.render(self.motion(subject, label, rep), subject, label, rep)
 
 
 def clip_name(subject: int, label: int, rep: int) -> str:
@@ -445,9 +466,9 @@ def clip_name(subject: int, label: int, rep: int) -> str:
 
 
 def generate_synthetic_store(out_dir: str,
-                             num_clips_per_class_per_subject: int = 10,
-                             conventions: Sequence[str] = ('kinectv2_25',
-                                                           'smpl_24', 'coco'),
+                             num_clips_per_class_per_subject: int = 8,
+                             conventions: Sequence[str] = ('kinectv2_25', 'smpl_24',
+                                                           'coco'),
                              seed: int = 0,
                              num_subjects: int = 20,
                              num_train_subjects: Optional[int] = None,
@@ -458,7 +479,7 @@ def generate_synthetic_store(out_dir: str,
     Args:
         out_dir (str): The store directory (created).
         num_clips_per_class_per_subject (int): Repetitions per (subject,
-            class). Defaults to 10 (2000 clips with the defaults).
+            class). Defaults to 8 (1920 clips with the defaults).
         conventions (Sequence[str]): Conventions to render.
         seed (int): Base seed; the store is a function of the arguments.
         num_subjects (int): Subjects 1..N. Defaults to 20.
@@ -480,8 +501,7 @@ def generate_synthetic_store(out_dir: str,
     if num_subjects < 2:
         raise ValueError('need at least 2 subjects for a train/val split')
     if num_train_subjects is None:
-        num_train_subjects = max(1, min(num_subjects - 1,
-                                        round(0.7 * num_subjects)))
+        num_train_subjects = max(1, min(num_subjects - 1, round(0.7 * num_subjects)))
     gen = SyntheticGenerator(conventions, num_person=num_person, seed=seed)
     writer = SkeletonStoreWriter(out_dir, {c: c for c in conventions})
     splits: Dict[str, List[int]] = {'xsub_train': [], 'xsub_val': []}
@@ -511,6 +531,7 @@ def generate_synthetic_store(out_dir: str,
         num_subjects=num_subjects,
         train_subjects=list(range(1, num_train_subjects + 1)),
         clip_subjects=subjects,
-        noise={c: gen.noise[c] for c in conventions},
+        noise={c: gen.noise[c]
+               for c in conventions},
         generation_seconds=round(time.perf_counter() - tic, 3))
     return writer.close()

@@ -70,7 +70,9 @@ _BANDAI_TO_SMPL.update({
     'spi2': {'Chest': 1.0},
     'spi3': _lerp('Chest', 'Neck', 0.3),
     'neck': {'Neck': 1.0},
-    'head': {'Head': 1.0},
+    # the BVH 'Head' sits at the skull base (End Site offset 0): SMPL's head
+    # joint lies further up the neck-head line
+    'head': _lerp('Neck', 'Head', 1.6),
 })
 
 _SMPL_TO_KINECT = _mirror_spec(
@@ -93,7 +95,8 @@ _SMPL_TO_KINECT.update({
     'SpineMid': _lerp('spi1', 'spi2', 0.5),
     'SpineShoulder': _lerp('spi3', 'neck', 0.7),
     'Neck': _lerp('neck', 'head', 0.4),
-    'Head': {'head': 1.0},
+    # Kinect's Head is the head centre, above SMPL's head joint
+    'Head': _lerp('neck', 'head', 1.4),
 })
 
 # COCO's face points are offsets from the head: up the neck-head line and
@@ -115,8 +118,32 @@ _SMPL_TO_COCO = _mirror_spec(
     'smpl_24', 'coco')
 _SMPL_TO_COCO['nose'] = _lerp('neck', 'head', 1.15)
 
+# Kinect v1 (MSR Action3D) to SMPL: the spine joints are interpolated
+# between the hip centre, the mid-spine and the shoulder centre.
+_MSR_TO_SMPL = _mirror_spec(
+    {
+        'lhip': {'HipLeft': 1.0},
+        'lkne': {'KneeLeft': 1.0},
+        'lank': {'AnkleLeft': 1.0},
+        'ltoe': {'FootLeft': 1.0},
+        'lcla': _lerp('ShoulderCenter', 'ShoulderLeft', 0.5),
+        'lsho': {'ShoulderLeft': 1.0},
+        'lelb': {'ElbowLeft': 1.0},
+        'lwri': {'WristLeft': 1.0},
+        'lhan': {'HandLeft': 1.0},
+    }, 'msr_action3d_20', 'smpl_24')
+_MSR_TO_SMPL.update({
+    'pelv': {'HipCenter': 1.0},
+    'spi1': _lerp('HipCenter', 'Spine', 0.6),
+    'spi2': _lerp('Spine', 'ShoulderCenter', 0.3),
+    'spi3': _lerp('Spine', 'ShoulderCenter', 0.6),
+    'neck': {'ShoulderCenter': 1.0},
+    'head': {'Head': 1.0},
+})
+
 BUILTIN_REGRESSORS: Dict[Tuple[str, str], Spec] = {
     ('bandai_bvh_22', 'smpl_24'): _BANDAI_TO_SMPL,
+    ('msr_action3d_20', 'smpl_24'): _MSR_TO_SMPL,
     ('smpl_24', 'kinectv2_25'): _SMPL_TO_KINECT,
     ('smpl_24', 'nturgb+d'): _SMPL_TO_KINECT,
     ('smpl_24', 'coco'): _SMPL_TO_COCO,

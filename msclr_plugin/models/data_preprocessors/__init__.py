@@ -1,1 +1,3 @@
+from .multi_skeleton_data_preprocessor import MultiSkeletonDataPreprocessor
 
+__all__ = ['MultiSkeletonDataPreprocessor']

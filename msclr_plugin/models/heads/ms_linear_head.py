@@ -41,9 +41,9 @@ class MSLinearHead(BaseHead):
     Args:
         num_classes (int): Number of classes.
         in_channels (int): Channels of the pooled feature.
-        skeletons (Sequence[str], optional): Conventions that get their own
-            classifier; required when ``skeleton_specific``. :class:`MSRecognizerGCN`
-            fills it with its backbone's conventions when omitted.
+        skeletons (Sequence[str], optional): Names of the conventions that
+            get their own classifier; required when ``skeleton_specific``.
+            :class:`MSRecognizerGCN` fills in its backbone's conventions.
         skeleton_specific (bool): One classifier per convention. Defaults to
             True.
         test_classifier (str, optional): At test time classify every sample
@@ -51,6 +51,10 @@ class MSLinearHead(BaseHead):
             on A, test on B). Defaults to None (each sample's own).
         view_fusion (str): ``'softmax'`` or ``'logits'``, see above.
         dropout (float): Dropout before the classifier. Defaults to 0.
+        feat_norm (bool): Standardise the features with a parameter-free
+            BatchNorm before the classifiers (MAE's linear-probe recipe),
+            which makes short probes converge; AimCLR's protocol has none.
+            Defaults to False.
         loss_cls (dict): Loss config. Defaults to ``CrossEntropyLoss``.
         topk (int | tuple[int]): Top-k accuracies logged with the loss.
             Defaults to ``(1, 5)``.
@@ -68,6 +72,7 @@ class MSLinearHead(BaseHead):
                  test_classifier: Optional[str] = None,
                  view_fusion: str = 'softmax',
                  dropout: float = 0.,
+                 feat_norm: bool = False,
                  loss_cls: Dict = dict(type='CrossEntropyLoss'),
                  topk: Union[int, Tuple[int]] = (1, 5),
                  average_clips: Optional[str] = 'prob',
@@ -88,27 +93,33 @@ class MSLinearHead(BaseHead):
         self.view_fusion = view_fusion
         self.skeleton_specific = skeleton_specific
         self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
+        self.feat_norm = nn.BatchNorm1d(
+            in_channels, affine=False) if feat_norm else nn.Identity()
         if skeleton_specific:
             if not skeletons:
                 raise ValueError('skeleton_specific=True needs the list of '
                                  'conventions (skeletons=[...])')
-            self.skeletons = [get_layout(s).name for s in skeletons]
+            self.skeletons = list(skeletons)
             self.fc = nn.ModuleDict({
                 name: nn.Linear(in_channels, num_classes)
                 for name in self.skeletons
             })
         else:
-            self.skeletons = [get_layout(s).name for s in skeletons or []]
+            self.skeletons = list(skeletons or [])
             self.fc = nn.Linear(in_channels, num_classes)
         self.test_classifier = None
         if test_classifier is not None:
             self.test_classifier = self._key(test_classifier)
 
     def _key(self, skeleton: str) -> str:
-        """Canonical convention name with a classifier of its own."""
-        name = skeleton if skeleton in self.skeletons else get_layout(
-            skeleton).name
-        if self.skeleton_specific and name not in self.fc:
+        """The convention's name among ``skeletons`` (aliases resolved)."""
+        if skeleton in self.skeletons or not self.skeleton_specific:
+            return skeleton
+        try:
+            name = get_layout(skeleton).name
+        except (KeyError, ValueError, TypeError):
+            name = None
+        if name not in self.skeletons:
             raise KeyError(f'MSLinearHead has no classifier for convention '
                            f'{skeleton!r}; it has {self.skeletons}')
         return name
@@ -131,7 +142,7 @@ class MSLinearHead(BaseHead):
         """
         if x.dim() == 5:
             x = x.mean(dim=(1, 3, 4))
-        x = self.dropout(x)
+        x = self.dropout(self.feat_norm(x))
         if not self.skeleton_specific:
             return self.fc(x)
         if skeletons is None:

@@ -1,4 +1,5 @@
+from .dropout import MSDropout
 from .masked_bn import MaskedBatchNorm2d
 from .st_block import GraphConv, STGCNBlock, TemporalConv
 
-__all__ = ['MaskedBatchNorm2d', 'GraphConv', 'TemporalConv', 'STGCNBlock']
+__all__ = ['MSDropout', 'MaskedBatchNorm2d', 'GraphConv', 'TemporalConv', 'STGCNBlock']

@@ -24,6 +24,11 @@ class MaskedBatchNorm2d(nn.BatchNorm2d):
         use_batch_stats = self.training or not self.track_running_stats
         if mask is None or not use_batch_stats:
             return super().forward(x)
+        # statistics in float32 under autocast (bf16/fp16 activations), as
+        # nn.BatchNorm2d does; the output keeps the activation dtype
+        dtype = x.dtype
+        if dtype in (torch.float16, torch.bfloat16):
+            x = x.float()
         # (N, 1, 1, V) weights over (N, T, V) positions
         weight = mask[:, None, None, :].to(x.dtype)
         count = weight.sum() * x.shape[2]
@@ -42,5 +47,4 @@ class MaskedBatchNorm2d(nn.BatchNorm2d):
         if self.affine:
             out = out * self.weight[None, :, None, None] + \
                 self.bias[None, :, None, None]
-        return out
-
+        return out.to(dtype)

@@ -63,8 +63,10 @@ class EnergyAttentionDrop(nn.Module):
         """
         T = x.shape[2]
         if mask is None:
-            count = torch.full((x.shape[0], 1, 1, 1), T * x.shape[3],
-                               dtype=x.dtype, device=x.device)
+            count = torch.full((x.shape[0], 1, 1, 1),
+                               T * x.shape[3],
+                               dtype=x.dtype,
+                               device=x.device)
             weight = None
         else:
             weight = mask[:, None, None, :].to(x.dtype)
@@ -72,8 +74,7 @@ class EnergyAttentionDrop(nn.Module):
         masked = x if weight is None else x * weight
         mu = masked.sum(dim=(2, 3), keepdim=True) / count
         d = (x - mu).square()
-        d_sum = (d if weight is None else d * weight).sum(
-            dim=(2, 3), keepdim=True)
+        d_sum = (d if weight is None else d * weight).sum(dim=(2, 3), keepdim=True)
         y = d / (4 * (d_sum / (count - 1).clamp(min=1) + self.e_lambda)) + 0.5
         return torch.sigmoid(y)
 
@@ -124,8 +125,8 @@ class EnergyAttentionDrop(nn.Module):
                 if ok:
                     scales.append(scale[:, None, None, :])
             if self.drop_elements:
-                real = None if mask is None else mask[:, None, None, :].expand(
-                    att.shape)
+                real = None if mask is None else mask[:, None,
+                                                      None, :].expand(att.shape)
                 scale, ok = self._rescaled(att < self.keep_prob, real)
                 if ok:
                     scales.append(scale)

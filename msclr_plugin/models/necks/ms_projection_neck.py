@@ -31,13 +31,13 @@ class MSProjectionNeck(BaseModule):
             ``N(0, 0.02)`` weights with zero bias.
     """
 
-    def __init__(self,
-                 in_channels: int = 256,
-                 hid_channels: int = 256,
-                 out_channels: int = 128,
-                 with_mlp: bool = True,
-                 init_cfg: Optional[Union[dict, List[dict]]] = AIMCLR_NECK_INIT
-                 ) -> None:
+    def __init__(
+            self,
+            in_channels: int = 256,
+            hid_channels: int = 256,
+            out_channels: int = 128,
+            with_mlp: bool = True,
+            init_cfg: Optional[Union[dict, List[dict]]] = AIMCLR_NECK_INIT) -> None:
         super().__init__(init_cfg=init_cfg)
         self.in_channels = in_channels
         self.out_channels = out_channels
@@ -49,8 +49,7 @@ class MSProjectionNeck(BaseModule):
             self.projector = nn.Linear(in_channels, out_channels)
 
     @staticmethod
-    def pool(x: torch.Tensor,
-             mask: Optional[torch.Tensor] = None) -> torch.Tensor:
+    def pool(x: torch.Tensor, mask: Optional[torch.Tensor] = None) -> torch.Tensor:
         """Average ``(N, M, C, T, V)`` features to ``(N, C)``.
 
         Args:

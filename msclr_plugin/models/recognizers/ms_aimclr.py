@@ -73,15 +73,15 @@ class MSAimCLR(MSMoCo):
         type's top-``topk`` queue neighbours."""
         first = negatives[0]
         mask = torch.zeros(
-            first.shape[0], 1 + first.shape[1], dtype=torch.bool,
-            device=first.device)
+            first.shape[0], 1 + first.shape[1], dtype=torch.bool, device=first.device)
         mask[:, 0] = True
         for l_neg in negatives:
             top = l_neg.topk(self.topk, dim=1).indices
             mask.scatter_(1, top + 1, True)
         return mask
 
-    def loss(self, inputs: Dict[str, torch.Tensor],
+    def loss(self,
+             inputs: Dict[str, torch.Tensor],
              data_samples: Optional[Sequence] = None) -> Dict[str, torch.Tensor]:
         """AimCLR's loss on the query, extreme query and key views.
 
@@ -109,9 +109,10 @@ class MSAimCLR(MSMoCo):
                 self._view(inputs, self.key_view),
                 self._view_skeletons(data_samples, self.key_view))
 
-        logits, l_neg = self.contrast(q, k)
-        logits_e, l_neg_e = self.contrast(q_e, k)
-        logits_ed, l_neg_ed = self.contrast(q_ed, k)
+        negatives = self.queue.clone().detach()
+        logits, l_neg = self.contrast(q, k, negatives)
+        logits_e, l_neg_e = self.contrast(q_e, k, negatives)
+        logits_ed, l_neg_ed = self.contrast(q_ed, k, negatives)
 
         losses = dict(nce_top1=self._top1(logits))
         if self.mining():

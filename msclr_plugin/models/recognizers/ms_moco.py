@@ -79,8 +79,7 @@ class MSMoCo(BaseModel):
             # Built from mmaction's registry so that it resolves outside a
             # Runner (no default scope) as well.
             data_preprocessor = MODELS.build(data_preprocessor)
-        super().__init__(
-            data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.backbone = MODELS.build(backbone)
         self.neck = MODELS.build(neck)
         self.momentum_backbone = copy.deepcopy(self.backbone)
@@ -98,8 +97,8 @@ class MSMoCo(BaseModel):
         self.query_view = query_view
         self.key_view = key_view
         self.loss_nce = MODELS.build(loss_nce)
-        self.register_buffer(
-            'queue', F.normalize(torch.randn(feat_dim, queue_len), dim=0))
+        self.register_buffer('queue',
+                             F.normalize(torch.randn(feat_dim, queue_len), dim=0))
         self.register_buffer('queue_ptr', torch.zeros(1, dtype=torch.long))
 
     # ------------------------------------------------------------ key side
@@ -121,8 +120,7 @@ class MSMoCo(BaseModel):
             list(self.backbone.parameters()) + list(self.neck.parameters()),
             self._momentum_params())
         for param_q, param_k in pairs:
-            param_k.mul_(self.momentum).add_(
-                param_q.detach(), alpha=1. - self.momentum)
+            param_k.mul_(self.momentum).add_(param_q.detach(), alpha=1. - self.momentum)
 
     @torch.no_grad()
     def enqueue(self, keys: torch.Tensor) -> None:
@@ -139,8 +137,8 @@ class MSMoCo(BaseModel):
         """
         keys = torch.cat(all_gather(keys.detach().contiguous()), dim=0)
         ptr = int(self.queue_ptr)
-        cols = (ptr + torch.arange(keys.shape[0], device=self.queue.device)
-                ) % self.queue_len
+        cols = (ptr +
+                torch.arange(keys.shape[0], device=self.queue.device)) % self.queue_len
         # As if written one by one: with more keys than columns, the last
         # queue_len keys survive.
         self.queue[:, cols[-self.queue_len:]] = keys[-self.queue_len:].T.to(
@@ -157,10 +155,9 @@ class MSMoCo(BaseModel):
         for i, sample in enumerate(data_samples):
             per_view = sample.metainfo.get('skeletons')
             if per_view is None or view not in per_view:
-                raise KeyError(
-                    f'data sample {i} ({sample.metainfo.get("clip_name")}) '
-                    f"has no metainfo['skeletons'][{view!r}]; got "
-                    f'{per_view!r}')
+                raise KeyError(f'data sample {i} ({sample.metainfo.get("clip_name")}) '
+                               f"has no metainfo['skeletons'][{view!r}]; got "
+                               f'{per_view!r}')
             skeletons.append(per_view[view])
         return skeletons
 
@@ -183,11 +180,11 @@ class MSMoCo(BaseModel):
         shuffle = self.shuffle_bn and get_world_size() > 1
         if self.shuffle_bn and not shuffle:
             warnings.warn('MSMoCo: shuffle_bn has no effect in a single '
-                          'process', stacklevel=2)
+                          'process',
+                          stacklevel=2)
         if shuffle:
             x, skeletons, unshuffle = self._batch_shuffle(x, skeletons)
-        feats, mask = self._encode_features(self.momentum_backbone, x,
-                                            skeletons)
+        feats, mask = self._encode_features(self.momentum_backbone, x, skeletons)
         keys = F.normalize(self.momentum_neck(feats, mask), dim=1)
         if shuffle:
             keys = torch.cat(all_gather(keys), dim=0)[unshuffle]
@@ -230,17 +227,36 @@ class MSMoCo(BaseModel):
             got = list(inputs) if isinstance(inputs, dict) else type(inputs)
             raise KeyError(f'pretraining inputs need the view {view!r}; got '
                            f'{got}')
+        if not isinstance(inputs[view], torch.Tensor):
+            raise TypeError(
+                f'view {view!r} should be a stacked (N, M, T, V, C) tensor, '
+                f'got {type(inputs[view]).__name__}: batch the views with '
+                'MultiSkeletonDataPreprocessor')
         return inputs[view]
 
-    def contrast(self, q: torch.Tensor, k: torch.Tensor
-                 ) -> Tuple[torch.Tensor, torch.Tensor]:
+    def contrast(
+            self,
+            q: torch.Tensor,
+            k: torch.Tensor,
+            negatives: Optional[torch.Tensor] = None
+    ) -> Tuple[torch.Tensor, torch.Tensor]:
         """Logits ``[q.k, q.queue] / T`` and the raw negatives ``q.queue``.
+
+        Args:
+            q (torch.Tensor): ``(N, D)`` normalised queries.
+            k (torch.Tensor): ``(N, D)`` normalised keys.
+            negatives (torch.Tensor, optional): A snapshot of the queue to
+                share between several queries; defaults to a fresh copy.
+                A copy, because the queue is overwritten in place before
+                backward runs.
 
         Returns:
             tuple: ``(N, 1 + K)`` logits and ``(N, K)`` cosine similarities.
         """
+        if negatives is None:
+            negatives = self.queue.clone().detach()
         l_pos = (q * k).sum(dim=1, keepdim=True)
-        l_neg = q @ self.queue.clone().detach()
+        l_neg = q @ negatives
         return torch.cat([l_pos, l_neg], dim=1) / self.temperature, l_neg
 
     @staticmethod
@@ -248,7 +264,8 @@ class MSMoCo(BaseModel):
         """Fraction of queries whose key beats every negative (logging)."""
         return (logits.argmax(dim=1) == 0).float().mean().detach()
 
-    def loss(self, inputs: Dict[str, torch.Tensor],
+    def loss(self,
+             inputs: Dict[str, torch.Tensor],
              data_samples: Optional[Sequence] = None) -> Dict[str, torch.Tensor]:
         """InfoNCE of the query view against the key view.
 
@@ -268,8 +285,7 @@ class MSMoCo(BaseModel):
                 self._view(inputs, self.key_view),
                 self._view_skeletons(data_samples, self.key_view))
         logits, _ = self.contrast(q, k)
-        losses = dict(loss_nce=self.loss_nce(logits),
-                      nce_top1=self._top1(logits))
+        losses = dict(loss_nce=self.loss_nce(logits), nce_top1=self._top1(logits))
         self.enqueue(k)
         return losses
 
@@ -299,10 +315,10 @@ class MSMoCo(BaseModel):
             view = view or next(iter(inputs))
             x = self._view(inputs, view)
             has_meta = data_samples and all(
-                view in (s.metainfo.get('skeletons') or {})
-                for s in data_samples)
-            skeletons = (self._view_skeletons(data_samples, view)
-                         if has_meta else [view] * x.shape[0])
+                view in (s.metainfo.get('skeletons') or {}) for s in data_samples)
+            skeletons = (
+                self._view_skeletons(data_samples, view) if has_meta else [view] *
+                x.shape[0])
         else:
             x = inputs
             if data_samples and 'skeletons' in data_samples[0].metainfo:

@@ -7,7 +7,7 @@ import torch
 import torch.nn as nn
 from mmengine.logging import MMLogger, print_log
 from mmengine.model import is_model_wrapper
-from mmengine.runner.checkpoint import _load_checkpoint
+from mmengine.runner.checkpoint import CheckpointLoader
 
 from mmaction.models.recognizers.base import BaseRecognizer
 from mmaction.registry import MODELS
@@ -273,7 +273,8 @@ def load_pretrained_backbone(model: nn.Module,
     """
     if is_model_wrapper(model):
         model = model.module
-    checkpoint = _load_checkpoint(filename, map_location=map_location)
+    checkpoint = CheckpointLoader.load_checkpoint(
+        filename, map_location=map_location)
     state = checkpoint.get('state_dict', checkpoint)
     encoder = {
         target + key[len(prefix):]: value

@@ -1,0 +1,3 @@
+_base_ = './linear_ms_aimclr_msr3d_xsub.py'
+val_dataloader = dict(dataset=dict(mode='all'))
+test_dataloader = dict(dataset=dict(mode='all'))

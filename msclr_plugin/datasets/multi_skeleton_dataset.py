@@ -1,0 +1,470 @@
+"""A dataset of clips recorded (or converted) in several skeleton conventions.
+
+See docs/datasets.md for the sources, the modes, the pairing policies and the
+results dict each item starts as.
+"""
+import os
+import os.path as osp
+import pickle
+from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+from mmaction.registry import DATASETS, TRANSFORMS
+from mmengine.dataset import BaseDataset
+from mmengine.logging import print_log
+
+from msclr_plugin.evaluation.semi import select_labelled_subset
+from msclr_plugin.skeletons import get_layout
+from .store import SkeletonStore
+
+_MASK64 = np.uint64(0xFFFFFFFFFFFFFFFF)
+
+
+def _mix64(x: np.ndarray) -> np.ndarray:
+    """splitmix64 finaliser: a cheap, well-spread integer hash (vectorised)."""
+    x = np.asarray(x, dtype=np.uint64)
+    with np.errstate(over='ignore'):
+        x = x + np.uint64(0x9E3779B97F4A7C15)
+        x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return (x ^ (x >> np.uint64(31))) & _MASK64
+
+
+def _load_mapping(path: str) -> Dict[str, np.ndarray]:
+    """A ``clip name -> (M, T, V, C)`` mapping from ``.npz`` or ``.pkl``."""
+    if path.endswith('.npz'):
+        with np.load(path, allow_pickle=False) as data:
+            return {k: data[k] for k in data.files}
+    if path.endswith(('.pkl', '.pickle')):
+        # Unpickling executes code: only files the user named in the config.
+        with open(path, 'rb') as f:
+            mapping = pickle.load(f)
+        if not isinstance(mapping, dict):
+            raise ValueError(f'{path}: expected a dict clip name -> array, '
+                             f'got {type(mapping).__name__}')
+        return mapping
+    raise ValueError(f'{path}: extra conventions must be .npz or .pkl files')
+
+
+@DATASETS.register_module()
+class MultiSkeletonDataset(BaseDataset):
+    """Clips in several skeleton conventions, for MS-CLR.
+
+    Each clip exists in every convention (same clip order). Items depend on
+    ``mode``:
+
+    - ``'pretrain'``: ``num_clips * num_conventions`` items per epoch, item
+      ``i`` = clip ``i % N`` with query convention ``i // N`` (every
+      (clip, query) once per epoch, as MS-CLR); the key convention is drawn
+      by ``pairing`` from ``hash(seed, epoch, i)``. ``views = {'query': A,
+      'query_extreme': A, 'key': B}``.
+    - ``'single'``: ``N * S`` items ``(clip, convention)``; ``views =
+      {conv: conv}`` (linear probing of per-convention heads).
+    - ``'all'``: ``N`` items, every convention a view (ensemble testing).
+    - ``'reference'`` or a convention name: ``N`` items in that convention.
+
+    Randomness and epochs: the epoch enters through the index. An index
+    ``idx >= len(self)`` means epoch ``idx // len(self)`` and item
+    ``idx % len(self)``; :class:`ConventionGroupedBatchSampler` yields such
+    indices, so persistent dataloader workers (which never see attribute
+    changes) still draw a fresh key convention every epoch. With a plain
+    sampler the key of an item is the same every epoch (epoch 0).
+
+    Args:
+        ann_file (str): A skeleton store directory (preferred: memory-mapped,
+            loading executes no code) or an mmaction2 PoseDataset ``.pkl``
+            annotation file (unpickling executes code: only open files you
+            trust).
+        conventions (list, optional): Names, or dicts ``name`` (+ optional
+            ``layout``, ``scale``) selecting and overriding conventions. For a
+            store, None means all of them, in the store's order, and
+            ``scale`` multiplies the store's values. For a pickle the first
+            entry describes the annotation's ``keypoint`` and is required;
+            others must be in ``extra_conventions``.
+        extra_conventions (dict, optional): Pickle source only:
+            ``{conv: path}`` to a ``.npz`` or ``.pkl`` mapping clip name
+            (``frame_dir``) to ``(M, T, V, C)``.
+        split (str, optional): Split of the store / pickle. None: all clips.
+        pipeline (list): Transforms (dicts are built from mmaction's
+            registry).
+        mode (str): See above. Defaults to ``'pretrain'``.
+        pairing (str): ``'random'`` (key uniform over all, same allowed: the
+            paper), ``'cross'`` (never the same) or ``'reference'`` (when the
+            query is not the reference convention the key is; when it is,
+            the key is uniform over all). Defaults to ``'random'``.
+        reference (str, optional): Reference convention. Defaults to the
+            first.
+        seed (int): Seed of the key draws. Defaults to 0.
+        label_fraction (float, optional): Keep a class-balanced fraction of
+            the clips of the split (semi-supervised evaluation; see
+            :func:`msclr_plugin.evaluation.semi.select_labelled_subset`).
+        label_seed (int): Seed of that selection. Defaults to 0.
+        validate (bool): Scan every clip at init (otherwise each item is
+            checked when loaded). Defaults to False.
+        on_missing (str): ``'error'`` or ``'skip'`` for clips missing from an
+            extra convention (skips are counted and logged); with
+            ``validate=True`` it also applies to invalid clips.
+        test_mode (bool): Passed to BaseDataset. Defaults to False.
+        **kwargs: Other BaseDataset arguments (``metainfo``, ``lazy_init``,
+            ``max_refetch``); ``indices`` is not supported.
+    """
+
+    MODES = ('pretrain', 'single', 'all', 'reference')
+    PAIRINGS = ('random', 'cross', 'reference')
+
+    def __init__(self,
+                 ann_file: str,
+                 conventions: Optional[List[Union[str, dict]]] = None,
+                 extra_conventions: Optional[Dict[str, str]] = None,
+                 split: Optional[str] = None,
+                 pipeline: Sequence[Union[dict, Callable]] = (),
+                 mode: str = 'pretrain',
+                 pairing: str = 'random',
+                 reference: Optional[str] = None,
+                 seed: int = 0,
+                 label_fraction: Optional[float] = None,
+                 label_seed: int = 0,
+                 validate: bool = False,
+                 on_missing: str = 'error',
+                 test_mode: bool = False,
+                 **kwargs) -> None:
+        if pairing not in self.PAIRINGS:
+            raise ValueError(f'pairing must be one of {self.PAIRINGS}, got '
+                             f'{pairing!r}')
+        if on_missing not in ('error', 'skip'):
+            raise ValueError(f"on_missing must be 'error' or 'skip', got "
+                             f'{on_missing!r}')
+        if kwargs.pop('indices', None) is not None:
+            raise ValueError('MultiSkeletonDataset does not support indices; '
+                             'use split or label_fraction')
+        self.conventions_cfg = conventions
+        self.extra_conventions = dict(extra_conventions or {})
+        self.split = split
+        self.mode = mode
+        self.pairing = pairing
+        self.reference_cfg = reference
+        self.seed = int(seed)
+        self.label_fraction = label_fraction
+        self.label_seed = label_seed
+        self.validate = validate
+        self.on_missing = on_missing
+        self.num_skipped = 0
+        pipeline = [TRANSFORMS.build(t) if isinstance(t, dict) else t for t in pipeline]
+        super().__init__(
+            ann_file=ann_file,
+            pipeline=pipeline,
+            test_mode=test_mode,
+            serialize_data=False,
+            **kwargs)
+
+    # ------------------------------------------------------------- loading
+    @property
+    def is_store(self) -> bool:
+        return osp.isdir(self.ann_file)
+
+    def full_init(self) -> None:
+        """Read the index (store) or the annotations (pickle) and check them.
+        """
+        if self._fully_initialized:
+            return
+        self._store = None
+        self._store_pid = None
+        self._arrays = None
+        if self.is_store:
+            store = self._open_store()
+            names, labels = store.clip_names, store.labels
+            self.layouts, self.scales = self._store_conventions(store)
+            self.classes = store.classes
+            clip_ids = self._split_indices(store.splits, len(names))
+        else:
+            names, labels = self._load_pickle()
+            self.classes = None
+            clip_ids = np.arange(len(names))
+        self.conv_names = list(self.layouts)
+        if self.reference_cfg is None:
+            self.reference = self.conv_names[0]
+        elif self.reference_cfg not in self.layouts:
+            raise ValueError(f'{self.ann_file}: reference convention '
+                             f'{self.reference_cfg!r} not among '
+                             f'{self.conv_names}')
+        else:
+            self.reference = self.reference_cfg
+        if self.mode not in self.MODES and self.mode not in self.layouts:
+            raise ValueError(f'mode must be one of {self.MODES} or a '
+                             f'convention {self.conv_names}, got '
+                             f'{self.mode!r}')
+        if self.pairing == 'cross' and len(self.conv_names) < 2:
+            raise ValueError("pairing='cross' needs at least two "
+                             'conventions')
+        if self.label_fraction is not None:
+            clip_ids = clip_ids[select_labelled_subset(
+                np.asarray(labels)[clip_ids], self.label_fraction, self.label_seed)]
+        self.clip_ids = np.asarray(clip_ids, dtype=np.int64)
+        self.clip_names = [names[i] for i in self.clip_ids]
+        self.labels = np.asarray(labels, dtype=np.int64)[self.clip_ids]
+        if self.classes and 'classes' not in self._metainfo:
+            self._metainfo['classes'] = tuple(self.classes)
+        if self.validate:
+            self._validate_all()
+        self._fully_initialized = True
+
+    def _open_store(self) -> SkeletonStore:
+        # memory maps are reopened in each process, never pickled
+        if self._store is None or self._store_pid != os.getpid():
+            self._store = SkeletonStore(self.ann_file)
+            self._store_pid = os.getpid()
+        return self._store
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state['_store'] = None
+        return state
+
+    def _parse_conventions(self) -> List[dict]:
+        specs = []
+        for conv in self.conventions_cfg or []:
+            spec = dict(name=conv) if isinstance(conv, str) else dict(conv)
+            if 'name' not in spec:
+                raise ValueError(f'{self.ann_file}: convention {conv} has no '
+                                 'name')
+            specs.append(spec)
+        return specs
+
+    def _store_conventions(self, store: SkeletonStore):
+        specs = self._parse_conventions() or [dict(name=n) for n in store.conventions]
+        layouts, scales = {}, {}
+        for spec in specs:
+            name = spec['name']
+            if name not in store.conventions:
+                raise ValueError(f'{self.ann_file}: convention {name!r} is '
+                                 f'not in the store '
+                                 f'({sorted(store.conventions)})')
+            layouts[name] = get_layout(
+                spec.get('layout', store.conventions[name]['layout']))
+            scales[name] = float(spec.get('scale', 1.0))
+            if store.conventions[name]['num_joints'] != \
+                    layouts[name].num_joints:
+                raise ValueError(
+                    f'{self.ann_file}: convention {name} stores '
+                    f'{store.conventions[name]["num_joints"]} joints, layout '
+                    f'{layouts[name].name} has {layouts[name].num_joints}')
+        return layouts, scales
+
+    def _split_indices(self, splits: dict, num: int) -> np.ndarray:
+        if self.split is None:
+            return np.arange(num)
+        if self.split not in splits:
+            raise ValueError(f'{self.ann_file}: no split {self.split!r}; '
+                             f'splits: {sorted(splits)}')
+        return np.asarray(splits[self.split], dtype=np.int64)
+
+    def _load_pickle(self):
+        # Unpickling executes code: prefer the store (docs/datasets.md).
+        with open(self.ann_file, 'rb') as f:
+            data = pickle.load(f)
+        if not isinstance(data, dict) or 'annotations' not in data:
+            raise ValueError(f'{self.ann_file}: not an mmaction2 pose '
+                             "annotation file (dict with 'annotations')")
+        specs = self._parse_conventions()
+        if not specs:
+            raise ValueError(f'{self.ann_file}: a pickle source needs '
+                             'conventions=[...] (the first describes its '
+                             'keypoints)')
+        known = {s['name'] for s in specs}
+        specs += [dict(name=n) for n in self.extra_conventions if n not in known]
+        main = specs[0]['name']
+        annos = data['annotations']
+        if self.split is not None:
+            splits = data.get('split', {})
+            if self.split not in splits:
+                raise ValueError(f'{self.ann_file}: no split {self.split!r}; '
+                                 f'splits: {sorted(splits)}')
+            wanted = set(splits[self.split])
+            annos = [a for a in annos if a['frame_dir'] in wanted]
+        self.layouts = {
+            s['name']: get_layout(s.get('layout', s['name']))
+            for s in specs
+        }
+        self.scales = {s['name']: float(s.get('scale', 1.0)) for s in specs}
+        extras = {}
+        for spec in specs[1:]:
+            name = spec['name']
+            if name not in self.extra_conventions:
+                raise ValueError(f'{self.ann_file}: convention {name!r} has '
+                                 'no file in extra_conventions')
+            extras[name] = (self.extra_conventions[name],
+                            _load_mapping(self.extra_conventions[name]))
+        arrays = {n: [] for n in self.layouts}
+        scores, names, labels = [], [], []
+        for anno in annos:
+            clip = anno['frame_dir']
+            missing = [(n, p) for n, (p, m) in extras.items() if clip not in m]
+            if missing:
+                if self.on_missing == 'error':
+                    name, path = missing[0]
+                    raise ValueError(f'{path}: clip {clip} missing in '
+                                     f'convention {name}')
+                self.num_skipped += 1
+                continue
+            arrays[main].append(anno['keypoint'])
+            scores.append(anno.get('keypoint_score'))
+            for name, (_, mapping) in extras.items():
+                arrays[name].append(mapping[clip])
+            names.append(clip)
+            labels.append(int(anno['label']))
+        if self.num_skipped:
+            print_log(
+                f'{self.ann_file}: skipped {self.num_skipped} clips '
+                'missing from an extra convention',
+                logger='current')
+        self._arrays = arrays
+        self._scores = scores
+        self._sources = {main: self.ann_file}
+        self._sources.update({n: p for n, (p, _) in extras.items()})
+        return names, labels
+
+    # ------------------------------------------------------------- reading
+    def _source(self, conv: str) -> str:
+        if self.is_store:
+            return osp.join(self.ann_file, conv)
+        return self._sources[conv]
+
+    def load_skeleton(self, pos: int, conv: str) -> np.ndarray:
+        """Clip ``pos`` (position in this dataset) in convention ``conv`` as a
+        checked ``(M, T, V, C)`` float32 array."""
+        clip = int(self.clip_ids[pos])
+        if self._arrays is None:
+            kp = self._open_store().get(clip, conv)
+        else:
+            kp = np.array(self._arrays[conv][clip], dtype=np.float32)
+        if self.scales[conv] != 1.0:
+            kp *= np.float32(self.scales[conv])
+        self._check(kp, pos, conv)
+        return kp
+
+    def _check(self, kp: np.ndarray, pos: int, conv: str) -> None:
+        where = (f'{self._source(conv)}: clip {self.clip_names[pos]}, '
+                 f'convention {conv}')
+        layout = self.layouts[conv]
+        if kp.ndim != 4 or kp.shape[2] != layout.num_joints:
+            raise ValueError(f'{where}: expected (M, T, {layout.num_joints}, '
+                             f'C) for layout {layout.name}, got {kp.shape}')
+        if kp.shape[1] == 0 or not kp.any():
+            raise ValueError(f'{where}: zero frames (no non-zero coordinate)')
+        if not np.isfinite(kp).all():
+            raise ValueError(f'{where}: NaN or infinite coordinates')
+
+    def _validate_all(self) -> None:
+        keep = []
+        for pos in range(len(self.clip_ids)):
+            try:
+                for conv in self.conv_names:
+                    self.load_skeleton(pos, conv)
+            except ValueError as err:
+                if self.on_missing == 'error':
+                    raise
+                print_log(f'skipped: {err}', logger='current')
+                self.num_skipped += 1
+                continue
+            keep.append(pos)
+        self.clip_ids = self.clip_ids[keep]
+        self.clip_names = [self.clip_names[p] for p in keep]
+        self.labels = self.labels[keep]
+
+    # --------------------------------------------------------------- items
+    @property
+    def num_clips(self) -> int:
+        return len(self.clip_ids)
+
+    def __len__(self) -> int:
+        if not self._fully_initialized:
+            self.full_init()
+        per_conv = self.mode in ('pretrain', 'single')
+        return self.num_clips * (len(self.conv_names) if per_conv else 1)
+
+    def pairs_of(self, indices: Sequence[int]) -> Tuple[np.ndarray, np.ndarray]:
+        """Vectorised :meth:`pair_of`: query and key convention positions
+        (into ``conv_names``) of (possibly epoch-encoded) indices."""
+        indices = np.asarray(indices, dtype=np.int64)
+        length = len(self)
+        epoch, item = np.divmod(indices, length)
+        num_conv = len(self.conv_names)
+        if self.mode in ('pretrain', 'single'):
+            query = item // self.num_clips
+        elif self.mode == 'all':
+            return np.zeros_like(item), np.zeros_like(item)
+        else:
+            conv = self.reference if self.mode == 'reference' else self.mode
+            query = np.full_like(item, self.conv_names.index(conv))
+        if self.mode != 'pretrain':
+            return query, query
+        draw = _mix64(
+            _mix64(_mix64(np.uint64(self.seed)) ^ epoch.astype(np.uint64))
+            ^ item.astype(np.uint64))
+        if self.pairing == 'random':
+            key = (draw % np.uint64(num_conv)).astype(np.int64)
+        elif self.pairing == 'cross':
+            key = (query + 1 +
+                   (draw % np.uint64(num_conv - 1)).astype(np.int64)) % num_conv
+        else:
+            ref = self.conv_names.index(self.reference)
+            key = np.where(query == ref, (draw % np.uint64(num_conv)).astype(np.int64),
+                           ref)
+        return query, key
+
+    def pair_of(self, index: int) -> Tuple[str, str]:
+        """``(query, key)`` convention names of item ``index`` (for the
+        non-pretraining modes both are the item's convention; ``'all'`` gives
+        the first convention twice)."""
+        query, key = self.pairs_of([index])
+        return self.conv_names[int(query[0])], self.conv_names[int(key[0])]
+
+    def get_data_info(self, idx: int) -> dict:
+        """The results dict of item ``idx`` (may be epoch-encoded).
+
+        Returns:
+            dict: ``clip_name``, ``label``, ``skeletons`` ``{conv: (M, T, V,
+            C) float32}``, ``layouts`` ``{conv: layout name}``, ``views``
+            ``{view: conv}``, ``total_frames`` ``{conv: T}``, ``sample_idx``,
+            ``epoch``. Items of one convention also carry mmaction's keys
+            ``keypoint``, ``skeleton`` (layout name), ``total_frames`` (int),
+            ``frame_dir`` and, from a 2D pickle, ``keypoint_score``.
+        """
+        length = len(self)
+        epoch, item = divmod(int(idx), length)
+        pos = item % self.num_clips
+        query, key = self.pairs_of([idx])
+        query, key = self.conv_names[int(query[0])], self.conv_names[int(key[0])]
+        if self.mode == 'pretrain':
+            views = dict(query=query, query_extreme=query, key=key)
+        elif self.mode == 'all':
+            views = {c: c for c in self.conv_names}
+        else:
+            views = {query: query}
+        convs = list(dict.fromkeys(views.values()))
+        skeletons = {c: self.load_skeleton(pos, c) for c in convs}
+        info = dict(
+            clip_name=self.clip_names[pos],
+            frame_dir=self.clip_names[pos],
+            label=int(self.labels[pos]),
+            skeletons=skeletons,
+            layouts={c: self.layouts[c].name
+                     for c in convs},
+            views=views,
+            total_frames={
+                c: kp.shape[1]
+                for c, kp in skeletons.items()
+            },
+            sample_idx=item,
+            epoch=epoch)
+        if len(views) == 1:
+            info.update(
+                keypoint=skeletons[query],
+                skeleton=self.layouts[query].name,
+                total_frames=skeletons[query].shape[1],
+                start_index=0)
+            if self._arrays is not None and query == self.conv_names[0] \
+                    and self._scores[self.clip_ids[pos]] is not None:
+                info['keypoint_score'] = np.asarray(
+                    self._scores[self.clip_ids[pos]], dtype=np.float32)
+        return info

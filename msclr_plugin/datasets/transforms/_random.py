@@ -1,0 +1,62 @@
+"""Per-process random generators for the stochastic transforms."""
+import os
+from typing import Optional
+
+import numpy as np
+from mmcv.transforms import BaseTransform
+
+# bumped in every forked child: cheaper than comparing os.getpid() per call
+_FORK_GENERATION = [0]
+os.register_at_fork(
+    after_in_child=lambda: _FORK_GENERATION.__setitem__(0, _FORK_GENERATION[0] + 1))
+
+
+class RandomTransform(BaseTransform):
+    """Base of the random transforms: a ``numpy.random.Generator`` per process.
+
+    Without ``seed`` each process (dataloader worker) seeds its generator
+    from ``np.random``, which mmengine's ``worker_init_fn`` seeds per worker
+    and rank when ``randomness.seed`` is set: runs are reproducible and
+    workers differ. With ``seed`` the stream is ``default_rng([seed,
+    worker id])``. The generator is rebuilt after a fork so that
+    workers never share a copied stream.
+
+    Args:
+        seed (int, optional): Seed of this transform. Defaults to None.
+    """
+
+    def __init__(self, seed: Optional[int] = None) -> None:
+        self.seed = seed
+        self._rng = None
+        self._generation = None
+
+    @property
+    def rng(self) -> np.random.Generator:
+        if self._rng is None or self._generation != _FORK_GENERATION[0]:
+            if self.seed is None:
+                entropy = int(np.random.randint(0, 2**63 - 1, dtype=np.int64))
+            else:
+                from torch.utils.data import get_worker_info
+                info = get_worker_info()
+                entropy = [self.seed, info.id if info is not None else 0]
+            self._rng = np.random.default_rng(entropy)
+            self._generation = _FORK_GENERATION[0]
+        return self._rng
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state['_rng'] = None
+        return state
+
+
+def apply_linear(kp: np.ndarray, mat: np.ndarray) -> np.ndarray:
+    """``p' = mat @ p`` for every point of ``kp`` ``(..., C)``.
+
+    Computed as ``mat @ flat.T`` (a ``(C, C) x (C, N)`` product, which BLAS
+    does much faster than ``(N, C) x (C, C)``) and returned as the
+    transposed view: the result is channel-planar, not C-contiguous, which
+    the following transforms and ``np.ascontiguousarray`` handle.
+    """
+    channels = kp.shape[-1]
+    flat = kp.reshape(-1, channels)
+    return (mat.astype(np.float32) @ flat.T).T.reshape(kp.shape)

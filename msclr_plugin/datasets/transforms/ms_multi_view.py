@@ -1,0 +1,102 @@
+"""Build every view of a multi-convention item with its own sub-pipeline."""
+from typing import Callable, Dict, List, Optional, Sequence, Union
+
+import numpy as np
+from mmaction.registry import TRANSFORMS
+from mmcv.transforms import BaseTransform
+
+PipelineCfg = Sequence[Union[dict, Callable]]
+
+
+def _build(pipeline: Optional[PipelineCfg]) -> List[Callable]:
+    return [TRANSFORMS.build(t) if isinstance(t, dict) else t for t in (pipeline or [])]
+
+
+def _run(transforms: List[Callable], results: Dict) -> Optional[Dict]:
+    for transform in transforms:
+        results = transform(results)
+        if results is None:
+            return None
+    return results
+
+
+@TRANSFORMS.register_module()
+class MSMultiView(BaseTransform):
+    """Run one sub-pipeline per view on a single-skeleton dict.
+
+    For each convention used by the item, ``common`` runs once on
+    ``dict(keypoint=skeletons[conv], skeleton=<layout name>,
+    total_frames=T, label, clip_name)`` (put the deterministic,
+    per-convention steps there: :class:`MSPreNormalize`,
+    :class:`MSResample`, :class:`MSPersonPadding`); then each view
+    ``view -> conv`` runs ``pipelines[view]`` (or ``default``) on a shallow
+    copy of that convention's dict. The transforms never modify arrays in
+    place, so views built from one convention stay independent.
+
+    Example (pretraining, AimCLR views)::
+
+        normal = [dict(type='MSTemporalCrop'), dict(type='MSShear')]
+        extreme = normal + [dict(type='MSSpatialFlip'), dict(type='MSRotate'),
+                            dict(type='MSGaussianNoise'),
+                            dict(type='MSGaussianBlur'),
+                            dict(type='MSAxisMask')]
+        dict(type='MSMultiView', common=[dict(type='MSResample')],
+             pipelines=dict(query=normal, query_extreme=extreme, key=normal))
+
+    Evaluation datasets give only ``default``.
+
+    Required Keys: ``skeletons`` ``{conv: (M, T, V, C)}``, ``views``
+    ``{view: conv}``; optional ``layouts`` ``{conv: layout name}`` (default:
+    the convention's name)
+    Added Keys: ``inputs_views`` ``{view: (M, T, V, C) float32}``,
+    ``view_skeletons`` ``{view: layout name}`` (what the backbone's graph
+    is indexed by; equal to the convention name unless a convention was
+    given another layout), ``view_conventions`` ``{view: conv}``
+
+    Args:
+        pipelines (dict, optional): ``{view: [transforms]}``.
+        default (list, optional): Pipeline of the other views. Defaults to
+            no transform.
+        common (list, optional): Per-convention pipeline run first.
+    """
+
+    def __init__(self,
+                 pipelines: Optional[Dict[str, PipelineCfg]] = None,
+                 default: Optional[PipelineCfg] = None,
+                 common: Optional[PipelineCfg] = None) -> None:
+        self.pipelines = {view: _build(cfg) for view, cfg in (pipelines or {}).items()}
+        self.default = _build(default)
+        self.common = _build(common)
+
+    def transform(self, results: Dict) -> Optional[Dict]:
+        layouts = results.get('layouts', {})
+        bases, inputs, skeletons, conventions = {}, {}, {}, {}
+        for view, conv in results['views'].items():
+            base = bases.get(conv)
+            if base is None:
+                kp = results['skeletons'][conv]
+                base = _run(
+                    self.common,
+                    dict(
+                        keypoint=kp,
+                        skeleton=layouts.get(conv, conv),
+                        total_frames=kp.shape[1],
+                        label=results.get('label', -1),
+                        clip_name=results.get('clip_name')))
+                if base is None:
+                    return None
+                bases[conv] = base
+            out = _run(self.pipelines.get(view, self.default), dict(base))
+            if out is None:
+                return None
+            inputs[view] = np.asarray(out['keypoint'], dtype=np.float32)
+            skeletons[view] = out['skeleton']
+            conventions[view] = conv
+        results['inputs_views'] = inputs
+        results['view_skeletons'] = skeletons
+        results['view_conventions'] = conventions
+        return results
+
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}(pipelines={self.pipelines}, '
+                f'default={self.default}, common={self.common})')

@@ -1,0 +1,144 @@
+"""Stack the views of a batch of multi-convention skeleton samples."""
+from typing import List, Optional, Sequence
+
+import torch
+import torch.nn.functional as F
+from mmaction.registry import MODELS
+from mmengine.model import BaseDataPreprocessor
+
+from msclr_plugin.skeletons import get_layout
+
+
+def _stack(tensors: Sequence[torch.Tensor], where: str) -> torch.Tensor:
+    """Stack ``(..., V, C)`` tensors, zero-padding V to the largest."""
+    shapes = {tuple(t.shape[:-2]) + (t.shape[-1], ) for t in tensors}
+    if len(shapes) != 1:
+        raise ValueError(f'{where}: samples differ in shape apart from V '
+                         f'({sorted(shapes)}); resample and pad persons in '
+                         'the pipeline (MSResample, MSPersonPadding)')
+    num_joints = max(t.shape[-2] for t in tensors)
+    return torch.stack([
+        t if t.shape[-2] == num_joints else F.pad(t,
+                                                  (0, 0, 0, num_joints - t.shape[-2]))
+        for t in tensors
+    ])
+
+
+@MODELS.register_module()
+class MultiSkeletonDataPreprocessor(BaseDataPreprocessor):
+    """Batch the per-view inputs of :class:`PackMultiSkeletonInputs`.
+
+    mmengine's ``pseudo_collate`` turns the samples' ``{view: Tensor (M, T,
+    V, C)}`` into ``{view: [Tensor, ...]}``; a list of per-sample dicts is
+    accepted too. Each view is stacked to ``(N, M, T, V, C)``; when its
+    samples come from conventions with different joint counts, V is
+    zero-padded to the batch's largest (the mixed, padded batch of the
+    reference code; the recognizer reads each sample's convention from
+    ``data_sample.skeletons[view]``). With
+    :class:`ConventionGroupedBatchSampler` every view has one convention and
+    nothing is padded. Plain mmaction inputs (a list of Tensors) are stacked
+    the same way. Everything is then moved to the model's device.
+
+    ``stream`` then turns the batch into the bone or motion stream on the
+    device, after augmentation, as AimCLR does on the GPU: ``'bone'`` is
+    ``x[v] - x[parent(v)]`` with each sample's layout (``bone_pairs``; roots
+    and padded joints give zero), ``'motion'`` is ``x[t + 1] - x[t]`` with
+    the last frame zero. Transform :class:`MSGenStream` does the same per
+    sample in a pipeline.
+
+    Args:
+        stream (str): ``'joint'``, ``'bone'`` or ``'motion'``. Defaults to
+            ``'joint'``.
+        skeleton (str, optional): Layout of plain (view-less) inputs, needed
+            for the bone stream there.
+        non_blocking (bool): Passed to BaseDataPreprocessor. Defaults to
+            False.
+    """
+
+    STREAMS = ('joint', 'bone', 'motion')
+
+    def __init__(self,
+                 stream: str = 'joint',
+                 skeleton: Optional[str] = None,
+                 non_blocking: bool = False) -> None:
+        super().__init__(non_blocking=non_blocking)
+        if stream not in self.STREAMS:
+            raise ValueError(f'stream must be one of {self.STREAMS}, got '
+                             f'{stream!r}')
+        self.stream = stream
+        self.skeleton = skeleton
+
+    def forward(self, data: dict, training: bool = False) -> dict:
+        """Stack and move to the device.
+
+        Args:
+            data (dict): ``inputs`` (``{view: list of Tensors}``, a list of
+                ``{view: Tensor}``, a list of Tensors, or already stacked
+                Tensors) and optional ``data_samples``.
+            training (bool): Unused.
+
+        Returns:
+            dict: ``inputs`` (``{view: Tensor (N, M, T, V, C)}`` or a Tensor)
+            and ``data_samples``.
+        """
+        inputs = data['inputs']
+        if isinstance(inputs, (list, tuple)) and inputs and isinstance(inputs[0], dict):
+            views = list(inputs[0])
+            for i, sample in enumerate(inputs):
+                if list(sample) != views:
+                    raise ValueError(f'sample {i} has views {list(sample)}, '
+                                     f'sample 0 {views}')
+            inputs = {view: [s[view] for s in inputs] for view in views}
+        if isinstance(inputs, dict):
+            inputs = {
+                view:
+                _stack(tensors, f'view {view}') if isinstance(tensors,
+                                                              (list,
+                                                               tuple)) else tensors
+                for view, tensors in inputs.items()
+            }
+        elif isinstance(inputs, (list, tuple)):
+            if not inputs:
+                raise ValueError('empty batch')
+            inputs = _stack(inputs, 'inputs')
+        data_samples: Optional[List] = data.get('data_samples')
+        data = self.cast_data(dict(inputs=inputs, data_samples=data_samples))
+        if self.stream != 'joint':
+            inputs = data['inputs']
+            if isinstance(inputs, dict):
+                data['inputs'] = {
+                    view:
+                    self._to_stream(x, self._view_skeletons(data_samples, view, len(x)))
+                    for view, x in inputs.items()
+                }
+            else:
+                data['inputs'] = self._to_stream(inputs, [self.skeleton] * len(inputs))
+        return data
+
+    @staticmethod
+    def _view_skeletons(data_samples, view: str, num: int) -> List[str]:
+        if not data_samples or len(data_samples) != num:
+            raise ValueError(f'the bone stream of view {view} needs one data '
+                             "sample per input with metainfo['skeletons']")
+        return [s.metainfo['skeletons'][view] for s in data_samples]
+
+    def _to_stream(self, x: torch.Tensor,
+                   skeletons: Sequence[Optional[str]]) -> torch.Tensor:
+        """Bone or motion stream of a stacked ``(N, ..., T, V, C)`` batch."""
+        if self.stream == 'motion':
+            motion = torch.zeros_like(x)
+            motion[..., :-1, :, :] = x[..., 1:, :, :] - x[..., :-1, :, :]
+            return motion
+        if None in skeletons:
+            raise ValueError('the bone stream of plain inputs needs the '
+                             'skeleton argument (a layout name)')
+        num_joints = x.shape[-2]
+        out = torch.empty_like(x)
+        for name in dict.fromkeys(skeletons):
+            parents = torch.arange(num_joints, device=x.device)
+            native = get_layout(name).parents
+            parents[:len(native)] = torch.as_tensor(native, device=x.device)
+            rows = torch.tensor([s == name for s in skeletons], device=x.device)
+            part = x[rows]
+            out[rows] = part - part.index_select(-2, parents)
+        return out

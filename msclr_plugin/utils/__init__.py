@@ -1,0 +1,3 @@
+from .perf import tune_allocator
+
+__all__ = ['tune_allocator']

@@ -1,0 +1,8 @@
+"""Drawing skeletons (matplotlib, Agg); imported on demand, registers nothing."""
+from .skeleton_plot import (animate_conventions, load_store_clip,
+                            plot_conventions, visible_persons)
+
+__all__ = [
+    'plot_conventions', 'animate_conventions', 'load_store_clip',
+    'visible_persons'
+]

@@ -1,0 +1,40 @@
+"""tools/benchmark.py runs end to end at CI size (numbers are not checked)."""
+import importlib.util
+import json
+import math
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _benchmark():
+    spec = importlib.util.spec_from_file_location(
+        'msclr_benchmark', ROOT / 'tools' / 'benchmark.py')
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_benchmark_step_quick(tmp_path):
+    out = tmp_path / 'bench.json'
+    # one thread: CI machines are often shared, where OpenMP threads stall
+    results = _benchmark().main([
+        'step', '--quick', '--malloc-tuned', '--threads', '1', '--out',
+        str(out)
+    ])
+    assert [r['mode'] for r in results] == ['single', 'grouped', 'padded']
+    for r in results:
+        assert r['batch'] == 2 and r['clips_per_s'] > 0
+        assert math.isfinite(r['loss']) and r['peak_rss_mb'] > 0
+        assert r['minor_faults_per_step'] >= 0
+    assert results[0]['conventions'] == ['kinectv2_25']
+    assert results[1]['conventions'] == ['kinectv2_25', 'smplx_42']
+    saved = json.loads(out.read_text())
+    assert len(saved['results']) == 3 and saved['args']['malloc_tuned']
+    assert any('grouped / padded' in line for line in saved['summary'])
+
+
+def test_benchmark_layers_quick():
+    results = _benchmark().main(['layers', '--quick', '--threads', '1'])
+    assert [r['case'] for r in results] == ['dropout', 'graph']
+    assert all(r['plain_ms'] > 0 and r['fast_ms'] > 0 for r in results)

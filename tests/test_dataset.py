@@ -1,0 +1,401 @@
+"""MultiSkeletonDataset and ConventionGroupedBatchSampler."""
+import pickle
+from collections import Counter
+
+import numpy as np
+import pytest
+from mmengine.dataset import DefaultSampler, pseudo_collate
+from mmengine.registry import DefaultScope
+from mmengine.runner import Runner
+from torch.utils.data import DataLoader
+
+from msclr_plugin.datasets import (ConventionGroupedBatchSampler, MultiSkeletonDataset,
+                                   SkeletonStoreWriter)
+
+
+@pytest.fixture(autouse=True)
+def mmaction_scope():
+    # other tests may leave another default scope behind; build in mmaction's
+    with DefaultScope.overwrite_default_scope('mmaction'):
+        yield
+
+
+CONVS = {'kinectv2_25': 25, 'msr_action3d_20': 20, 'smpl_24': 24}
+PRETRAIN_PIPELINE = [
+    dict(
+        type='MSMultiView',
+        common=[
+            dict(type='MSResample', clip_len=12),
+            dict(type='MSPersonPadding', num_person=2)
+        ],
+        pipelines=dict(
+            query=[dict(type='MSTemporalCrop'),
+                   dict(type='MSShear')],
+            query_extreme=[
+                dict(type='MSTemporalCrop'),
+                dict(type='MSShear'),
+                dict(type='MSSpatialFlip'),
+                dict(type='MSRotate'),
+                dict(type='MSGaussianNoise'),
+                dict(type='MSGaussianBlur'),
+                dict(type='MSAxisMask')
+            ],
+            key=[dict(type='MSTemporalCrop'),
+                 dict(type='MSShear')])),
+    dict(type='PackMultiSkeletonInputs')
+]
+
+
+def _clip(rng, num_joints, frames, persons=1):
+    return rng.normal(size=(persons, frames, num_joints, 3)).astype(np.float32)
+
+
+def make_store(root, num_clips=10, convs=CONVS, seed=0, bad=None):
+    """A random store; ``bad(i, conv, kp)`` may alter a clip before writing.
+    """
+    rng = np.random.default_rng(seed)
+    with SkeletonStoreWriter(str(root), {c: c for c in convs}) as writer:
+        for i in range(num_clips):
+            frames = int(rng.integers(8, 20))
+            skeletons = {c: _clip(rng, v, frames) for c, v in convs.items()}
+            if bad is not None:
+                bad(i, skeletons)
+            writer.add(f'clip{i:03d}', i % 3, skeletons)
+        writer.set_splits({
+            'train': list(range(0, num_clips, 2)),
+            'val': list(range(1, num_clips, 2))
+        })
+    return str(root)
+
+
+@pytest.fixture
+def store(tmp_path):
+    return make_store(tmp_path / 'store')
+
+
+def test_modes_and_lengths(store):
+    num, convs = 10, list(CONVS)
+    ds = MultiSkeletonDataset(store, mode='pretrain')
+    assert len(ds) == num * 3 and ds.conv_names == convs
+    for idx in (0, 9, 10, 29):
+        info = ds.get_data_info(idx)
+        assert info['clip_name'] == f'clip{idx % num:03d}'
+        assert info['views']['query'] == convs[idx // num]
+        assert info['views']['query_extreme'] == info['views']['query']
+        assert set(info['skeletons']) == set(info['views'].values())
+        for conv, kp in info['skeletons'].items():
+            assert kp.dtype == np.float32 and kp.shape[2] == CONVS[conv]
+    single = MultiSkeletonDataset(store, mode='single')
+    assert len(single) == num * 3
+    info = single.get_data_info(25)
+    assert info['views'] == {'smpl_24': 'smpl_24'}
+    assert info['keypoint'].shape[2] == 24 and info['skeleton'] == 'smpl_24'
+    all_ds = MultiSkeletonDataset(store, mode='all')
+    assert len(all_ds) == num
+    assert all_ds.get_data_info(3)['views'] == {c: c for c in convs}
+    ref = MultiSkeletonDataset(store, mode='reference')
+    assert len(ref) == num
+    assert ref.get_data_info(0)['views'] == {'kinectv2_25': 'kinectv2_25'}
+    named = MultiSkeletonDataset(store, mode='msr_action3d_20', split='val')
+    assert len(named) == 5
+    info = named.get_data_info(0)
+    assert info['clip_name'] == 'clip001'
+    assert info['skeleton'] == 'msr_action3d_20'
+    assert info['total_frames'] == info['keypoint'].shape[1]
+    with pytest.raises(ValueError, match='mode'):
+        MultiSkeletonDataset(store, mode='nope')
+    with pytest.raises(ValueError, match='no split'):
+        MultiSkeletonDataset(store, split='test')
+
+
+def test_convention_selection_and_scale(store):
+    ds = MultiSkeletonDataset(
+        store, conventions=['smpl_24', dict(name='kinectv2_25', scale=2.0)])
+    assert ds.conv_names == ['smpl_24', 'kinectv2_25']
+    plain = MultiSkeletonDataset(store, mode='kinectv2_25')
+    scaled = ds.load_skeleton(4, 'kinectv2_25')
+    np.testing.assert_allclose(scaled, 2 * plain.load_skeleton(4, 'kinectv2_25'))
+    with pytest.raises(ValueError, match="convention 'nope' is not in"):
+        MultiSkeletonDataset(store, conventions=['nope'])
+    with pytest.raises(ValueError, match='convention kinectv2_25 stores 25'):
+        MultiSkeletonDataset(
+            store, conventions=[dict(name='kinectv2_25', layout='smpl_24')])
+
+
+def test_pairing_policies(store):
+    num_conv, num = 3, 10
+
+    def pairs(**kwargs):
+        ds = MultiSkeletonDataset(store, **kwargs)
+        idx = np.arange(len(ds) * 200)  # 200 epochs
+        return ds.pairs_of(idx)
+
+    query, key = pairs(pairing='random')
+    assert (query == np.tile(np.repeat(np.arange(num_conv), num), 200)).all()
+    same = (query == key).mean()
+    assert abs(same - 1 / num_conv) < 0.03
+    counts = np.bincount(key, minlength=num_conv) / len(key)
+    assert np.abs(counts - 1 / num_conv).max() < 0.03
+    query, key = pairs(pairing='cross')
+    assert (query != key).all()
+    for q in range(num_conv):
+        share = np.bincount(key[query == q], minlength=num_conv) / (query == q).sum()
+        assert share[q] == 0
+        assert np.abs(share[np.arange(num_conv) != q] - 0.5).max() < 0.05
+    query, key = pairs(pairing='reference', reference='msr_action3d_20')
+    ref = 1
+    assert (key[query != ref] == ref).all()
+    share = np.bincount(key[query == ref], minlength=num_conv) / (query == ref).sum()
+    assert np.abs(share - 1 / num_conv).max() < 0.05
+
+
+def test_key_draw_depends_on_seed_epoch_index(store):
+    ds = MultiSkeletonDataset(store)
+    length = len(ds)
+    _, key0 = ds.pairs_of(np.arange(length))
+    _, key1 = ds.pairs_of(np.arange(length) + length)
+    assert (key0 != key1).any()
+    _, again = ds.pairs_of(np.arange(length))
+    assert (key0 == again).all()
+    _, other_seed = MultiSkeletonDataset(store, seed=1).pairs_of(np.arange(length))
+    assert (key0 != other_seed).any()
+    info = ds.get_data_info(length + 4)
+    assert info['epoch'] == 1 and info['sample_idx'] == 4
+    assert ds.pair_of(length + 4) == (info['views']['query'], info['views']['key'])
+
+
+def test_label_fraction(tmp_path):
+    store = make_store(tmp_path / 's', num_clips=30)
+    ds = MultiSkeletonDataset(store, mode='reference', label_fraction=0.2)
+    assert Counter(ds.labels.tolist()) == {0: 2, 1: 2, 2: 2}
+    again = MultiSkeletonDataset(store, mode='reference', label_fraction=0.2)
+    assert again.clip_names == ds.clip_names
+    other = MultiSkeletonDataset(
+        store, mode='reference', label_fraction=0.2, label_seed=3)
+    assert other.clip_names != ds.clip_names
+
+
+def _corrupt(store, conv, clip, value):
+    off = np.load(f'{store}/{conv}_offsets.npy')
+    data = np.load(f'{store}/{conv}.npy', mmap_mode='r+')
+    data[off[clip]:off[clip + 1]] = value
+    data.flush()
+
+
+def test_bad_clips_name_clip_and_convention(tmp_path):
+    store = make_store(tmp_path / 's')
+    _corrupt(store, 'smpl_24', 3, np.nan)
+    _corrupt(store, 'msr_action3d_20', 5, 0.0)
+    ds = MultiSkeletonDataset(store, mode='all')
+    ds.get_data_info(0)  # lazily checked: other clips still load
+    with pytest.raises(ValueError, match='clip003, convention smpl_24: NaN'):
+        ds.get_data_info(3)
+    with pytest.raises(ValueError, match='clip005, convention msr_action3d_20: zero'):
+        ds.get_data_info(5)
+    with pytest.raises(ValueError, match='clip003'):
+        MultiSkeletonDataset(store, mode='all', validate=True)
+    kept = MultiSkeletonDataset(store, mode='all', validate=True, on_missing='skip')
+    assert kept.num_skipped == 2 and len(kept) == 8
+    assert 'clip003' not in kept.clip_names
+
+
+def _pose_pickle(path, num=6, joints=25, seed=0):
+    rng = np.random.default_rng(seed)
+    annos = [
+        dict(
+            frame_dir=f'v{i}',
+            label=i % 2,
+            total_frames=10,
+            keypoint=_clip(rng, joints, 10, persons=2)) for i in range(num)
+    ]
+    data = dict(
+        split=dict(xsub_train=[f'v{i}' for i in range(4)], xsub_val=['v4', 'v5']),
+        annotations=annos)
+    with open(path, 'wb') as f:
+        pickle.dump(data, f)
+    return str(path)
+
+
+def test_pickle_source_with_extra_conventions(tmp_path):
+    ann = _pose_pickle(tmp_path / 'ntu.pkl')
+    rng = np.random.default_rng(1)
+    extra = {f'v{i}': _clip(rng, 24, 10) for i in range(6)}
+    np.savez(tmp_path / 'smpl.npz', **extra)
+    ds = MultiSkeletonDataset(
+        ann,
+        conventions=[dict(name='ntu', layout='nturgb+d')],
+        extra_conventions=dict(smpl_24=str(tmp_path / 'smpl.npz')),
+        split='xsub_train')
+    assert ds.conv_names == ['ntu', 'smpl_24'] and len(ds) == 8
+    info = ds.get_data_info(5)  # clip v1 with query smpl_24
+    assert info['views']['query'] == 'smpl_24'
+    np.testing.assert_array_equal(info['skeletons']['smpl_24'], extra['v1'])
+    assert info['layouts']['ntu'] == 'nturgb+d'
+    # missing clip in an extra convention
+    del extra['v2']
+    np.savez(tmp_path / 'smpl_missing.npz', **extra)
+    with pytest.raises(
+            ValueError,
+            match=r'smpl_missing\.npz: clip v2 missing in '
+            'convention smpl_24'):
+        MultiSkeletonDataset(
+            ann,
+            conventions=['nturgb+d'],
+            extra_conventions=dict(smpl_24=str(tmp_path / 'smpl_missing.npz')))
+    skip = MultiSkeletonDataset(
+        ann,
+        conventions=['nturgb+d'],
+        extra_conventions=dict(smpl_24=str(tmp_path / 'smpl_missing.npz')),
+        on_missing='skip')
+    assert skip.num_skipped == 1 and 'v2' not in skip.clip_names
+    # wrong joint count in an extra convention: lazily, naming all three
+    extra['v2'] = _clip(rng, 20, 10)
+    np.savez(tmp_path / 'smpl_bad.npz', **extra)
+    bad = MultiSkeletonDataset(
+        ann,
+        conventions=['nturgb+d'],
+        extra_conventions=dict(smpl_24=str(tmp_path / 'smpl_bad.npz')),
+        mode='smpl_24')
+    with pytest.raises(
+            ValueError,
+            match=r'smpl_bad\.npz: clip v2, convention smpl_24: '
+            r'expected \(M, T, 24, C\)'):
+        bad.get_data_info(2)
+    with pytest.raises(ValueError, match='needs conventions'):
+        MultiSkeletonDataset(ann)
+
+
+def test_mmaction_pipeline_on_pickle_reference_mode(tmp_path):
+    ann = _pose_pickle(tmp_path / 'ntu.pkl')
+    ds = MultiSkeletonDataset(
+        ann,
+        conventions=['nturgb+d'],
+        mode='reference',
+        split='xsub_val',
+        pipeline=[
+            dict(type='PoseDecode'),
+            dict(type='FormatGCNInput', num_person=2),
+            dict(type='PackActionInputs')
+        ])
+    assert len(ds) == 2
+    out = ds[1]
+    assert tuple(out['inputs'].shape) == (1, 2, 10, 25, 3)
+    assert out['data_samples'].gt_label.item() == 1
+
+
+def _loader_cfg(store, num_workers, batch_size=4, seed=0):
+    return dict(
+        batch_size=batch_size,
+        num_workers=num_workers,
+        persistent_workers=num_workers > 0,
+        sampler=dict(type='DefaultSampler', shuffle=True, seed=seed),
+        batch_sampler=dict(type='ConventionGroupedBatchSampler'),
+        collate_fn=dict(type='pseudo_collate'),
+        dataset=dict(
+            type='MultiSkeletonDataset', ann_file=store, pipeline=PRETRAIN_PIPELINE))
+
+
+def test_grouped_batches_workers(store):
+    loader = Runner.build_dataloader(_loader_cfg(store, num_workers=2))
+    batch_sampler = loader.batch_sampler
+    assert isinstance(batch_sampler, ConventionGroupedBatchSampler)
+    dataset = loader.dataset
+    pairs_per_epoch = []
+    for epoch in range(3):
+        batch_sampler.sampler.set_epoch(epoch)  # what DistSamplerSeedHook does
+        assert batch_sampler.epoch == epoch
+        seen, pairs, num_batches = [], {}, 0
+        for batch in loader:
+            num_batches += 1
+            metas = [s.metainfo for s in batch['data_samples']]
+            assert len({(m['conventions']['query'], m['conventions']['key'])
+                        for m in metas}) == 1
+            assert len({m['conventions']['query_extreme'] for m in metas}) == 1
+            for m in metas:
+                assert m['epoch'] == epoch
+                seen.append(m['sample_idx'])
+                pairs[m['sample_idx']] = (m['conventions']['query'],
+                                          m['conventions']['key'])
+            # pseudo_collate turns the per-sample dicts into {view: [...]}
+            views = batch['inputs']
+            assert set(views) == {'query', 'query_extreme', 'key'}
+            for view, tensors in views.items():
+                num_joints = CONVS[metas[0]['conventions'][view]]
+                assert len(tensors) == len(metas)
+                for tensor in tensors:
+                    assert tuple(tensor.shape) == (2, 12, num_joints, 3)
+        assert sorted(seen) == list(range(len(dataset)))
+        assert num_batches == len(loader)
+        for idx, pair in pairs.items():
+            assert pair == dataset.pair_of(idx + epoch * len(dataset))
+        pairs_per_epoch.append(pairs)
+    assert pairs_per_epoch[0] != pairs_per_epoch[1]
+
+
+def test_grouped_sampler_drop_last_and_sharding(store):
+    dataset = MultiSkeletonDataset(store)
+    totals = []
+    for rank in range(2):
+        sampler = DefaultSampler(dataset, shuffle=True, seed=3)
+        sampler.rank, sampler.world_size = rank, 2
+        sampler.num_samples = len(range(rank, len(dataset), 2))
+        sampler.total_size = len(dataset)
+        batches = list(ConventionGroupedBatchSampler(sampler, 4, drop_last=True))
+        assert all(len(b) == 4 for b in batches)
+        assert len(batches) == len(
+            ConventionGroupedBatchSampler(sampler, 4, drop_last=True))
+        totals += [i for b in batches for i in b]
+    assert len(set(totals)) == len(totals)
+    with pytest.raises(TypeError, match='MultiSkeletonDataset'):
+        ConventionGroupedBatchSampler(DefaultSampler(list(range(5))), 2)
+
+
+def _read_msr(path):
+    values = np.loadtxt(path, dtype=np.float32)
+    kp = values.reshape(-1, 20, 4)[..., :3]  # (T, V, xyz); drop confidence
+    return kp[None]  # (M=1, T, V, C)
+
+
+def test_real_msr_store_pretraining(shared_data, tmp_path):
+    files = sorted((shared_data / 'msr_action3d' /
+                    'real_world_coordinates').glob('a0[1-2]_s0[1-2]_e01*.txt'))
+    assert len(files) == 4
+    root = tmp_path / 'msr'
+    convs = {
+        'msr_action3d_20': 'msr_action3d_20',
+        'msr_copy': dict(layout='msr_action3d_20', scale=1.0)
+    }
+    with SkeletonStoreWriter(str(root), convs) as writer:
+        for path in files:
+            kp = _read_msr(path)
+            writer.add(path.name[:11],
+                       int(path.name[1:3]) - 1, {
+                           'msr_action3d_20': kp,
+                           'msr_copy': kp
+                       })
+    pipeline = [dict(PRETRAIN_PIPELINE[0]), PRETRAIN_PIPELINE[1]]
+    pipeline[0]['common'] = [
+        dict(type='MSPreNormalize'),
+        dict(type='MSResample', clip_len=50),
+        dict(type='MSPersonPadding', num_person=2)
+    ]
+    dataset = MultiSkeletonDataset(str(root), pipeline=pipeline, validate=True)
+    loader = DataLoader(
+        dataset,
+        batch_sampler=ConventionGroupedBatchSampler(
+            DefaultSampler(dataset, shuffle=True, seed=0), 2),
+        num_workers=2,
+        collate_fn=pseudo_collate)
+    seen = []
+    for batch in loader:
+        for data_sample in batch['data_samples']:
+            seen.append(data_sample.metainfo['sample_idx'])
+            assert data_sample.metainfo['skeletons']['key'] == \
+                'msr_action3d_20'
+        for view, tensors in batch['inputs'].items():
+            for tensor in tensors:
+                assert tuple(tensor.shape) == (2, 50, 20, 3)
+                assert tensor.isfinite().all() and tensor[0].abs().sum() > 0
+                if view != 'query_extreme':  # noise reaches padded persons
+                    assert tensor[1].abs().sum() == 0
+    assert sorted(seen) == list(range(8))

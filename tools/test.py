@@ -1,0 +1,82 @@
+"""Test (evaluate) a checkpoint with a config, mmaction2 1.x style.
+
+``--dump scores.pkl`` adds mmengine's ``DumpResults`` metric, which writes
+every sample's prediction (scores, labels) for offline evaluation and
+``tools/ensemble.py``. msclr_plugin is imported first, so its checkpoint
+loader (``weights_only=True``) and components are in place.
+
+Examples:
+    python tools/test.py <linear-eval config> work_dirs/x/best.pth --dump scores.pkl
+    bash tools/dist_test.sh <config> <checkpoint> 8 --dump scores.pkl
+"""
+import argparse
+import os
+import os.path as osp
+
+from mmengine.config import Config, DictAction
+from mmengine.runner import Runner
+
+import msclr_plugin  # noqa: F401  (stack fixes + registration, first)
+from mmaction.registry import RUNNERS
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description='Test with msclr_plugin')
+    parser.add_argument('config', help='test config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('--work-dir', help='directory for the metrics and logs')
+    parser.add_argument(
+        '--dump',
+        type=str,
+        help='dump the predictions to this pickle file (.pkl / .pickle)')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config entries, key=value (lists: key="[a,b]")')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args(argv)
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
+def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
+    """Apply the command-line options to the config."""
+    cfg.launcher = args.launcher
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir', None) is None:
+        cfg.work_dir = osp.join('./work_dirs',
+                                osp.splitext(osp.basename(args.config))[0])
+    cfg.load_from = args.checkpoint
+    if args.dump is not None:
+        if not args.dump.endswith(('.pkl', '.pickle')):
+            raise ValueError(f'--dump must name a .pkl file, got {args.dump}')
+        dump = dict(type='DumpResults', out_file_path=args.dump)
+        evaluator = cfg.get('test_evaluator', None)
+        if evaluator is None:
+            cfg.test_evaluator = [dump]
+        elif isinstance(evaluator, (list, tuple)):
+            cfg.test_evaluator = list(evaluator) + [dump]
+        else:
+            cfg.test_evaluator = [evaluator, dump]
+    return cfg
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    cfg = merge_args(Config.fromfile(args.config), args)
+    runner = (Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg))
+    runner.test()
+
+
+if __name__ == '__main__':
+    main()
