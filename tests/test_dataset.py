@@ -88,7 +88,7 @@ def test_modes_and_lengths(store):
     single = MultiSkeletonDataset(store, mode='single')
     assert len(single) == num * 3
     info = single.get_data_info(25)
-    assert info['views'] == {'smpl_24': 'smpl_24'}
+    assert info['views'] == {'single': 'smpl_24'}
     assert info['keypoint'].shape[2] == 24 and info['skeleton'] == 'smpl_24'
     all_ds = MultiSkeletonDataset(store, mode='all')
     assert len(all_ds) == num
@@ -399,3 +399,31 @@ def test_real_msr_store_pretraining(shared_data, tmp_path):
                 if view != 'query_extreme':  # noise reaches padded persons
                     assert tensor[1].abs().sum() == 0
     assert sorted(seen) == list(range(8))
+
+
+def test_single_mode_batches_mixing_conventions_collate(tmp_path):
+    """Per-convention probe training: a batch holds clips of several
+    conventions; it must collate and reach the recognizer's head."""
+    from mmengine.dataset import pseudo_collate
+
+    from msclr_plugin.models.data_preprocessors import \
+        MultiSkeletonDataPreprocessor
+    from msclr_plugin.datasets import MultiSkeletonDataset
+    from msclr_plugin.datasets.store import SkeletonStoreWriter
+    rng = np.random.default_rng(0)
+    with SkeletonStoreWriter(str(tmp_path / 's'), {
+            'kinectv2_25': 'kinectv2_25', 'coco': 'coco'}) as writer:
+        for i in range(3):
+            writer.add(f'c{i}', i, {
+                'kinectv2_25': rng.normal(size=(1, 8, 25, 3)),
+                'coco': rng.normal(size=(1, 8, 17, 3))})
+    ds = MultiSkeletonDataset(
+        str(tmp_path / 's'), mode='single',
+        pipeline=[dict(type='MSMultiView', default=[]),
+                  dict(type='PackMultiSkeletonInputs')])
+    batch = pseudo_collate([ds[i] for i in range(len(ds))])
+    data = MultiSkeletonDataPreprocessor()(batch)
+    assert data['inputs']['single'].shape == (6, 1, 8, 25, 3)
+    assert sorted(s.metainfo['skeletons']['single']
+                  for s in data['data_samples']) == ['coco'] * 3 + [
+                      'kinectv2_25'] * 3

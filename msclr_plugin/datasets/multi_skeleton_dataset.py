@@ -59,7 +59,8 @@ class MultiSkeletonDataset(BaseDataset):
       by ``pairing`` from ``hash(seed, epoch, i)``. ``views = {'query': A,
       'query_extreme': A, 'key': B}``.
     - ``'single'``: ``N * S`` items ``(clip, convention)``; ``views =
-      {conv: conv}`` (linear probing of per-convention heads).
+      {'single': conv}``, one view name for all items so that a batch mixing
+      conventions collates (linear probing of per-convention heads).
     - ``'all'``: ``N`` items, every convention a view (ensemble testing).
     - ``'reference'`` or a convention name: ``N`` items in that convention.
 
@@ -439,6 +440,10 @@ class MultiSkeletonDataset(BaseDataset):
             views = dict(query=query, query_extreme=query, key=key)
         elif self.mode == 'all':
             views = {c: c for c in self.conv_names}
+        elif self.mode == 'single':
+            # one view name for every item, so that batches mixing
+            # conventions collate; each sample's convention is in its metainfo
+            views = {'single': query}
         else:
             views = {query: query}
         convs = list(dict.fromkeys(views.values()))
