@@ -173,10 +173,14 @@ def test_masked_bn_bf16_close_to_fp32():
     torch.testing.assert_close(out.float(), ref, rtol=0.02, atol=0.02)
 
 
-def test_tune_allocator():
+def test_tune_allocator(monkeypatch):
+    glibc = platform.libc_ver()[0] == 'glibc'
     assert tune_allocator(False) is False
-    applied = tune_allocator(True)
-    assert applied == (platform.libc_ver()[0] == 'glibc')
+    monkeypatch.delenv('MSCLR_TUNE_MALLOC', raising=False)
+    assert tune_allocator() is False
+    monkeypatch.setenv('MSCLR_TUNE_MALLOC', '1')
+    assert tune_allocator() == glibc
+    assert tune_allocator(True) == glibc
     # allocations still work (large blocks now come from the heap)
     big = torch.ones(1 << 23)
     assert big.sum().item() == 1 << 23
