@@ -10,13 +10,13 @@ Examples:
     bash tools/dist_test.sh <config> <checkpoint> 8 --dump scores.pkl
 """
 import argparse
-import os
 import os.path as osp
 
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 from mmengine.runner import Runner
 
 import msclr_plugin  # noqa: F401  (stack fixes + registration, first)
+from msclr_plugin.utils.cli import add_launcher_args, parse_launcher_args
 from mmaction.registry import RUNNERS
 
 
@@ -29,21 +29,8 @@ def parse_args(argv=None):
         '--dump',
         type=str,
         help='dump the predictions to this pickle file (.pkl / .pickle)')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override config entries, key=value (lists: key="[a,b]")')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args(argv)
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
-    return args
+    add_launcher_args(parser)
+    return parse_launcher_args(parser, argv)
 
 
 def merge_args(cfg: Config, args: argparse.Namespace) -> Config:

@@ -11,13 +11,13 @@ Examples:
     bash tools/dist_train.sh <config> 8                 # torchrun, 8 GPUs
 """
 import argparse
-import os
 import os.path as osp
 
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 from mmengine.runner import Runner
 
 import msclr_plugin  # noqa: F401  (stack fixes + registration, first)
+from msclr_plugin.utils.cli import add_launcher_args, parse_launcher_args
 from msclr_plugin.utils import tune_allocator
 from mmaction.registry import RUNNERS
 
@@ -45,21 +45,8 @@ def parse_args(argv=None):
         '--diff-rank-seed', action='store_true', help='a different seed on every rank')
     parser.add_argument(
         '--deterministic', action='store_true', help='deterministic cuDNN algorithms')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override config entries, key=value (lists: key="[a,b]")')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args(argv)
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
-    return args
+    add_launcher_args(parser)
+    return parse_launcher_args(parser, argv)
 
 
 def merge_args(cfg: Config, args: argparse.Namespace) -> Config:

@@ -29,6 +29,17 @@ _KINECT_ROLES = {
     'spine': 'SpineMid'
 }
 
+# Layouts without spine joints (COCO-style): anchors from the limbs' roots.
+_LIMB_ROLES = dict(
+    head='nose',
+    left_hip='left_hip',
+    left_shoulder='left_shoulder',
+    neck=['left_shoulder', 'right_shoulder'],
+    pelvis=['left_hip', 'right_hip'],
+    right_hip='right_hip',
+    right_shoulder='right_shoulder',
+    spine=['left_hip', 'right_hip', 'left_shoulder', 'right_shoulder'])
+
 BUILTIN_LAYOUTS = {
     'kinectv2_25':
     dict(
@@ -220,16 +231,7 @@ BUILTIN_LAYOUTS = {
                [27, 31], [28, 30], [28, 32], [29, 31], [30, 32]],
         center=11,
         flip='auto',
-        roles={
-            'head': 'nose',
-            'left_hip': 'left_hip',
-            'left_shoulder': 'left_shoulder',
-            'neck': ['left_shoulder', 'right_shoulder'],
-            'pelvis': ['left_hip', 'right_hip'],
-            'right_hip': 'right_hip',
-            'right_shoulder': 'right_shoulder',
-            'spine': ['left_hip', 'right_hip', 'left_shoulder', 'right_shoulder']
-        },
+        roles=_LIMB_ROLES,
         description=(
             'MediaPipe BlazePose 33 landmarks (mediapipe 0.10.21 '
             'POSE_CONNECTIONS). The face is not linked to the body in that '
@@ -247,16 +249,7 @@ BUILTIN_LAYOUTS = {
                [10, 8], [8, 6], [5, 0], [6, 0], [1, 0], [3, 1], [2, 0], [4, 2]],
         center=0,
         flip='auto',
-        roles={
-            'head': 'nose',
-            'left_hip': 'left_hip',
-            'left_shoulder': 'left_shoulder',
-            'neck': ['left_shoulder', 'right_shoulder'],
-            'pelvis': ['left_hip', 'right_hip'],
-            'right_hip': 'right_hip',
-            'right_shoulder': 'right_shoulder',
-            'spine': ['left_hip', 'right_hip', 'left_shoulder', 'right_shoulder']
-        },
+        roles=_LIMB_ROLES,
         description=(
             "COCO 17 keypoints with mmaction2's 'coco' graph (a tree rooted at "
             'the nose).')),
@@ -273,15 +266,6 @@ BUILTIN_LAYOUTS = {
                [16, 14]],
         center=1,
         flip='auto',
-        roles={
-            'head': 'nose',
-            'left_hip': 'left_hip',
-            'left_shoulder': 'left_shoulder',
-            'neck': 'neck',
-            'pelvis': ['left_hip', 'right_hip'],
-            'right_hip': 'right_hip',
-            'right_shoulder': 'right_shoulder',
-            'spine': ['left_hip', 'right_hip', 'left_shoulder', 'right_shoulder']
-        },
+        roles=dict(_LIMB_ROLES, neck='neck'),
         description="OpenPose COCO-18 keypoints with mmaction2's 'openpose' graph."),
 }
