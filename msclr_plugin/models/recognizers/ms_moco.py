@@ -116,11 +116,14 @@ class MSMoCo(BaseModel):
     @torch.no_grad()
     def momentum_update(self) -> None:
         """``theta_k <- m * theta_k + (1 - m) * theta_q`` over parameters."""
-        pairs = zip(
-            list(self.backbone.parameters()) + list(self.neck.parameters()),
-            self._momentum_params())
-        for param_q, param_k in pairs:
-            param_k.mul_(self.momentum).add_(param_q.detach(), alpha=1. - self.momentum)
+        params_q = [
+            p.detach() for p in list(self.backbone.parameters()) +
+            list(self.neck.parameters())
+        ]
+        params_k = list(self._momentum_params())
+        # one fused kernel per op over all tensors instead of a Python loop
+        torch._foreach_mul_(params_k, self.momentum)
+        torch._foreach_add_(params_k, params_q, alpha=1. - self.momentum)
 
     @torch.no_grad()
     def enqueue(self, keys: torch.Tensor) -> None:
