@@ -439,8 +439,7 @@ class SyntheticGenerator:
         for conv in self.conventions:
             rng = _rng(self.seed, subject, label, rep, _convention_key(conv))
             spec = self.noise[conv]
-            # the regressor's weights as a matmul: much faster than its einsum
-            kp = self.regressors[conv].weights @ positions
+            kp = self.regressors[conv](positions)
             scale = spec.get('scale_sigma', 0.0)
             if scale:
                 centre = kp.mean(axis=(0, 1), keepdims=True)

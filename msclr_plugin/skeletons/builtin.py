@@ -40,6 +40,17 @@ _LIMB_ROLES = dict(
     right_shoulder='right_shoulder',
     spine=['left_hip', 'right_hip', 'left_shoulder', 'right_shoulder'])
 
+# SMPL and SMPL-X (MeTRAbs names) share their body joints' names.
+_SMPL_ROLES = dict(
+    head='head',
+    left_hip='lhip',
+    left_shoulder='lsho',
+    neck='neck',
+    pelvis='pelv',
+    right_hip='rhip',
+    right_shoulder='rsho',
+    spine='spi2')
+
 BUILTIN_LAYOUTS = {
     'kinectv2_25':
     dict(
@@ -81,16 +92,7 @@ BUILTIN_LAYOUTS = {
             0, 2, 1, 3, 5, 4, 6, 8, 7, 9, 11, 10, 12, 14, 13, 15, 17, 16, 19, 18, 21,
             20, 23, 22
         ],
-        roles={
-            'head': 'head',
-            'left_hip': 'lhip',
-            'left_shoulder': 'lsho',
-            'neck': 'neck',
-            'pelvis': 'pelv',
-            'right_hip': 'rhip',
-            'right_shoulder': 'rsho',
-            'spine': 'spi2'
-        },
+        roles=_SMPL_ROLES,
         description=('SMPL 24 joints (MeTRAbs names); the MS-CLR graph. Flip swaps '
                      'lhan/rhan, which the MS-CLR code leaves unswapped.')),
     'smplx_42':
@@ -114,16 +116,7 @@ BUILTIN_LAYOUTS = {
             20, 22, 24, 23, 26, 25, 27, 29, 28, 31, 30, 35, 36, 37, 32, 33, 34, 40, 41,
             38, 39
         ],
-        roles={
-            'head': 'head',
-            'left_hip': 'lhip',
-            'left_shoulder': 'lsho',
-            'neck': 'neck',
-            'pelvis': 'pelv',
-            'right_hip': 'rhip',
-            'right_shoulder': 'rsho',
-            'spine': 'spin'
-        },
+        roles=dict(_SMPL_ROLES, spine='spin'),
         description=(
             'SMPL-X 42 joints as estimated by MeTRAbs (SMPL-X joints 0-24, 28, '
             '43, 55-66, 68, 71, 73); the MS-CLR graph, in which the eye joints '

@@ -217,7 +217,8 @@ class JointRegressor:
         if keypoint.shape[-2] != self.source.num_joints:
             raise ValueError(f'expected {self.source.num_joints} joints of '
                              f'{self.source.name}, got shape {keypoint.shape}')
-        out = np.einsum('tv,...vc->...tc', self.weights, keypoint)
+        # a broadcast matmul: several times faster than the equivalent einsum
+        out = self.weights.astype(keypoint.dtype, copy=False) @ keypoint
         return out.astype(keypoint.dtype, copy=False)
 
 
