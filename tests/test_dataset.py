@@ -225,7 +225,7 @@ def test_pickle_source_with_extra_conventions(tmp_path):
         ann,
         conventions=[dict(name='ntu', layout='nturgb+d')],
         extra_conventions=dict(smpl_24=str(tmp_path / 'smpl.npz')),
-        split='xsub_train')
+        split='xsub_train', seed=0)
     assert ds.conv_names == ['ntu', 'smpl_24'] and len(ds) == 8
     info = ds.get_data_info(5)  # clip v1 with query smpl_24
     assert info['views']['query'] == 'smpl_24'
@@ -292,7 +292,8 @@ def _loader_cfg(store, num_workers, batch_size=4, seed=0):
         batch_sampler=dict(type='ConventionGroupedBatchSampler'),
         collate_fn=dict(type='pseudo_collate'),
         dataset=dict(
-            type='MultiSkeletonDataset', ann_file=store, pipeline=PRETRAIN_PIPELINE))
+            type='MultiSkeletonDataset', ann_file=store, pipeline=PRETRAIN_PIPELINE,
+            seed=seed))
 
 
 def test_grouped_batches_workers(store):
@@ -427,3 +428,29 @@ def test_single_mode_batches_mixing_conventions_collate(tmp_path):
     assert sorted(s.metainfo['skeletons']['single']
                   for s in data['data_samples']) == ['coco'] * 3 + [
                       'kinectv2_25'] * 3
+
+
+def test_augmentation_is_a_function_of_seed_epoch_and_item(store):
+    """Each item's random views depend on (seed, epoch, index) only: the same
+    with 0 or 2 workers and in any order; another epoch or seed differs."""
+    def batches(num_workers, seed=0, epoch=0):
+        loader = Runner.build_dataloader(_loader_cfg(store, num_workers, seed=seed))
+        loader.batch_sampler.set_epoch(epoch)
+        items = {}
+        for batch in loader:
+            for i, sample in enumerate(batch['data_samples']):
+                items[sample.metainfo['sample_idx']] = {
+                    view: values[i].numpy() for view, values in batch['inputs'].items()}
+        return items
+
+    ref = batches(0)
+    assert len(ref) == 30
+    items = batches(2)
+    assert items.keys() == ref.keys()
+    for idx, views in items.items():
+        for view, value in views.items():
+            np.testing.assert_array_equal(value, ref[idx][view])
+    other_epoch = batches(0, epoch=1)
+    assert any(not np.array_equal(other_epoch[i]['query'], ref[i]['query']) for i in ref)
+    ds = MultiSkeletonDataset(store, pipeline=PRETRAIN_PIPELINE, seed=5)
+    assert not np.array_equal(ds[0]['inputs']['query'].numpy(), ref[0]['query'])

@@ -11,7 +11,8 @@ from torch.utils.data import Dataset
 import msclr_plugin  # noqa: F401
 from mmengine.config import Config
 from mmengine.logging import MMLogger
-from mmaction.registry import DATASETS
+from mmaction.registry import DATASETS, HOOKS
+from mmengine.hooks import Hook
 from mmaction.structures import ActionDataSample
 
 MMLogger.get_current_instance().setLevel('WARNING')
@@ -141,3 +142,83 @@ def test_pretrain_runs_and_resumes_exactly(tmp_path):
     # (a fresh queue would hold 8 keys and point at 8); epoch 3 wrote 16:24
     assert torch.equal(third['queue'][:, :16], state['queue'][:, :16])
     assert not torch.equal(third['queue'][:, 16:], state['queue'][:, 16:])
+
+
+STORE_CONFIG = '''
+default_scope = 'mmaction'
+custom_hooks = [dict(type='RNGStateHook')]
+model = dict(
+    type='MSAimCLR',
+    data_preprocessor=dict(type='MultiSkeletonDataPreprocessor'),
+    backbone=dict(
+        type='MSSTGCN',
+        graph_cfg=dict(type='MultiSkeletonGraph',
+                       layouts=['kinectv2_25', 'msr_action3d_20', 'smpl_24']),
+        channels=(8, 8, 16, 16), num_stages=4, down_stages=(3, ),
+        tcn_dropout=0.5),
+    neck=dict(type='MSProjectionNeck', in_channels=16, hid_channels=16,
+              out_channels=8),
+    feat_dim=8, queue_len=24, mining_epoch=2)
+train_dataloader = dict(
+    batch_size=2, num_workers=0,
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    batch_sampler=dict(type='ConventionGroupedBatchSampler', drop_last=True),
+    dataset=dict(type='MultiSkeletonDataset', ann_file={store!r},
+                 split='train', pipeline={pipeline!r}))
+train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=4)
+optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.1, momentum=0.9))
+param_scheduler = [dict(type='MultiStepLR', milestones=[3], gamma=0.1)]
+default_hooks = dict(checkpoint=dict(type='CheckpointHook', interval=1),
+                     logger=dict(type='LoggerHook', interval=1))
+log_level = 'WARNING'
+'''
+
+
+class _Killed(Exception):
+    pass
+
+
+@HOOKS.register_module(force=True)
+class _KillAfterEpoch(Hook):
+    """Stands for a kill: stops the run once epoch ``epoch`` is saved."""
+    priority = 'LOWEST'  # after CheckpointHook
+
+    def __init__(self, epoch):
+        self.epoch = epoch
+
+    def after_train_epoch(self, runner):
+        if runner.epoch + 1 == self.epoch:
+            raise _Killed
+
+
+def test_kill_and_resume_equals_the_uninterrupted_run(tmp_path):
+    """Random augmentation, pairing, dropout, queue, mining and an LR step:
+    killed after 2 of 4 epochs and resumed, the run ends bit-identical to
+    the uninterrupted one."""
+    from .test_dataset import PRETRAIN_PIPELINE, make_store
+    train = load_tool('train')
+    config = tmp_path / 'cfg.py'
+    config.write_text(STORE_CONFIG.format(
+        store=make_store(tmp_path / 'store', num_clips=12), pipeline=PRETRAIN_PIPELINE))
+    straight, resumed = tmp_path / 'straight', tmp_path / 'resumed'
+    train.main([str(config), '--work-dir', str(straight), '--seed', '0'])
+    killed = tmp_path / 'killed.py'
+    killed.write_text(config.read_text() + "custom_hooks.append(dict(type='_KillAfterEpoch', epoch=2))\n")
+    with pytest.raises(_Killed):
+        train.main([str(killed), '--work-dir', str(resumed), '--seed', '0'])
+    assert not (resumed / 'epoch_3.pth').exists()
+    train.main([str(config), '--work-dir', str(resumed), '--seed', '0', '--resume'])
+    a = torch.load(straight / 'epoch_4.pth', weights_only=True)
+    b = torch.load(resumed / 'epoch_4.pth', weights_only=True)
+    assert any(k.startswith('momentum_backbone.') for k in a['state_dict'])
+    assert a['state_dict'].keys() == b['state_dict'].keys()
+    for name, value in a['state_dict'].items():
+        assert torch.equal(value, b['state_dict'][name]), name
+    assert a['optimizer']['param_groups'][0]['lr'] == pytest.approx(0.01)
+    assert a['optimizer']['param_groups'] == b['optimizer']['param_groups']
+    for key, value in a['optimizer']['state'].items():
+        assert torch.equal(value['momentum_buffer'],
+                           b['optimizer']['state'][key]['momentum_buffer'])
+    # epochs 3-4 changed the queue, so the equality above is not vacuous
+    two = torch.load(resumed / 'epoch_2.pth', weights_only=True)['state_dict']
+    assert not torch.equal(two['queue'], b['state_dict']['queue'])

@@ -11,6 +11,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 import numpy as np
 from mmaction.registry import DATASETS, TRANSFORMS
 from mmengine.dataset import BaseDataset
+from mmengine.dist import sync_random_seed
 from mmengine.logging import print_log
 
 from msclr_plugin.evaluation.semi import select_labelled_subset
@@ -95,7 +96,10 @@ class MultiSkeletonDataset(BaseDataset):
             the key is uniform over all). Defaults to ``'random'``.
         reference (str, optional): Reference convention. Defaults to the
             first.
-        seed (int): Seed of the key draws. Defaults to 0.
+        seed (int, optional): Seed of the key draws and, through
+            :class:`MSMultiView`, of each item's augmentation. Defaults to
+            None: mmengine's ``sync_random_seed()``, which follows the run's
+            ``randomness.seed`` and agrees across ranks.
         label_fraction (float, optional): Keep a class-balanced fraction of
             the clips of the split (semi-supervised evaluation; see
             :func:`msclr_plugin.evaluation.semi.select_labelled_subset`).
@@ -122,7 +126,7 @@ class MultiSkeletonDataset(BaseDataset):
                  mode: str = 'pretrain',
                  pairing: str = 'random',
                  reference: Optional[str] = None,
-                 seed: int = 0,
+                 seed: Optional[int] = None,
                  label_fraction: Optional[float] = None,
                  label_seed: int = 0,
                  validate: bool = False,
@@ -144,7 +148,7 @@ class MultiSkeletonDataset(BaseDataset):
         self.mode = mode
         self.pairing = pairing
         self.reference_cfg = reference
-        self.seed = int(seed)
+        self.seed = int(sync_random_seed() if seed is None else seed)
         self.label_fraction = label_fraction
         self.label_seed = label_seed
         self.validate = validate
@@ -427,7 +431,7 @@ class MultiSkeletonDataset(BaseDataset):
             dict: ``clip_name``, ``label``, ``skeletons`` ``{conv: (M, T, V,
             C) float32}``, ``layouts`` ``{conv: layout name}``, ``views``
             ``{view: conv}``, ``total_frames`` ``{conv: T}``, ``sample_idx``,
-            ``epoch``. Items of one convention also carry mmaction's keys
+            ``epoch``, ``seed``. Items of one convention also carry mmaction's keys
             ``keypoint``, ``skeleton`` (layout name), ``total_frames`` (int),
             ``frame_dir`` and, from a 2D pickle, ``keypoint_score``.
         """
@@ -461,7 +465,8 @@ class MultiSkeletonDataset(BaseDataset):
                 for c, kp in skeletons.items()
             },
             sample_idx=item,
-            epoch=epoch)
+            epoch=epoch,
+            seed=self.seed)
         if len(views) == 1:
             info.update(
                 keypoint=skeletons[query],

@@ -12,9 +12,16 @@ os.register_at_fork(
 
 
 class RandomTransform(BaseTransform):
-    """Base of the random transforms: a ``numpy.random.Generator`` per process.
+    """Base of the random transforms: a generator per sample or per process.
 
-    Without ``seed`` each process (dataloader worker) seeds its generator
+    A transform draws from ``results['rng']`` when the results carry one:
+    :class:`MSMultiView` puts there ``default_rng([seed, epoch, index])`` for
+    every item of a :class:`MultiSkeletonDataset`, so an item's augmentation
+    depends on the run's seed, the epoch and the item only, not on which
+    worker builds it or on what that worker built before. This is what makes
+    kill-and-resume exact and results independent of ``num_workers``.
+
+    Otherwise each transform keeps a generator per process. Without ``seed`` each process (dataloader worker) seeds its generator
     from ``np.random``, which mmengine's ``worker_init_fn`` seeds per worker
     and rank when ``randomness.seed`` is set: runs are reproducible and
     workers differ. With ``seed`` the stream is ``default_rng([seed,
@@ -42,6 +49,11 @@ class RandomTransform(BaseTransform):
             self._rng = np.random.default_rng(entropy)
             self._generation = _FORK_GENERATION[0]
         return self._rng
+
+    def rng_for(self, results: dict) -> np.random.Generator:
+        """The generator of this call: the sample's, else the process's."""
+        rng = results.get('rng')
+        return self.rng if rng is None else rng
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()

@@ -13,6 +13,7 @@ class MSAxisMask(RandomTransform):
     ``axis_mask``).
 
     Required Keys: ``keypoint`` (M, T, V, C)
+    Optional Keys: ``rng`` (per-sample generator, see :class:`RandomTransform`)
     Modified Keys: ``keypoint``
 
     Args:
@@ -25,7 +26,7 @@ class MSAxisMask(RandomTransform):
         self.p = p
 
     def transform(self, results: Dict) -> Dict:
-        draw = self.rng.random(2)
+        draw = self.rng_for(results).random(2)
         if draw[0] >= self.p:
             return results
         kp = results['keypoint']

@@ -23,6 +23,7 @@ class MSGaussianBlur(RandomTransform):
     (``inf`` outside the band, so ``exp`` gives 0 there).
 
     Required Keys: ``keypoint`` (M, T, V, C)
+    Optional Keys: ``rng`` (per-sample generator, see :class:`RandomTransform`)
     Modified Keys: ``keypoint``
 
     Args:
@@ -56,7 +57,7 @@ class MSGaussianBlur(RandomTransform):
         return dist
 
     def transform(self, results: Dict) -> Dict:
-        draw = self.rng.random(2)
+        draw = self.rng_for(results).random(2)
         if draw[0] >= self.p:
             return results
         kp = results['keypoint']

@@ -13,6 +13,7 @@ class MSGaussianNoise(RandomTransform):
     (AimCLR ``gaus_noise``).
 
     Required Keys: ``keypoint`` (M, T, V, C)
+    Optional Keys: ``rng`` (per-sample generator, see :class:`RandomTransform`)
     Modified Keys: ``keypoint``
 
     Args:
@@ -31,7 +32,7 @@ class MSGaussianNoise(RandomTransform):
         self.p, self.mean, self.std = p, mean, std
 
     def transform(self, results: Dict) -> Dict:
-        rng = self.rng
+        rng = self.rng_for(results)
         if rng.random() >= self.p:
             return results
         kp = results['keypoint']

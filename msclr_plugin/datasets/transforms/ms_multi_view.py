@@ -45,9 +45,16 @@ class MSMultiView(BaseTransform):
 
     Evaluation datasets give only ``default``.
 
+    Randomness: when the results carry ``seed``, ``epoch`` and ``sample_idx``
+    (as :class:`MultiSkeletonDataset` items do), every view draws its random
+    transforms from one generator ``default_rng([seed, epoch, sample_idx])``
+    given to them as ``rng`` (see :class:`RandomTransform`): the item's
+    augmentation is then a function of the run's seed, the epoch and the
+    item.
+
     Required Keys: ``skeletons`` ``{conv: (M, T, V, C)}``, ``views``
     ``{view: conv}``; optional ``layouts`` ``{conv: layout name}`` (default:
-    the convention's name)
+    the convention's name), ``seed``, ``epoch``, ``sample_idx``
     Added Keys: ``inputs_views`` ``{view: (M, T, V, C) float32}``,
     ``view_skeletons`` ``{view: layout name}`` (what the backbone's graph
     is indexed by; equal to the convention name unless a convention was
@@ -70,6 +77,10 @@ class MSMultiView(BaseTransform):
 
     def transform(self, results: Dict) -> Optional[Dict]:
         layouts = results.get('layouts', {})
+        rng = None
+        if all(results.get(k) is not None for k in ('seed', 'epoch', 'sample_idx')):
+            rng = np.random.default_rng(
+                [results['seed'], results['epoch'], results['sample_idx']])
         bases, inputs, skeletons, conventions = {}, {}, {}, {}
         for view, conv in results['views'].items():
             base = bases.get(conv)
@@ -86,7 +97,7 @@ class MSMultiView(BaseTransform):
                 if base is None:
                     return None
                 bases[conv] = base
-            out = _run(self.pipelines.get(view, self.default), dict(base))
+            out = _run(self.pipelines.get(view, self.default), dict(base, rng=rng))
             if out is None:
                 return None
             inputs[view] = np.asarray(out['keypoint'], dtype=np.float32)

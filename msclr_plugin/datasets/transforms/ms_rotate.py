@@ -27,6 +27,7 @@ class MSRotate(RandomTransform):
     angles only, always applied). Lengths are preserved.
 
     Required Keys: ``keypoint`` (M, T, V, 3)
+    Optional Keys: ``rng`` (per-sample generator, see :class:`RandomTransform`)
     Modified Keys: ``keypoint``
 
     Args:
@@ -48,7 +49,7 @@ class MSRotate(RandomTransform):
         if kp.shape[-1] != 3:
             raise ValueError(f'MSRotate needs 3D keypoints, got C = '
                              f'{kp.shape[-1]}')
-        draw = self.rng.random(4)
+        draw = self.rng_for(results).random(4)
         main = min(int(draw[0] * 3), 2)
         limits = [self.other_angle] * 3
         limits[main] = self.main_angle

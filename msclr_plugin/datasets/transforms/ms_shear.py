@@ -14,6 +14,7 @@ class MSShear(RandomTransform):
     (AimCLR ``shear``; for ``C = 2`` only ``a0, a1``). Always applied.
 
     Required Keys: ``keypoint`` (M, T, V, C), C in {2, 3}
+    Optional Keys: ``rng`` (per-sample generator, see :class:`RandomTransform`)
     Modified Keys: ``keypoint``
 
     Args:
@@ -31,8 +32,8 @@ class MSShear(RandomTransform):
         if channels not in (2, 3):
             raise ValueError(f'MSShear needs 2D or 3D keypoints, got C = '
                              f'{channels}')
-        a0, a1, a2, b0, b1, b2 = self.rng.uniform(-self.amplitude, self.amplitude,
-                                                  6).tolist()
+        rng = self.rng_for(results)
+        a0, a1, a2, b0, b1, b2 = rng.uniform(-self.amplitude, self.amplitude, 6).tolist()
         mat = np.array([[1, a0, b0], [a1, 1, b1], [a2, b2, 1]],
                        dtype=np.float32)[:channels, :channels]
         results['keypoint'] = apply_linear(kp, mat)

@@ -15,6 +15,7 @@ class MSSpatialFlip(RandomTransform):
     given to the right arm's slots (a different, plausible body).
 
     Required Keys: ``keypoint`` (M, T, V, C), ``skeleton`` (layout name)
+    Optional Keys: ``rng`` (per-sample generator, see :class:`RandomTransform`)
     Modified Keys: ``keypoint``, ``keypoint_score`` (if present)
 
     Args:
@@ -27,7 +28,7 @@ class MSSpatialFlip(RandomTransform):
         self.p = p
 
     def transform(self, results: Dict) -> Dict:
-        if self.rng.random() >= self.p:
+        if self.rng_for(results).random() >= self.p:
             return results
         perm = get_layout(results['skeleton']).flip
         results['keypoint'] = results['keypoint'].take(perm, axis=2)

@@ -15,6 +15,7 @@ class MSTemporalCrop(RandomTransform):
     shift of up to ``pad`` frames, no resize).
 
     Required Keys: ``keypoint`` (M, T, V, C)
+    Optional Keys: ``rng`` (per-sample generator, see :class:`RandomTransform`)
     Modified Keys: ``keypoint``, ``keypoint_score`` (if present)
 
     Args:
@@ -47,7 +48,7 @@ class MSTemporalCrop(RandomTransform):
         if pad == 0:
             return results
         # rng.random is several times cheaper than rng.integers
-        start = min(int(self.rng.random() * (2 * pad + 1)), 2 * pad)
+        start = min(int(self.rng_for(results).random() * (2 * pad + 1)), 2 * pad)
         idx = self._table(num_frames)[start:start + num_frames]
         results['keypoint'] = kp.take(idx, axis=1)
         if 'keypoint_score' in results:
