@@ -190,6 +190,14 @@ class ListLoader:
         return iter(self.items)
 
 
+class _Visualizer:
+    def __init__(self):
+        self.scalars = []
+
+    def add_scalars(self, scalars, step):
+        self.scalars.append((step, scalars))
+
+
 def fake_runner(model, epoch):
     logger = logging.getLogger('eval5_knn_hook_test')
     return SimpleNamespace(
@@ -197,6 +205,7 @@ def fake_runner(model, epoch):
         epoch=epoch,
         max_epochs=10,
         logger=logger,
+        visualizer=_Visualizer(),
         message_hub=MessageHub.get_instance('eval5_knn_hook_test'))
 
 
@@ -218,6 +227,8 @@ def test_knn_hook_logs_top1_and_tolerates_missing_loaders(caplog):
     hook.after_train_epoch(runner := fake_runner(model, epoch=1))
     top1 = runner.message_hub.get_scalar('knn/top1').current()
     assert 0.0 <= top1 <= 1.0
+    # also to the backends (scalars.json), against the epoch
+    assert runner.visualizer.scalars == [(2, {'knn/top1': top1})]
     # The library on the same features gives the same value.
     (bf, bl), (qf, ql) = (extract_features(model, d) for d in (bank, queries))
     assert knn_classify(bf, bl, qf, k=3, test_labels=ql)[1] == top1

@@ -14,13 +14,13 @@ import argparse
 import json
 
 import torch
-from mmengine.config import Config, DictAction
-from mmengine.registry import DefaultScope
-from mmengine.runner import Runner, load_checkpoint
+from mmengine.config import Config
+from mmengine.runner import Runner
 
 import msclr_plugin  # noqa: F401  (stack fixes + registration, first)
-from mmaction.registry import MODELS
-from msclr_plugin.evaluation.knn import extract_features, knn_classify
+from msclr_plugin.evaluation.knn import (extract_features, knn_classify,
+                                         load_model, sequential_loader_cfg)
+from msclr_plugin.utils.cli import add_cfg_options
 
 
 def parse_args(argv=None):
@@ -39,11 +39,7 @@ def parse_args(argv=None):
         '--val-key', default='val_dataloader', help='config key of the queries')
     parser.add_argument('--device', default='cpu', help='e.g. cpu or cuda:0')
     parser.add_argument('--out', help='optional JSON file for the result')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override config settings (key=value)')
+    add_cfg_options(parser)
     return parser.parse_args(argv)
 
 
@@ -55,19 +51,10 @@ def main(argv=None):
     for key in (args.train_key, args.val_key):
         if cfg.get(key) is None:
             raise SystemExit(f'error: {args.config} has no {key}')
-    # Every bank item exactly once: no shuffling, grouping or dropping.
-    train_loader_cfg = cfg[args.train_key].copy()
-    train_loader_cfg['sampler'] = dict(type='DefaultSampler', shuffle=False)
-    train_loader_cfg.pop('batch_sampler', None)
-    train_loader_cfg['drop_last'] = False
-
-    DefaultScope.get_instance('knn_eval', scope_name=cfg.get(
-        'default_scope', 'mmaction'))
-    model = MODELS.build(cfg.model).to(args.device)
-    load_checkpoint(model, args.checkpoint, map_location='cpu')
-
+    model = load_model(cfg, args.checkpoint, args.device)
     loaders = [
-        Runner.build_dataloader(train_loader_cfg),
+        # every bank item exactly once
+        Runner.build_dataloader(sequential_loader_cfg(cfg[args.train_key])),
         Runner.build_dataloader(cfg[args.val_key])
     ]
     (train_feats, train_labels), (val_feats, val_labels) = [

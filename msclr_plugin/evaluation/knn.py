@@ -11,8 +11,12 @@ from typing import Iterable, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
+from mmengine.config import Config
 from mmengine.model import is_model_wrapper
+from mmengine.registry import init_default_scope
+from mmengine.runner import load_checkpoint
 
+from mmaction.registry import MODELS
 from msclr_plugin.models.recognizers.ms_recognizer_gcn import (
     embed, plain_conventions, view_conventions)
 
@@ -131,3 +135,43 @@ def extract_features(model: torch.nn.Module,
     if not feats:
         raise ValueError('the dataloader yielded no batch')
     return torch.cat(feats), torch.tensor(labels, dtype=torch.long)
+
+
+def load_model(cfg: Config, checkpoint: str,
+               device: str = 'cpu') -> torch.nn.Module:
+    """Build a config's model and load a checkpoint into it.
+
+    The config's default scope becomes current (the dataloaders built from
+    the same config afterwards need it too). Keys are matched non-strictly
+    and the mismatches are logged: a pretraining checkpoint in a linear
+    config only needs ``backbone.*``.
+
+    Args:
+        cfg (Config): Config with ``model`` (and ``default_scope``).
+        checkpoint (str): Checkpoint path.
+        device (str): Where the model goes. Defaults to ``'cpu'``.
+
+    Returns:
+        nn.Module: The model.
+    """
+    init_default_scope(cfg.get('default_scope', 'mmaction'))
+    model = MODELS.build(cfg.model).to(device)
+    load_checkpoint(model, checkpoint, map_location='cpu')
+    return model
+
+
+def sequential_loader_cfg(loader_cfg: dict) -> dict:
+    """A copy of a dataloader config that yields every item exactly once, in
+    dataset order: no shuffling, grouping or dropping.
+
+    Args:
+        loader_cfg (dict): A config's dataloader entry.
+
+    Returns:
+        dict: The changed copy.
+    """
+    loader_cfg = dict(loader_cfg)
+    loader_cfg['sampler'] = dict(type='DefaultSampler', shuffle=False)
+    loader_cfg.pop('batch_sampler', None)
+    loader_cfg['drop_last'] = False
+    return loader_cfg

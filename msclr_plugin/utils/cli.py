@@ -5,13 +5,18 @@ import os
 from mmengine.config import DictAction
 
 
-def add_launcher_args(parser: argparse.ArgumentParser) -> None:
-    """``--cfg-options``, ``--launcher`` and ``--local-rank``."""
+def add_cfg_options(parser: argparse.ArgumentParser) -> None:
+    """mmengine's ``--cfg-options key=value ...``."""
     parser.add_argument(
         '--cfg-options',
         nargs='+',
         action=DictAction,
         help='override config entries, key=value (lists: key="[a,b]")')
+
+
+def add_launcher_args(parser: argparse.ArgumentParser) -> None:
+    """``--cfg-options``, ``--launcher`` and ``--local-rank``."""
+    add_cfg_options(parser)
     parser.add_argument(
         '--launcher',
         choices=['none', 'pytorch', 'slurm', 'mpi'],

@@ -18,7 +18,7 @@ class KNNMonitorHook(Hook):
     are extracted with the model's backbone (pooled over time, real joints and
     persons; see :func:`msclr_plugin.evaluation.knn.extract_features`), then
     classified with :func:`knn_classify`. The result goes to the message hub
-    as ``knn/top1`` (so the logger and visualisation backends show it) and to
+    as ``knn/top1``, to the visualisation backends (``scalars.json``, TensorBoard) and to
     the log. Without dataloader configs the hook only warns: training is
     never interrupted by it.
 
@@ -70,6 +70,8 @@ class KNNMonitorHook(Hook):
         if top1 is None:
             return
         runner.message_hub.update_scalar('knn/top1', top1)
+        # the logger only forwards train/ and val/ scalars to the backends
+        runner.visualizer.add_scalars({'knn/top1': top1}, step=runner.epoch + 1)
         runner.logger.info(
             f'Epoch {runner.epoch + 1}: kNN (k={self.k}, '
             f'T={self.temperature}) top-1 {100 * top1:.2f}')
