@@ -7,6 +7,7 @@ from mmaction.registry import MODELS
 from mmengine.model import BaseDataPreprocessor
 
 from msclr_plugin.skeletons import get_layout
+from ..utils import index_tensor
 
 
 def _stack(tensors: Sequence[torch.Tensor], where: str) -> torch.Tensor:
@@ -22,6 +23,56 @@ def _stack(tensors: Sequence[torch.Tensor], where: str) -> torch.Tensor:
                                                   (0, 0, 0, num_joints - t.shape[-2]))
         for t in tensors
     ])
+
+
+def skeleton_stream(x: torch.Tensor, stream: str,
+                    skeletons: Optional[Sequence[Optional[str]]] = None
+                    ) -> torch.Tensor:
+    """Joint, bone or motion stream of a stacked ``(N, ..., T, V, C)`` batch.
+
+    ``'bone'`` is ``x[v] - x[parent(v)]`` with each sample's layout (roots
+    and zero-padded joints give zero), ``'motion'`` is ``x[t + 1] - x[t]``
+    with the last frame zero, ``'joint'`` is ``x`` itself.
+
+    Args:
+        x (torch.Tensor): The joint batch.
+        stream (str): ``'joint'``, ``'bone'`` or ``'motion'``.
+        skeletons (Sequence[str], optional): Per-sample layout names, needed
+            by the bone stream only.
+
+    Returns:
+        torch.Tensor: The stream, shaped like ``x``.
+    """
+    if stream == 'joint':
+        return x
+    if stream == 'motion':
+        motion = torch.zeros_like(x)
+        motion[..., :-1, :, :] = x[..., 1:, :, :] - x[..., :-1, :, :]
+        return motion
+    if stream != 'bone':
+        raise ValueError(f"stream must be 'joint', 'bone' or 'motion', got "
+                         f'{stream!r}')
+    if skeletons is None or None in skeletons:
+        raise ValueError('the bone stream needs the layout of every sample '
+                         "(metainfo['skeletons'] or the skeleton argument)")
+    num_joints = x.shape[-2]
+    out = torch.empty_like(x)
+    # indices built on the host: boolean masks or blocking copies would
+    # make every step wait for the device
+    for name in dict.fromkeys(skeletons):
+        native = get_layout(name).parents.tolist()
+        if len(native) > num_joints:
+            raise ValueError(f'layout {name} has {len(native)} joints, the '
+                             f'batch {num_joints}')
+        parents = index_tensor(native + list(range(len(native), num_joints)),
+                               x.device)
+        rows = [i for i, s in enumerate(skeletons) if s == name]
+        if len(rows) == len(x):
+            return x - x.index_select(-2, parents)
+        rows = index_tensor(rows, x.device)
+        part = x.index_select(0, rows)
+        out[rows] = part - part.index_select(-2, parents)
+    return out
 
 
 @MODELS.register_module()
@@ -40,11 +91,9 @@ class MultiSkeletonDataPreprocessor(BaseDataPreprocessor):
     the same way. Everything is then moved to the model's device.
 
     ``stream`` then turns the batch into the bone or motion stream on the
-    device, after augmentation, as AimCLR does on the GPU: ``'bone'`` is
-    ``x[v] - x[parent(v)]`` with each sample's layout (``bone_pairs``; roots
-    and padded joints give zero), ``'motion'`` is ``x[t + 1] - x[t]`` with
-    the last frame zero. Transform :class:`MSGenStream` does the same per
-    sample in a pipeline.
+    device, after augmentation, as AimCLR does on the GPU
+    (:func:`skeleton_stream`, with each sample's layout for bones).
+    Transform :class:`MSGenStream` does the same per sample in a pipeline.
 
     Args:
         stream (str): ``'joint'``, ``'bone'`` or ``'motion'``. Defaults to
@@ -108,11 +157,13 @@ class MultiSkeletonDataPreprocessor(BaseDataPreprocessor):
             if isinstance(inputs, dict):
                 data['inputs'] = {
                     view:
-                    self._to_stream(x, self._view_skeletons(data_samples, view, len(x)))
+                    skeleton_stream(x, self.stream,
+                                    self._view_skeletons(data_samples, view, len(x)))
                     for view, x in inputs.items()
                 }
             else:
-                data['inputs'] = self._to_stream(inputs, [self.skeleton] * len(inputs))
+                data['inputs'] = skeleton_stream(inputs, self.stream,
+                                                 [self.skeleton] * len(inputs))
         return data
 
     @staticmethod
@@ -121,24 +172,3 @@ class MultiSkeletonDataPreprocessor(BaseDataPreprocessor):
             raise ValueError(f'the bone stream of view {view} needs one data '
                              "sample per input with metainfo['skeletons']")
         return [s.metainfo['skeletons'][view] for s in data_samples]
-
-    def _to_stream(self, x: torch.Tensor,
-                   skeletons: Sequence[Optional[str]]) -> torch.Tensor:
-        """Bone or motion stream of a stacked ``(N, ..., T, V, C)`` batch."""
-        if self.stream == 'motion':
-            motion = torch.zeros_like(x)
-            motion[..., :-1, :, :] = x[..., 1:, :, :] - x[..., :-1, :, :]
-            return motion
-        if None in skeletons:
-            raise ValueError('the bone stream of plain inputs needs the '
-                             'skeleton argument (a layout name)')
-        num_joints = x.shape[-2]
-        out = torch.empty_like(x)
-        for name in dict.fromkeys(skeletons):
-            parents = torch.arange(num_joints, device=x.device)
-            native = get_layout(name).parents
-            parents[:len(native)] = torch.as_tensor(native, device=x.device)
-            rows = torch.tensor([s == name for s in skeletons], device=x.device)
-            part = x[rows]
-            out[rows] = part - part.index_select(-2, parents)
-        return out

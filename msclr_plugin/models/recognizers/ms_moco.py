@@ -11,6 +11,7 @@ from mmengine.dist import all_reduce
 from mmengine.model import BaseModel
 
 from mmaction.registry import MODELS
+from ..utils import index_tensor
 
 Encoded = Tuple[torch.Tensor, Optional[torch.Tensor]]
 
@@ -139,14 +140,14 @@ class MSMoCo(BaseModel):
             keys (torch.Tensor): ``(N, feat_dim)`` L2-normalised keys.
         """
         keys = torch.cat(all_gather(keys.detach().contiguous()), dim=0)
-        ptr = int(self.queue_ptr)
-        cols = (ptr +
-                torch.arange(keys.shape[0], device=self.queue.device)) % self.queue_len
+        # the pointer stays on the device: reading it would wait for the step
+        cols = (self.queue_ptr + torch.arange(
+            keys.shape[0], device=self.queue.device)) % self.queue_len
         # As if written one by one: with more keys than columns, the last
         # queue_len keys survive.
         self.queue[:, cols[-self.queue_len:]] = keys[-self.queue_len:].T.to(
             self.queue.dtype)
-        self.queue_ptr[0] = (ptr + keys.shape[0]) % self.queue_len
+        self.queue_ptr.add_(keys.shape[0]).remainder_(self.queue_len)
 
     # ------------------------------------------------------------- encoding
     def _view_skeletons(self, data_samples: Optional[Sequence],
@@ -193,6 +194,24 @@ class MSMoCo(BaseModel):
             keys = torch.cat(all_gather(keys), dim=0)[unshuffle]
         return keys
 
+    def encode_pair(self, x_q: torch.Tensor, skeletons_q, x_k: torch.Tensor,
+                    skeletons_k) -> Tuple[torch.Tensor, torch.Tensor]:
+        """One MoCo step's embeddings: the query, then the momentum update
+        and the key (no gradients).
+
+        Args:
+            x_q (torch.Tensor): ``(N, M, T, V, C)`` query batch.
+            skeletons_q: Conventions of the query batch.
+            x_k (torch.Tensor): ``(N, M, T, V', C)`` key batch.
+            skeletons_k: Conventions of the key batch.
+
+        Returns:
+            tuple: L2-normalised ``(N, feat_dim)`` queries and keys.
+        """
+        q = self.encode_query(x_q, skeletons_q)
+        self.momentum_update()
+        return q, self.encode_key(x_k, skeletons_k)
+
     def _batch_shuffle(self, x: torch.Tensor, skeletons):
         """Shuffle the key batch across ranks (MoCo's shuffling BN).
 
@@ -208,9 +227,8 @@ class MSMoCo(BaseModel):
         """
         N, V = x.shape[0], x.shape[3]
         idx = self.momentum_backbone.skeleton_index(skeletons, N)
-        if isinstance(idx, int):
-            idx = torch.full((N, ), idx, dtype=torch.long, device=x.device)
-        idx = idx.to(x.device)
+        idx = index_tensor([idx] * N if isinstance(idx, int) else idx,
+                           x.device)
         v_max = torch.tensor([V], device=x.device)
         all_reduce(v_max, op='max')
         x = F.pad(x, (0, 0, 0, int(v_max) - V))
@@ -279,26 +297,24 @@ class MSMoCo(BaseModel):
         Returns:
             dict: ``loss_nce`` and ``nce_top1`` (logged only).
         """
-        q = self.encode_query(
+        q, k = self.encode_pair(
             self._view(inputs, self.query_view),
-            self._view_skeletons(data_samples, self.query_view))
-        with torch.no_grad():
-            self.momentum_update()
-            k = self.encode_key(
-                self._view(inputs, self.key_view),
-                self._view_skeletons(data_samples, self.key_view))
+            self._view_skeletons(data_samples, self.query_view),
+            self._view(inputs, self.key_view),
+            self._view_skeletons(data_samples, self.key_view))
         logits, _ = self.contrast(q, k)
         losses = dict(loss_nce=self.loss_nce(logits), nce_top1=self._top1(logits))
         self.enqueue(k)
         return losses
 
     # -------------------------------------------------------- mmengine API
-    def extract_feat(self,
-                     inputs: Union[torch.Tensor, Dict[str, torch.Tensor]],
-                     data_samples: Optional[Sequence] = None,
-                     view: Optional[str] = None) -> torch.Tensor:
-        """Pooled ``(N, C)`` query-encoder features (before the projector),
-        for kNN or linear probing.
+    def feature_input(
+        self,
+        inputs: Union[torch.Tensor, Dict[str, torch.Tensor]],
+        data_samples: Optional[Sequence] = None,
+        view: Optional[str] = None
+    ) -> Tuple[torch.Tensor, Optional[List[str]]]:
+        """The batch that :meth:`extract_feat` embeds and its conventions.
 
         Args:
             inputs (Tensor | dict): One ``(N, M, T, V, C)`` batch or a dict
@@ -311,24 +327,51 @@ class MSMoCo(BaseModel):
             view (str, optional): Which view of a dict to embed.
 
         Returns:
-            torch.Tensor: ``(N, C)`` features.
+            tuple: The ``(N, M, T, V, C)`` batch and its per-sample
+            conventions (None for a bare tensor without them).
         """
-        skeletons = None
-        if isinstance(inputs, dict):
-            view = view or next(iter(inputs))
-            x = self._view(inputs, view)
-            has_meta = data_samples and all(
-                view in (s.metainfo.get('skeletons') or {}) for s in data_samples)
-            skeletons = (
-                self._view_skeletons(data_samples, view) if has_meta else [view] *
-                x.shape[0])
-        else:
-            x = inputs
+        if not isinstance(inputs, dict):
             if data_samples and 'skeletons' in data_samples[0].metainfo:
                 first = next(iter(data_samples[0].metainfo['skeletons']))
-                skeletons = self._view_skeletons(data_samples, first)
+                return inputs, self._view_skeletons(data_samples, first)
+            return inputs, None
+        view = view or next(iter(inputs))
+        x = self._view(inputs, view)
+        has_meta = data_samples and all(
+            view in (s.metainfo.get('skeletons') or {}) for s in data_samples)
+        return x, (self._view_skeletons(data_samples, view)
+                   if has_meta else [view] * x.shape[0])
+
+    def pooled_features(self, x: torch.Tensor, skeletons) -> torch.Tensor:
+        """Pooled ``(N, C)`` query-encoder features (before the projector).
+
+        Args:
+            x (torch.Tensor): ``(N, M, T, V, C)`` batch.
+            skeletons: Its conventions (see :meth:`feature_input`).
+
+        Returns:
+            torch.Tensor: ``(N, C)`` features.
+        """
         feats, mask = self._encode_features(self.backbone, x, skeletons)
         return self.neck.pool(feats, mask)
+
+    def extract_feat(self,
+                     inputs: Union[torch.Tensor, Dict[str, torch.Tensor]],
+                     data_samples: Optional[Sequence] = None,
+                     view: Optional[str] = None) -> torch.Tensor:
+        """Pooled ``(N, C)`` query-encoder features (before the projector),
+        for kNN or linear probing.
+
+        Args:
+            inputs (Tensor | dict): See :meth:`feature_input`.
+            data_samples (list, optional): See :meth:`feature_input`.
+            view (str, optional): Which view of a dict to embed.
+
+        Returns:
+            torch.Tensor: ``(N, C)`` features.
+        """
+        return self.pooled_features(
+            *self.feature_input(inputs, data_samples, view))
 
     def forward(self,
                 inputs: Union[torch.Tensor, Dict[str, torch.Tensor]],
