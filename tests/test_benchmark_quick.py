@@ -38,3 +38,29 @@ def test_benchmark_layers_quick():
     results = _benchmark().main(['layers', '--quick', '--threads', '1'])
     assert [r['case'] for r in results] == ['dropout', 'graph']
     assert all(r['plain_ms'] > 0 and r['fast_ms'] > 0 for r in results)
+
+
+def test_benchmark_data_quick():
+    results = _benchmark().main(['data', '--quick'])
+    assert results[0]['kind'] == 'data' and results[0]['samples_per_s'] > 0
+
+
+def test_benchmark_scale_quick(tmp_path):
+    out, stores = tmp_path / 'scale.json', tmp_path / 'stores'
+    results = _benchmark().main([
+        'scale', '--quick', '--threads', '1', '--store', str(stores), '--out',
+        str(out)
+    ])
+    assert len(results) == 1
+    r = results[0]
+    assert r['kind'] == 'scale' and r['clips'] == 200 and r['items'] == 400
+    assert r['conventions'] == ['kinectv2_25', 'smplx_42']
+    assert r['batches'] == 2 and r['batch'] == 2 and len(r['workers']) == 2
+    # frames x persons x joints x xyz float32, both conventions (+ headers)
+    assert r['store_bytes'] > 200 * 8 * 2 * (25 + 42) * 3 * 4
+    assert r['store_write_s'] > 0 and r['open_s'] > 0 and r['read_s'] > 0
+    for mem in r['workers'] + [r['main'], r['main_opened'], r['worker_mean']]:
+        assert mem['rss_mb'] >= mem['pss_mb'] >= mem['uss_mb'] > 0
+    assert json.loads(out.read_text())['results'][0]['clips'] == 200
+    assert (stores / 'scale_200c_8f_2m_kinectv2_25_smplx_42' /
+            'index.json').is_file()  # kept for reuse

@@ -203,6 +203,7 @@ def fake_runner(model, epoch):
     return SimpleNamespace(
         model=model,
         epoch=epoch,
+        iter=3 * (epoch + 1),
         max_epochs=10,
         logger=logger,
         visualizer=_Visualizer(),
@@ -227,8 +228,8 @@ def test_knn_hook_logs_top1_and_tolerates_missing_loaders(caplog):
     hook.after_train_epoch(runner := fake_runner(model, epoch=1))
     top1 = runner.message_hub.get_scalar('knn/top1').current()
     assert 0.0 <= top1 <= 1.0
-    # also to the backends (scalars.json), against the epoch
-    assert runner.visualizer.scalars == [(2, {'knn/top1': top1})]
+    # also to the backends (scalars.json), by iteration
+    assert runner.visualizer.scalars == [(6, {'knn/top1': top1, 'epoch': 2, 'iter': 6})]
     # The library on the same features gives the same value.
     (bf, bl), (qf, ql) = (extract_features(model, d) for d in (bank, queries))
     assert knn_classify(bf, bl, qf, k=3, test_labels=ql)[1] == top1

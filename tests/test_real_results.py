@@ -18,7 +18,7 @@ def test_table_over_seeds_and_docs_update(tmp_path, monkeypatch):
 
     def fake(jobs, work, name, seed, tests, **kwargs):
         calls.append((name, seed, sorted(tests), kwargs['epochs']))
-        base = 0.5 if name == 'ms_aimclr' else 0.3
+        base = 0.5 if name.startswith('ms_aimclr') else 0.3
         row = {t: dict(top1=base + 0.01 * seed) for t in tests}
         row['knn'] = dict(knn_top1=base - 0.1 + 0.02 * seed)
         return row
@@ -28,10 +28,13 @@ def test_table_over_seeds_and_docs_update(tmp_path, monkeypatch):
     doc.write_text(f'intro\n{tool.MARKERS[0]}\nold table\n{tool.MARKERS[1]}\nrest\n')
     work = tmp_path / 'work'
     tool.main(['--datasets', 'msr3d', '--seeds', '0', '2', '--work-dir', str(work),
-               '--update-docs', str(doc)])
-    # every method x seed ran once, MS-AimCLR with its extra tests, schedules from the configs
+               '--update-docs', str(doc), '--variant', 'ms_aimclr:long',
+               'train_cfg.max_epochs=16', 'model.queue_len=64'])
+    # every method x seed ran once, MS-AimCLR with its extra tests, schedules from
+    # the configs; the variant on the first seed only, with its own epochs
     assert sorted(c[:2] for c in calls) == [('aimclr', 0), ('aimclr', 2), ('ms_aimclr', 0),
-                                            ('ms_aimclr', 2)]
+                                            ('ms_aimclr', 2), ('ms_aimclr_long', 0)]
+    assert ('ms_aimclr_long', 0, ['ensemble', 'linear', 'transfer'], 16) in calls
     assert ('ms_aimclr', 0, ['ensemble', 'linear', 'transfer'], 8) in calls
     assert ('aimclr', 0, ['linear'], 16) in calls
     text = doc.read_text()
@@ -41,6 +44,9 @@ def test_table_over_seeds_and_docs_update(tmp_path, monkeypatch):
     assert ms_row.split(' | ')[1:3] == ['51.0 +- 1.0', '42.0 +- 2.0']
     ai_row = next(line for line in text.splitlines() if line.startswith('| aimclr |'))
     assert ai_row.rstrip(' |').endswith('| - | -')
+    long_row = next(line for line in text.splitlines() if line.startswith('| ms_aimclr_long |'))
+    assert long_row.split(' | ')[1] == '50.0'
+    assert '`--cfg-options train_cfg.max_epochs=16 model.queue_len=64`' in text
     saved = json.loads((work / 'results.json').read_text())
     assert saved['seeds'] == [0, 2] and 'torch' in saved['environment']
     assert np.isclose(saved['results']['msr3d']['ms_aimclr']['2']['linear']['top1'], 0.52)

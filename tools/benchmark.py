@@ -1,4 +1,5 @@
-"""Benchmark MS-AimCLR pretraining steps and the AimCLR data pipeline.
+"""Benchmark MS-AimCLR pretraining steps, the AimCLR data pipeline and the
+dataloader memory at NTU-120 scale.
 
 Step: one full pretraining step (normal query, extreme query (+ EADM), key;
 losses; backward; SGD; EMA; enqueue) in clips/s and peak memory, for
@@ -26,20 +27,34 @@ one process, best of --iters repetitions each.
 Data: samples/s of the 3-view AimCLR transforms (normal, normal, extreme)
 on one core, from the pipelines in configs/_base_/datasets/aimclr_views.py.
 
+Scale: memory of a pretraining dataloader against the size of the store.
+For each --clips, a synthetic store of that many clips in the two
+conventions (--clip-frames frames each) is written (kept and reused under
+--store), then a fresh process opens it as a pretraining
+MultiSkeletonDataset (AimCLR 3-view pipeline, ConventionGroupedBatchSampler)
+and reads --batches batches with --workers forked workers. Reported: open
+time, the store's bytes on disk, and the RSS / PSS / USS (from
+/proc/<pid>/smaps_rollup) of the main process and of every worker after
+those batches: what grows with the store shows up as a difference between
+the sizes.
+
 Examples:
     python tools/benchmark.py step --batch 16 64 --out bench.json
     python tools/benchmark.py data
     python tools/benchmark.py layers --batch 16
-    python tools/benchmark.py all --quick      # CI-sized
+    python tools/benchmark.py scale --clips 10000 114480 --store /tmp/stores
+    python tools/benchmark.py --quick      # all of them, CI-sized
 """
 import argparse
 import json
 import os
 import platform
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 import numpy as np
@@ -170,6 +185,17 @@ def run_step(args):
     print('RESULT ' + json.dumps(result), flush=True)
 
 
+def _run_child(cmd, env, what):
+    """Run a benchmark process; returns the dict of its ``RESULT`` line."""
+    out = subprocess.run(
+        cmd, env=env, capture_output=True, text=True, check=False)
+    line = [ln for ln in out.stdout.splitlines() if ln.startswith('RESULT ')]
+    if out.returncode or not line:
+        raise RuntimeError(f'benchmark {what} failed:\n'
+                           f'{out.stdout[-2000:]}{out.stderr[-4000:]}')
+    return json.loads(line[0][7:])
+
+
 def bench_steps(args):
     results = []
     env = dict(os.environ, OMP_NUM_THREADS=str(args.threads))
@@ -184,14 +210,7 @@ def bench_steps(args):
                 '--conventions', *args.conventions
             ] + (['--amp'] if args.amp else []) + (
                 ['--malloc-tuned'] if args.malloc_tuned else [])
-            out = subprocess.run(
-                cmd, env=env, capture_output=True, text=True, check=False)
-            line = [ln for ln in out.stdout.splitlines()
-                    if ln.startswith('RESULT ')]
-            if out.returncode or not line:
-                raise RuntimeError(f'benchmark {mode} b{batch} failed:\n'
-                                   f'{out.stdout[-2000:]}{out.stderr[-4000:]}')
-            results.append(json.loads(line[0][7:]))
+            results.append(_run_child(cmd, env, f'{mode} b{batch}'))
             r = results[-1]
             print(f'  step {mode:8s} batch {batch:4d}: {r["clips_per_s"]:7.1f} '
                   f'clips/s  ({r["median_step_s"]:.3f} s/step, peak RSS '
@@ -205,7 +224,7 @@ def bench_steps(args):
 def bench_data(args):
     import msclr_plugin  # noqa: F401
     from mmengine.config import Config
-    from mmengine.dataset import Compose
+    from mmaction.registry import TRANSFORMS
 
     cfg = Config.fromfile(
         os.path.join(ROOT, 'configs', '_base_', 'datasets',
@@ -214,14 +233,14 @@ def bench_data(args):
     conv = args.conventions[0]
     from msclr_plugin.skeletons import get_layout
     joints = get_layout(conv).num_joints
-    pipe = Compose([
+    # mmaction's registry: mmengine's Compose would look in its own
+    pipe = TRANSFORMS.build(
         dict(
             type='MSMultiView',
             pipelines=dict(
                 query=cfg.normal_view,
                 query_extreme=cfg.extreme_view,
-                key=cfg.normal_view))
-    ])
+                key=cfg.normal_view)))
     clip = rng.normal(size=(args.persons, args.frames, joints, 3)).astype(
         np.float32)
 
@@ -295,6 +314,161 @@ def bench_layers(args):
     return results
 
 
+def _memory_mb(pid):
+    """RSS, PSS and USS (private pages) of a process in MiB, from
+    /proc/<pid>/smaps_rollup (Linux >= 4.14)."""
+    kb = {}
+    with open(f'/proc/{pid}/smaps_rollup') as f:
+        for line in f:
+            key, _, value = line.partition(':')
+            if value.rstrip().endswith('kB'):
+                kb[key] = int(value.split()[0])
+    return dict(
+        rss_mb=kb['Rss'] / 1024,
+        pss_mb=kb['Pss'] / 1024,
+        uss_mb=(kb['Private_Clean'] + kb['Private_Dirty']) / 1024)
+
+
+def _child_pids():
+    """Processes forked by this one (here: the dataloader workers)."""
+    pid = os.getpid()
+    with open(f'/proc/{pid}/task/{pid}/children') as f:
+        return [int(p) for p in f.read().split()]
+
+
+def make_scale_store(root, clips, conventions, frames, persons):
+    """Write a synthetic store of NTU's shape: ``clips`` clips of ``frames``
+    frames in every convention, 20-character names, 120 labels and
+    cross-subject / cross-setup splits.
+
+    The coordinates cycle through a pool of 16 random clips: only the sizes
+    matter here, and drawing gigabytes of random numbers would dominate.
+    """
+    from msclr_plugin.datasets import SkeletonStoreWriter
+    from msclr_plugin.skeletons import get_layout
+    rng = np.random.default_rng(0)
+    pool = {
+        c: rng.normal(size=(16, persons, frames, get_layout(c).num_joints,
+                            3)).astype(np.float32)
+        for c in conventions
+    }
+    with SkeletonStoreWriter(root, {c: c for c in conventions}) as writer:
+        for i in range(clips):
+            writer.add(f'SYN{i:013d}A{i % 120 + 1:03d}', i % 120,
+                       {c: clip[i % 16] for c, clip in pool.items()})
+        ids = np.arange(clips)
+        writer.set_splits(
+            dict(
+                xsub_train=ids[ids % 2 == 0], xsub_val=ids[ids % 2 == 1],
+                xset_train=ids[ids % 3 != 0], xset_val=ids[ids % 3 == 0]))
+
+
+def run_scale(args):
+    """Open the store --store as a pretraining dataset and read --batches
+    batches from --workers forked workers; prints a JSON line."""
+    load_start = os.getloadavg()[0]
+    import torch
+    from mmengine.config import Config
+    from mmengine.dataset import DefaultSampler, pseudo_collate
+    from torch.utils.data import DataLoader
+
+    from msclr_plugin.datasets import (ConventionGroupedBatchSampler,
+                                       MultiSkeletonDataset)
+    torch.set_num_threads(args.threads)
+    cfg = Config.fromfile(
+        os.path.join(ROOT, 'configs', '_base_', 'datasets',
+                     'aimclr_views.py'))
+    start = time.perf_counter()
+    dataset = MultiSkeletonDataset(
+        args.store,
+        conventions=args.conventions,
+        mode='pretrain',
+        pipeline=cfg.pretrain_pipeline,
+        seed=0)
+    open_s = time.perf_counter() - start
+    opened = _memory_mb(os.getpid())
+    sampler = ConventionGroupedBatchSampler(
+        DefaultSampler(dataset, shuffle=True, seed=0), args.batch,
+        drop_last=True)
+    # fork, as configs/_base_/default_runtime.py sets for training
+    loader = DataLoader(
+        dataset,
+        batch_sampler=sampler,
+        num_workers=args.workers,
+        collate_fn=pseudo_collate,
+        multiprocessing_context='fork')
+    start = time.perf_counter()
+    batches = iter(loader)
+    for _ in range(args.batches):
+        next(batches)
+    read_s = time.perf_counter() - start
+    workers = [_memory_mb(pid) for pid in _child_pids()]
+    main = _memory_mb(os.getpid())
+    del batches  # stops the workers
+    result = dict(
+        kind='scale',
+        clips=dataset.num_clips,
+        items=len(dataset),
+        conventions=dataset.conv_names,
+        batch=args.batch,
+        batches=args.batches,
+        open_s=open_s,
+        read_s=read_s,
+        samples_per_s=args.batch * args.batches / read_s,
+        main_opened=opened,
+        main=main,
+        workers=workers,
+        worker_mean={
+            k: statistics.mean(w[k] for w in workers)
+            for k in workers[0]
+        },
+        load_avg_1min=[load_start, os.getloadavg()[0]])
+    print('RESULT ' + json.dumps(result), flush=True)
+
+
+def bench_scale(args):
+    """Dataloader memory for every store size in --clips, side by side."""
+    import msclr_plugin  # noqa: F401  (imported before the writes are timed)
+    results = []
+    root = args.store or tempfile.mkdtemp(prefix='msclr_scale_')
+    env = dict(os.environ, OMP_NUM_THREADS=str(args.threads))
+    try:
+        for clips in args.clips:
+            path = os.path.join(
+                root, f'scale_{clips}c_{args.clip_frames}f_{args.persons}m_'
+                + '_'.join(args.conventions))
+            write_s = None
+            if not os.path.isfile(os.path.join(path, 'index.json')):
+                start = time.perf_counter()
+                make_scale_store(path, clips, args.conventions,
+                                 args.clip_frames, args.persons)
+                write_s = time.perf_counter() - start
+            cmd = [
+                sys.executable, __file__, '_scale', '--store', path,
+                '--batch', str(args.batch[0]), '--workers', str(args.workers),
+                '--batches', str(args.batches), '--threads', str(args.threads),
+                '--conventions', *args.conventions
+            ]
+            r = _run_child(cmd, env, f'scale {clips} clips')
+            r.update(
+                store_bytes=sum(
+                    e.stat().st_size for e in os.scandir(path)),
+                store_write_s=write_s,
+                clip_frames=args.clip_frames)
+            results.append(r)
+            w = r['worker_mean']
+            print(f'  scale {clips:7d} clips ({r["store_bytes"] / 2**30:.2f} '
+                  f'GiB): open {r["open_s"]:.2f} s, main RSS '
+                  f'{r["main"]["rss_mb"]:.0f} MB; per worker ('
+                  f'{len(r["workers"])}, mean) RSS {w["rss_mb"]:.0f} MB, PSS '
+                  f'{w["pss_mb"]:.0f} MB, USS {w["uss_mb"]:.1f} MB after '
+                  f'{r["batches"]} batches of {r["batch"]}', flush=True)
+    finally:
+        if not args.store:
+            shutil.rmtree(root)
+    return results
+
+
 def summarise(results):
     by = {(r['mode'], r['batch']): r for r in results if 'mode' in r}
     lines = []
@@ -311,13 +485,29 @@ def summarise(results):
             lines.append(
                 f'batch {batch}: grouped (MS-AimCLR) / single (AimCLR) '
                 f'clips/s = {grouped["clips_per_s"] / single["clips_per_s"]:.2f}x')
+    scale = sorted((r for r in results if r.get('kind') == 'scale'),
+                   key=lambda r: r['clips'])
+    if len(scale) > 1:
+        small, big = scale[0], scale[-1]
+        growth = ', '.join(
+            f'{k[:-3].upper()} {small["worker_mean"][k]:.1f} -> '
+            f'{big["worker_mean"][k]:.1f} MB'
+            for k in ('rss_mb', 'pss_mb', 'uss_mb'))
+        lines.append(
+            f'scale {small["clips"]} -> {big["clips"]} clips: per worker '
+            f'{growth}; main RSS {small["main"]["rss_mb"]:.0f} -> '
+            f'{big["main"]["rss_mb"]:.0f} MB')
     return lines
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('what',
-                        choices=['step', 'data', 'layers', 'all', '_step'])
+    parser.add_argument(
+        'what',
+        nargs='?',
+        default='all',
+        choices=['step', 'data', 'layers', 'scale', 'all', '_step', '_scale'],
+        help='what to measure (default: all)')
     parser.add_argument('--conventions', nargs='+',
                         default=['kinectv2_25', 'smplx_42'])
     parser.add_argument('--modes', nargs='+',
@@ -339,15 +529,30 @@ def parse_args(argv=None):
                         '(msclr_plugin.utils.tune_allocator); applied to '
                         'every mode alike')
     parser.add_argument('--data-samples', type=int, default=2000)
+    parser.add_argument('--clips', nargs='+', type=int,
+                        default=[10000, 114480],
+                        help='scale: store sizes (NTU-120: 114480 clips)')
+    parser.add_argument('--clip-frames', type=int, default=20,
+                        help='scale: frames per stored clip')
+    parser.add_argument('--workers', type=int, default=4,
+                        help='scale: dataloader workers')
+    parser.add_argument('--batches', type=int, default=50,
+                        help='scale: batches read (of the first --batch)')
+    parser.add_argument('--store',
+                        help='scale: directory keeping the synthetic stores '
+                        'for reuse (default: a temporary one, removed)')
     parser.add_argument('--quick', action='store_true',
-                        help='CI-sized: batch 2, 8 frames, 1 iteration')
+                        help='CI-sized: batch 2, 8 frames, 1 iteration; '
+                        'scale: 200 clips, 2 workers, 2 batches')
     parser.add_argument('--out', help='write the results as JSON')
     args = parser.parse_args(argv)
-    if args.what == '_step':
-        args.batch = args.batch[0]
     if args.quick:
         args.batch, args.frames, args.iters, args.warmup = [2], 8, 1, 1
         args.queue_len, args.data_samples = 64, 100
+        args.clips, args.clip_frames, args.workers, args.batches = \
+            [200], 8, 2, 2
+    if args.what in ('_step', '_scale'):
+        args.batch = args.batch[0]
     return args
 
 
@@ -355,6 +560,9 @@ def main(argv=None):
     args = parse_args(argv)
     if args.what == '_step':
         run_step(args)
+        return
+    if args.what == '_scale':
+        run_scale(args)
         return
     import torch
     results = []
@@ -370,6 +578,11 @@ def main(argv=None):
         results += bench_layers(args)
     if args.what in ('data', 'all'):
         results += bench_data(args)
+    if args.what in ('scale', 'all'):
+        scale = bench_scale(args)
+        for line in summarise(scale):
+            print('  ' + line)
+        results += scale
     if args.out:
         with open(args.out, 'w') as f:
             json.dump(

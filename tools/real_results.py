@@ -26,7 +26,7 @@ import time
 import numpy as np
 from mmengine.config import Config
 
-from msclr_plugin.utils.jobs import ROOT, JobRunner, pretrain_and_evaluate
+from msclr_plugin.utils.jobs import ROOT, JobRunner, last_checkpoint, pretrain_and_evaluate
 
 CFG = osp.join('configs', 'msclr')
 SHARED = osp.join('..', 'shared', 'data')
@@ -52,6 +52,7 @@ DATASETS = dict(
 METHODS = dict(
     aimclr=dict(tests=dict(linear='')),
     ms_aimclr=dict(tests=dict(linear='', ensemble='_ensemble', transfer='_transfer')))
+# an extra row's name is METHOD_NAME
 COLUMNS = (('linear', 'linear top-1'), ('knn', 'kNN top-1'),
            ('ensemble', 'ensemble top-1'), ('transfer', 'transfer to COCO top-1'))
 MARKERS = ('<!-- real-results:begin -->', '<!-- real-results:end -->')
@@ -65,7 +66,50 @@ def parse_args(argv=None):
     parser.add_argument('--work-dir', default='work_dirs/real_results')
     parser.add_argument('--update-docs', metavar='FILE',
                         help='replace the table between the real-results markers')
+    parser.add_argument('--figures', metavar='DIR',
+                        help='draw training curves, t-SNE and confusion matrix of '
+                        'the first seed of MSR Action3D into DIR')
+    parser.add_argument(
+        '--variant', nargs='+', action='append', default=[],
+        metavar='METHOD:NAME [KEY=VALUE ...]',
+        help='an extra row, first dataset and seed only: METHOD pretrained with '
+        'these --cfg-options (e.g. ms_aimclr:cross train_dataloader.dataset.pairing=cross)')
     return parser.parse_args(argv)
+
+
+def variants(specs):
+    """``[(method, name, cfg options)]`` of the ``--variant`` arguments."""
+    out = []
+    for spec in specs:
+        method, _, name = spec[0].partition(':')
+        if method not in METHODS or not name:
+            raise SystemExit(f'--variant {spec[0]!r}: expected METHOD:NAME with METHOD in '
+                             f'{list(METHODS)}')
+        out.append((method, name, spec[1:]))
+    return out
+
+
+def figures(jobs, ds, work, out_dir):
+    """Curves of both methods, MS-AimCLR's t-SNE (test clips, both
+    conventions) and its ensemble's confusion matrix, with the analysis tools."""
+    py, spec = sys.executable, DATASETS[ds]
+    os.makedirs(out_dir, exist_ok=True)
+    jobs.run([py, 'tools/analysis/plot_curves.py', osp.join(work, 'aimclr_pretrain'),
+              osp.join(work, 'ms_aimclr_pretrain'), '--labels', 'AimCLR', 'MS-AimCLR',
+              '--keys', 'loss_nce', 'nce_top1', 'knn/top1',
+              '--out', osp.join(out_dir, f'{ds}_curves.png')], osp.join(work, 'curves.log'))
+    linear_cfg = osp.join(CFG, 'linear', f'linear_ms_aimclr_{spec["suffix"]}.py')
+    jobs.run([py, 'tools/analysis/plot_embeddings.py', linear_cfg,
+              last_checkpoint(osp.join(work, 'ms_aimclr_pretrain')),
+              '--out', osp.join(out_dir, f'{ds}_tsne_ms_aimclr.png')],
+             osp.join(work, 'tsne.log'))
+    classes = osp.join(work, 'classes.txt')
+    with open(osp.join(spec['store'], 'index.json')) as f, open(classes, 'w') as out:
+        out.write('\n'.join(map(str, json.load(f)['classes'])) + '\n')
+    jobs.run([py, 'tools/analysis/confusion_matrix.py',
+              osp.join(work, 'ms_aimclr_ensemble_scores.pkl'), '--classes', classes,
+              '--out', osp.join(out_dir, f'{ds}_confusion_ms_aimclr_ensemble')],
+             osp.join(work, 'confusion.log'))
 
 
 def top1(row, key):
@@ -88,7 +132,9 @@ def environment():
         numpy=np.__version__, msclr_plugin=msclr_plugin.__version__)
 
 
-def table(results, seeds):
+def table(results, seeds, extra):
+    """Markdown: per dataset, mean +- std per row, then per-seed values;
+    ``extra`` maps the variant rows to their cfg options."""
     lines = []
     for ds, rows in results.items():
         spec = DATASETS[ds]
@@ -102,10 +148,15 @@ def table(results, seeds):
             for key, _ in COLUMNS:
                 values = [top1(r, key) for r in per_seed.values()]
                 values = [v for v in values if v is not None]
-                cells.append(f'{np.mean(values):.1f} +- {np.std(values):.1f}'
-                             if values else '-')
+                if len(values) > 1:
+                    cells.append(f'{np.mean(values):.1f} +- {np.std(values):.1f}')
+                else:
+                    cells.append(f'{values[0]:.1f}' if values else '-')
             lines.append(f'| {method} | ' + ' | '.join(cells) + ' |')
         lines.append('')
+        for row, opts in extra.items():
+            lines.append(f'- {row}: seed {seeds[0]} only, pretrained with '
+                         f'`--cfg-options {" ".join(opts)}`')
         for method, per_seed in rows.items():
             lines.append(f'- {method} per seed (linear / kNN): ' + '; '.join(
                 f'seed {s}: {top1(r, "linear"):.1f} / {top1(r, "knn"):.1f}'
@@ -127,21 +178,32 @@ def main(argv=None):
         if not osp.isfile(osp.join(spec['store'], 'index.json')):
             jobs.run([sys.executable, *spec['convert']], osp.join(work, 'convert.log'))
         results[ds] = {}
-        for method, mspec in METHODS.items():
+        runs = [(method, method, [], args.seeds) for method in METHODS]
+        if ds == args.datasets[0]:
+            runs += [(method, f'{method}_{name}', opts, args.seeds[:1])
+                     for method, name, opts in variants(args.variant)]
+        for method, row, opts, seeds in runs:
             pretrain_cfg = osp.join(CFG, f'{method}_{spec["suffix"]}.py')
             linear_cfg = osp.join(CFG, 'linear', f'linear_{method}_{spec["suffix"]}.py')
-            results[ds][method] = {}
-            for seed in args.seeds:
-                results[ds][method][seed] = pretrain_and_evaluate(
-                    jobs, osp.join(work, f'seed{seed}'), method,
+            results[ds][row] = {}
+            epochs = Config.fromfile(pretrain_cfg).train_cfg.max_epochs
+            epochs = int(dict(o.split('=', 1) for o in opts).get(
+                'train_cfg.max_epochs', epochs))
+            for seed in seeds:
+                results[ds][row][seed] = pretrain_and_evaluate(
+                    jobs, osp.join(work, f'seed{seed}'), row,
                     pretrain_cfg=pretrain_cfg, linear_cfg=linear_cfg,
                     tests={t: linear_cfg[:-3] + suffix + '.py'
-                           for t, suffix in mspec['tests'].items()},
+                           for t, suffix in METHODS[method]['tests'].items()},
                     knn_cfg=linear_cfg,
-                    epochs=Config.fromfile(pretrain_cfg).train_cfg.max_epochs,
+                    epochs=epochs,
                     linear_epochs=Config.fromfile(linear_cfg).train_cfg.max_epochs,
-                    seed=seed)
-    lines = table(results, args.seeds)
+                    seed=seed,
+                    pretrain_opts=opts)
+        if args.figures and ds == 'msr3d':
+            figures(jobs, ds, osp.join(work, f'seed{args.seeds[0]}'), args.figures)
+    lines = table(results, args.seeds,
+                  {f'{m}_{name}': opts for m, name, opts in variants(args.variant)})
     wall = time.time() - start
     lines.append(f'Produced by `python tools/real_results.py --datasets '
                  f'{" ".join(args.datasets)} --seeds {" ".join(map(str, args.seeds))}` '

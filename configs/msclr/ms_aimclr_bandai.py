@@ -6,7 +6,8 @@
 # COCO-17 rendering of the same motion (built-in joint regressors).
 _base_ = './demo/ms_aimclr_synthetic.py'
 conventions = ['bandai_bvh_22', 'coco']
-model = dict(backbone=dict(graph_cfg=dict(layouts=conventions)))
+# a queue shorter than the 150 training clips (see ms_aimclr_msr3d_xsub.py)
+model = dict(backbone=dict(graph_cfg=dict(layouts=conventions)), queue_len=128)
 train_dataloader = dict(
     batch_size=32,
     dataset=dict(

@@ -7,6 +7,25 @@
 # (docs/skeletons.md).
 _base_ = './demo/ms_aimclr_synthetic.py'
 conventions = ['msr_action3d_20', 'coco']
-model = dict(backbone=dict(graph_cfg=dict(layouts=conventions)))
+# a queue shorter than the 291 training clips: a longer one holds keys of the
+# query's own clip from earlier steps as negatives (measured in
+# docs/results.md: 2048 -> 256 gave AimCLR +7 and MS-AimCLR +8 points linear)
+model = dict(backbone=dict(graph_cfg=dict(layouts=conventions)), queue_len=256)
 train_dataloader = dict(
     batch_size=32, dataset=dict(ann_file='data/msr3d', conventions=conventions))
+# kNN top-1 of the encoder every 2 epochs (training curves), on the Kinect v1
+# recording: bank = training clips, queries = test clips
+knn_data = dict(
+    type='MultiSkeletonDataset', ann_file='data/msr3d',
+    conventions=['msr_action3d_20'], mode='msr_action3d_20',
+    pipeline=[dict(type='MSMultiView', common={{_base_.cpu_prepare}}, default=[]),
+              dict(type='PackMultiSkeletonInputs')])
+knn_loader = dict(batch_size=64, num_workers=0,
+                  sampler=dict(type='DefaultSampler', shuffle=False))
+custom_hooks = [
+    dict(type='RNGStateHook'),
+    dict(type='KNNMonitorHook', interval=2,
+         train_dataloader=dict(knn_loader, dataset=dict(knn_data, split='xsub_train')),
+         val_dataloader=dict(knn_loader, dataset=dict(knn_data, split='xsub_val',
+                                                      test_mode=True)))
+]

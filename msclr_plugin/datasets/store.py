@@ -4,12 +4,18 @@ Format (docs/datasets.md): a directory with ``index.json`` (names, labels,
 splits, conventions; plain JSON, so loading it runs no code) and, per
 convention, ``<name>.npy`` holding every clip's frames concatenated,
 ``(total_frames, M, V, C)`` float32, plus ``<name>_offsets.npy`` (int64,
-``N + 1``). Arrays are opened with ``mmap_mode='r'``: dataloader workers
-share the page cache instead of copying the data.
+``N + 1``). Arrays are opened with ``mmap_mode='r'`` (header, dtype and
+size checks; no data is read) and clips are read with positioned reads
+(``preadv``, POSIX): dataloader workers share the page cache instead of
+copying the data, and, unlike reads through the mapping, a read adds no file
+pages to the reader's RSS (a fault on a mapping maps the whole large page
+cache folio around it, so mapped reads over an epoch would make every
+worker's RSS the size of the store).
 """
 import json
 import os
 import os.path as osp
+import shutil
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
@@ -120,16 +126,17 @@ class SkeletonStoreWriter:
                                              ['num_joints'], 3))
             total = self._offsets[name][-1]
             src = osp.join(self.root, f'.{name}.raw')
-            out = np.lib.format.open_memmap(
-                osp.join(self.root, self.conventions[name]['data']),
-                mode='w+',
-                dtype=np.float32,
-                shape=(total, m, v, c))
-            if total:
-                out[:] = np.fromfile(src, dtype=np.float32).reshape(
-                    total, m, v, c)
-            out.flush()
-            del out
+            # header + streamed copy: memory stays bounded for NTU-sized stores
+            with open(osp.join(self.root, self.conventions[name]['data']),
+                      'wb') as out, open(src, 'rb') as raw:
+                np.lib.format.write_array_header_1_0(
+                    out,
+                    dict(
+                        descr=np.lib.format.dtype_to_descr(
+                            np.dtype(np.float32)),
+                        fortran_order=False,
+                        shape=(total, m, v, c)))
+                shutil.copyfileobj(raw, out, 1 << 24)
             os.remove(src)
             np.save(
                 osp.join(self.root, self.conventions[name]['offsets']),
@@ -167,6 +174,85 @@ class SkeletonStoreWriter:
                 raw.close()
 
 
+class ClipReader:
+    """Reads clips from a store's arrays: the part of a store that dataloader
+    workers need (no index, so nothing in proportion to the clips but the
+    offsets).
+
+    Files are opened on first use and never pickled: forked workers share the
+    parent's (a positioned read moves no file position), an unpickled copy
+    (spawn) opens its own.
+
+    Args:
+        root (str): The store directory.
+        conventions (dict): ``conventions`` of ``index.json``.
+        num_clips (int): Clips in the store (checked against the offsets).
+    """
+
+    def __init__(self, root: str, conventions: Dict[str, dict],
+                 num_clips: int) -> None:
+        self._files = {}
+        self.scales = {n: s.get('scale', 1.0) for n, s in conventions.items()}
+        self._paths, self._frames, self._offsets = {}, {}, {}
+        for name, spec in conventions.items():
+            path = osp.join(root, spec['data'])
+            try:
+                # the mapping checks header and file size; no data is read
+                data = np.load(path, mmap_mode='r')
+                self._offsets[name] = np.load(osp.join(root, spec['offsets']))
+            except (OSError, ValueError) as err:
+                raise ValueError(f'{path}: cannot read convention {name} '
+                                 f'({err})') from None
+            if data.dtype != np.float32 or data.ndim != 4 or \
+                    not data.flags.c_contiguous:
+                raise ValueError(f'{path}: expected a C-ordered float32 '
+                                 f'(frames, M, V, C) array, got {data.dtype} '
+                                 f'{data.shape}')
+            if len(self._offsets[name]) != num_clips + 1 or \
+                    self._offsets[name][-1] != len(data):
+                raise ValueError(
+                    f'{path}: offsets of convention {name} do not match '
+                    f'{num_clips} clips / {len(data)} frames')
+            self._paths[name] = path
+            # (byte offset of frame 0, shape of a frame)
+            self._frames[name] = (data.offset, data.shape[1:])
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state['_files'] = {}
+        return state
+
+    def close(self) -> None:
+        """Close the files (a later read reopens them)."""
+        for file in self._files.values():
+            file.close()
+        self._files = {}
+
+    def __del__(self) -> None:
+        self.close()
+
+    def num_frames(self, name: str) -> np.ndarray:
+        return np.diff(self._offsets[name])
+
+    def get(self, idx: int, name: str) -> np.ndarray:
+        """Clip ``idx`` of convention ``name`` as ``(M, T, V, C)`` float32
+        (a fresh array, scaled by the convention's ``scale``)."""
+        if name not in self._files:
+            self._files[name] = open(self._paths[name], 'rb', buffering=0)
+        start, stop = self._offsets[name][idx], self._offsets[name][idx + 1]
+        base, frame = self._frames[name]
+        kp = np.empty((stop - start, *frame), dtype=np.float32)
+        read = os.preadv(self._files[name].fileno(), [kp],
+                         base + int(start) * kp.itemsize * int(np.prod(frame)))
+        if read != kp.nbytes:
+            raise ValueError(f'{self._paths[name]}: clip {idx} of convention '
+                             f'{name} is truncated')
+        kp = kp.transpose(1, 0, 2, 3)
+        scale = self.scales[name]
+        return kp * np.float32(scale) if scale != 1.0 else \
+            np.ascontiguousarray(kp)
+
+
 class SkeletonStore:
     """Read a store written by :class:`SkeletonStoreWriter`.
 
@@ -176,6 +262,7 @@ class SkeletonStore:
     Attributes:
         clip_names (list[str]), labels (np.ndarray), splits (dict),
         conventions (dict): as in ``index.json``; ``classes`` may be None.
+        reader (ClipReader): Reads the clips.
     """
 
     def __init__(self, root: str) -> None:
@@ -202,34 +289,15 @@ class SkeletonStore:
         self.splits: Dict[str, List[int]] = index.get('splits', {})
         self.conventions: Dict[str, dict] = index['conventions']
         self.skipped = index.get('skipped', [])
-        self._data = {}
-        self._offsets = {}
-        for name, spec in self.conventions.items():
-            data_path = osp.join(root, spec['data'])
-            try:
-                self._data[name] = np.load(data_path, mmap_mode='r')
-                self._offsets[name] = np.load(
-                    osp.join(root, spec['offsets']))
-            except (OSError, ValueError) as err:
-                raise ValueError(f'{data_path}: cannot read convention '
-                                 f'{name} ({err})') from None
-            if len(self._offsets[name]) != len(self.clip_names) + 1 or \
-                    self._offsets[name][-1] != len(self._data[name]):
-                raise ValueError(
-                    f'{data_path}: offsets of convention {name} do not match '
-                    f'{len(self.clip_names)} clips / '
-                    f'{len(self._data[name])} frames')
+        self.reader = ClipReader(root, self.conventions, len(self.clip_names))
 
     def __len__(self) -> int:
         return len(self.clip_names)
 
     def num_frames(self, name: str) -> np.ndarray:
-        return np.diff(self._offsets[name])
+        return self.reader.num_frames(name)
 
     def get(self, idx: int, name: str) -> np.ndarray:
         """Clip ``idx`` of convention ``name`` as ``(M, T, V, C)`` float32
         (a fresh array, scaled by the convention's ``scale``)."""
-        start, stop = self._offsets[name][idx], self._offsets[name][idx + 1]
-        kp = np.asarray(self._data[name][start:stop]).transpose(1, 0, 2, 3)
-        scale = self.conventions[name].get('scale', 1.0)
-        return kp * np.float32(scale) if scale != 1.0 else kp.copy()
+        return self.reader.get(idx, name)

@@ -70,8 +70,11 @@ class KNNMonitorHook(Hook):
         if top1 is None:
             return
         runner.message_hub.update_scalar('knn/top1', top1)
-        # the logger only forwards train/ and val/ scalars to the backends
-        runner.visualizer.add_scalars({'knn/top1': top1}, step=runner.epoch + 1)
+        # the logger only forwards train/ and val/ scalars to the backends;
+        # by iteration, like the training losses it is plotted with
+        runner.visualizer.add_scalars(
+            {'knn/top1': top1, 'epoch': runner.epoch + 1, 'iter': runner.iter},
+            step=runner.iter)
         runner.logger.info(
             f'Epoch {runner.epoch + 1}: kNN (k={self.k}, '
             f'T={self.temperature}) top-1 {100 * top1:.2f}')

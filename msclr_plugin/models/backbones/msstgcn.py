@@ -10,6 +10,7 @@ from mmengine.model import BaseModule
 from mmaction.registry import MODELS
 from ..graphs import MultiSkeletonGraph
 from ..layers import STGCNBlock
+from ..utils import index_tensor
 
 Skeleton = Union[None, int, str, Sequence, torch.Tensor]
 
@@ -168,11 +169,14 @@ class MSSTGCN(BaseModule):
 
     # ---------------------------------------------------------- conventions
     def skeleton_index(self, skeleton: Skeleton,
-                       batch_size: int) -> Union[int, torch.Tensor]:
+                       batch_size: int) -> Union[int, List[int]]:
         """Resolve the convention argument of :meth:`forward`.
 
-        Returns an ``int`` when the whole batch has one convention, else a
-        ``(N,)`` long tensor of convention indices.
+        Returns an ``int`` when the whole batch has one convention, else the
+        list of the ``N`` per-sample convention indices. Both are host-side:
+        the conventions arrive as names in the data samples' metainfo, so a
+        batch is grouped by convention without reading the device (a tensor
+        of convention ids on a GPU costs one synchronisation, to read it).
         """
         if skeleton is None:
             if len(self.names) > 1:
@@ -183,17 +187,16 @@ class MSSTGCN(BaseModule):
         if isinstance(skeleton, (int, str, np.integer)):
             return self.graph.index(skeleton)
         if isinstance(skeleton, torch.Tensor):
-            idx = skeleton.to(device=self.A.device, dtype=torch.long)
-        else:
-            idx = torch.tensor([self.graph.index(s) for s in skeleton],
-                               device=self.A.device)
-        if idx.shape != (batch_size, ):
-            raise ValueError(f'{tuple(idx.shape)} convention ids for a batch '
-                             f'of {batch_size}')
-        if idx.numel() and bool((idx.min() < 0) | (idx.max() >= len(self.names))):
-            raise IndexError(f'convention ids out of range for {self.names}')
-        if idx.numel() and bool((idx == idx[0]).all()):
-            return int(idx[0])
+            if skeleton.dim() != 1:
+                raise ValueError(f'{tuple(skeleton.shape)} convention ids for '
+                                 f'a batch of {batch_size}')
+            skeleton = skeleton.tolist()
+        idx = [self.graph.index(s) for s in skeleton]
+        if len(idx) != batch_size:
+            raise ValueError(f'{len(idx)} convention ids for a batch of '
+                             f'{batch_size}')
+        if idx and idx.count(idx[0]) == len(idx):
+            return idx[0]
         return idx
 
     def joint_mask(self, skeleton: Skeleton, batch_size: int,
@@ -203,22 +206,24 @@ class MSSTGCN(BaseModule):
         if isinstance(idx, int):
             if num_joints == self.graph.num_joints[idx]:
                 return None
-            idx = torch.full((batch_size, ), idx, device=self.A.device)
-        needed = max(self.graph.num_joints[i] for i in idx.unique().tolist())
+            idx = [idx] * batch_size
+        needed = max(self.graph.num_joints[i] for i in set(idx))
         if not needed <= num_joints <= self.graph.max_joints:
             raise ValueError(
                 f'a batch of conventions needing {needed} joints arrived '
                 f'with {num_joints} (at most {self.graph.max_joints})')
-        return self.joint_masks[idx, :num_joints]
+        return self.joint_masks[index_tensor(idx, self.A.device), :num_joints]
 
     # --------------------------------------------------------------- forward
-    def _data_bn(self, x: torch.Tensor, idx: Union[int, torch.Tensor],
+    def _data_bn(self, x: torch.Tensor, idx: Union[int, List[int]],
                  mask: Optional[torch.Tensor]) -> torch.Tensor:
         """Per-convention input BN on (N, M, T, V, C), native joints only."""
         N, M, T, V, C = x.shape
-        groups = ([(idx, None)] if isinstance(idx, int) else
-                  [(i, (idx == i).nonzero().squeeze(1))
-                   for i in idx.unique().tolist()])
+        groups = ([(idx, None)] if isinstance(idx, int) else [
+            (conv,
+             index_tensor([i for i, c in enumerate(idx) if c == conv],
+                          x.device)) for conv in sorted(set(idx))
+        ])
         out = x if mask is None else torch.zeros_like(x)
         for conv, rows in groups:
             num = self.graph.num_joints[conv]
@@ -259,16 +264,20 @@ class MSSTGCN(BaseModule):
         x = self._data_bn(x, idx, mask)
         x = x.permute(0, 1, 4, 2, 3).reshape(N * M, C, T, V)
         mask_nm = None if mask is None else mask.repeat_interleave(M, dim=0)
+        # convention of every (sample, person) row, for mixed batches
+        idx_nm = None if isinstance(idx, int) else index_tensor(
+            [i for i in idx for _ in range(M)], x.device)
         for block in self.gcn:
-            x = block(x, self._adjacency(block, idx, N, M, V), mask_nm)
+            x = block(x, self._adjacency(block, idx, idx_nm, V), mask_nm)
         x = x.reshape((N, M) + x.shape[1:])
         if mask is not None:
             x = x * mask[:, None, None, None, :].to(x.dtype)
         return x
 
-    def _adjacency(self, block: STGCNBlock, idx: Union[int, torch.Tensor],
-                   N: int, M: int, V: int) -> torch.Tensor:
-        """(K, V, V) for a one-convention batch, (N*M, K, V, V) if mixed."""
+    def _adjacency(self, block: STGCNBlock, idx: Union[int, List[int]],
+                   idx_nm: Optional[torch.Tensor], V: int) -> torch.Tensor:
+        """(K, V, V) for a one-convention batch, (N*M, K, V, V) if mixed
+        (``idx_nm``: the convention of each of the N*M rows)."""
         if isinstance(idx, int):
             num = self.graph.num_joints[idx]
             A = block.gcn.effective(self.A[idx, :, :num, :num],
@@ -277,11 +286,11 @@ class MSSTGCN(BaseModule):
                 A, (0, V - num, 0, V - num))
         stack = self.A.new_zeros((len(self.names), ) + self.A.shape[1:2] +
                                  (V, V))
-        for conv in idx.unique().tolist():
+        for conv in sorted(set(idx)):
             num = self.graph.num_joints[conv]
             stack[conv, :, :num, :num] = block.gcn.effective(
                 self.A[conv, :, :num, :num], self.names[conv])
-        return stack[idx.repeat_interleave(M)]
+        return stack[idx_nm]
 
     # ---------------------------------------------------- freezing / modes
     def _freeze_stages(self) -> None:

@@ -9,6 +9,7 @@ from mmaction.models.heads.base import BaseHead
 from mmaction.registry import MODELS
 from mmaction.utils import SampleList
 from msclr_plugin.skeletons import get_layout
+from ..utils import index_tensor
 
 Conventions = Union[None, str, Sequence[str]]
 
@@ -162,8 +163,8 @@ class MSLinearHead(BaseHead):
         # gets no gradient from samples of other conventions.
         out = x.new_zeros(x.shape[0], self.num_classes)
         for key in dict.fromkeys(keys):
-            rows = torch.tensor([i for i, k in enumerate(keys) if k == key],
-                                device=x.device)
+            rows = index_tensor([i for i, k in enumerate(keys) if k == key],
+                                x.device)
             out = out.index_copy(0, rows, self.fc[key](x.index_select(0, rows)))
         return out
 

@@ -1,5 +1,5 @@
 """EADM: AimCLR's energy-based attention-guided drop."""
-from typing import Optional, Tuple
+from typing import Optional
 
 import torch
 import torch.nn as nn
@@ -80,21 +80,20 @@ class EnergyAttentionDrop(nn.Module):
 
     @staticmethod
     def _rescaled(keep: torch.Tensor,
-                  real: Optional[torch.Tensor]) -> Tuple[torch.Tensor, bool]:
+                  real: Optional[torch.Tensor]) -> torch.Tensor:
         """Float keep mask times ``#real / #kept`` (both over the batch);
-        1 on padded entries. False when nothing would be kept."""
+        1 on padded entries, and 1 everywhere when nothing would be kept (no
+        drop). Decided on the device: testing ``#kept`` on the host would
+        wait for the step."""
         if real is not None:
             keep = keep & real
             num_real = real.sum()
         else:
             num_real = keep.numel()
         num_kept = keep.sum()
-        if int(num_kept) == 0:
-            return keep, False
         scale = keep.to(torch.float32) * (num_real / num_kept)
-        if real is not None:
-            scale = torch.where(real, scale, torch.ones_like(scale))
-        return scale, True
+        use = num_kept > 0 if real is None else real & (num_kept > 0)
+        return torch.where(use, scale, torch.ones_like(scale))
 
     def forward(self,
                 x: torch.Tensor,
@@ -121,15 +120,12 @@ class EnergyAttentionDrop(nn.Module):
             scales = []
             if self.drop_joints:
                 joint_att = att.mean(dim=(1, 2))  # (B, V)
-                scale, ok = self._rescaled(joint_att < self.keep_prob, mask)
-                if ok:
-                    scales.append(scale[:, None, None, :])
+                scale = self._rescaled(joint_att < self.keep_prob, mask)
+                scales.append(scale[:, None, None, :])
             if self.drop_elements:
                 real = None if mask is None else mask[:, None,
                                                       None, :].expand(att.shape)
-                scale, ok = self._rescaled(att < self.keep_prob, real)
-                if ok:
-                    scales.append(scale)
+                scales.append(self._rescaled(att < self.keep_prob, real))
         for scale in scales:
             x = x * scale.to(x.dtype)
         return x.reshape(shape)
