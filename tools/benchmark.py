@@ -244,20 +244,22 @@ def bench_data(args):
     clip = rng.normal(size=(args.persons, args.frames, joints, 3)).astype(
         np.float32)
 
-    def sample():
+    def sample(index):
+        # seed, epoch and sample_idx as a dataset item: per-item generators
         return pipe(
             dict(
                 clip_name='bench',
                 label=0,
                 skeletons={conv: clip.copy()},
-                views=dict(query=conv, query_extreme=conv, key=conv)))
+                views=dict(query=conv, query_extreme=conv, key=conv),
+                seed=0, epoch=0, sample_idx=index))
 
-    for _ in range(20):
-        sample()
+    for index in range(20):
+        sample(index)
     count = args.data_samples
     start = time.perf_counter()
-    for _ in range(count):
-        sample()
+    for index in range(count):
+        sample(index)
     rate = count / (time.perf_counter() - start)
     print(f'  data 3-view AimCLR transforms, {conv} {args.persons}x'
           f'{args.frames}x{joints}: {rate:.0f} samples/s (one core)')

@@ -16,19 +16,7 @@ from mmengine.logging import print_log
 from msclr_plugin.evaluation.semi import select_labelled_subset
 from msclr_plugin.skeletons import get_layout
 from .store import SkeletonStore
-
-_MASK64 = np.uint64(0xFFFFFFFFFFFFFFFF)
-
-
-def _mix64(x: np.ndarray) -> np.ndarray:
-    """splitmix64 finaliser: a cheap, well-spread integer hash (vectorised)."""
-    x = np.asarray(x, dtype=np.uint64)
-    with np.errstate(over='ignore'):
-        x = x + np.uint64(0x9E3779B97F4A7C15)
-        x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-        x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    return (x ^ (x >> np.uint64(31))) & _MASK64
-
+from .transforms._random import mix64
 
 def _load_mapping(path: str) -> Dict[str, np.ndarray]:
     """A ``clip name -> (M, T, V, C)`` mapping from ``.npz`` or ``.pkl``."""
@@ -404,8 +392,8 @@ class MultiSkeletonDataset(BaseDataset):
             query = np.full_like(item, self.conv_names.index(conv))
         if self.mode != 'pretrain':
             return query, query
-        draw = _mix64(
-            _mix64(_mix64(np.uint64(self.seed)) ^ epoch.astype(np.uint64))
+        draw = mix64(
+            mix64(mix64(np.uint64(self.seed)) ^ epoch.astype(np.uint64))
             ^ item.astype(np.uint64))
         if self.pairing == 'random':
             key = (draw % np.uint64(num_conv)).astype(np.int64)

@@ -7,6 +7,7 @@ and a step whose final checkpoint already exists is not run again.
 """
 import glob
 import json
+import os
 import os.path as osp
 import subprocess
 import sys
@@ -98,6 +99,7 @@ def pretrain_and_evaluate(jobs: JobRunner,
     Returns:
         dict: ``{test name: accuracy report, 'knn': {...}}``.
     """
+    os.makedirs(work, exist_ok=True)
     py = sys.executable
     seed_args = [] if seed is None else ['--seed', str(seed)]
     pre_dir = osp.join(work, f'{name}_pretrain')

@@ -5,6 +5,30 @@ from typing import Optional
 import numpy as np
 from mmcv.transforms import BaseTransform
 
+# SplitMix64: increment (golden ratio) and the finaliser's two multipliers
+_GOLDEN, _MUL1, _MUL2 = 0x9E3779B97F4A7C15, 0xBF58476D1CE4E5B9, 0x94D049BB133111EB
+_MASK64 = (1 << 64) - 1
+
+
+def mix64(x: np.ndarray) -> np.ndarray:
+    """SplitMix64 of ``x + golden``: a cheap, well-spread hash (vectorised
+    over uint64 arrays; see :func:`mix64_int` for one Python int)."""
+    x = np.asarray(x, dtype=np.uint64)
+    with np.errstate(over='ignore'):
+        x = x + np.uint64(_GOLDEN)
+        x = (x ^ (x >> np.uint64(30))) * np.uint64(_MUL1)
+        x = (x ^ (x >> np.uint64(27))) * np.uint64(_MUL2)
+    return x ^ (x >> np.uint64(31))
+
+
+def mix64_int(x: int) -> int:
+    """:func:`mix64` of one Python int (no numpy overhead)."""
+    x = (x + _GOLDEN) & _MASK64
+    x = ((x ^ (x >> 30)) * _MUL1) & _MASK64
+    x = ((x ^ (x >> 27)) * _MUL2) & _MASK64
+    return x ^ (x >> 31)
+
+
 # bumped in every forked child: cheaper than comparing os.getpid() per call
 _FORK_GENERATION = [0]
 os.register_at_fork(
@@ -15,7 +39,7 @@ class RandomTransform(BaseTransform):
     """Base of the random transforms: a generator per sample or per process.
 
     A transform draws from ``results['rng']`` when the results carry one:
-    :class:`MSMultiView` puts there ``default_rng([seed, epoch, index])`` for
+    :class:`MSMultiView` puts there a Philox generator keyed by (seed, epoch, index) for
     every item of a :class:`MultiSkeletonDataset`, so an item's augmentation
     depends on the run's seed, the epoch and the item only, not on which
     worker builds it or on what that worker built before. This is what makes
