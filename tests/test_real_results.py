@@ -5,6 +5,7 @@ import json
 
 import numpy as np
 
+from .conftest import ROOT
 from .test_tools_train import load_tool
 
 
@@ -28,12 +29,14 @@ def test_table_over_seeds_and_docs_update(tmp_path, monkeypatch):
     doc.write_text(f'intro\n{tool.MARKERS[0]}\nold table\n{tool.MARKERS[1]}\nrest\n')
     work = tmp_path / 'work'
     tool.main(['--datasets', 'msr3d', '--seeds', '0', '2', '--work-dir', str(work),
-               '--update-docs', str(doc), '--variant', 'ms_aimclr:long',
+               '--update-docs', str(doc), '--random-init', '--variant', 'ms_aimclr:long',
                'train_cfg.max_epochs=16', 'model.queue_len=64'])
     # every method x seed ran once, MS-AimCLR with its extra tests, schedules from
     # the configs; the variant on the first seed only, with its own epochs
     assert sorted(c[:2] for c in calls) == [('aimclr', 0), ('aimclr', 2), ('ms_aimclr', 0),
-                                            ('ms_aimclr', 2), ('ms_aimclr_long', 0)]
+                                            ('ms_aimclr', 2), ('ms_aimclr_long', 0),
+                                            ('random_init', 0), ('random_init', 2)]
+    assert ('random_init', 0, ['linear'], 0) in calls  # 0 epochs: as initialised
     assert ('ms_aimclr_long', 0, ['ensemble', 'linear', 'transfer'], 16) in calls
     assert ('ms_aimclr', 0, ['ensemble', 'linear', 'transfer'], 8) in calls
     assert ('aimclr', 0, ['linear'], 16) in calls
@@ -50,3 +53,18 @@ def test_table_over_seeds_and_docs_update(tmp_path, monkeypatch):
     saved = json.loads((work / 'results.json').read_text())
     assert saved['seeds'] == [0, 2] and 'torch' in saved['environment']
     assert np.isclose(saved['results']['msr3d']['ms_aimclr']['2']['linear']['top1'], 0.52)
+
+
+def test_initial_checkpoint_is_the_seeded_initialisation(tmp_path):
+    import torch
+
+    from msclr_plugin.utils.jobs import save_initial_checkpoint
+    cfg = str(ROOT / 'configs' / 'msclr' / 'aimclr_msr3d_xsub.py')
+    paths = [tmp_path / f'{name}.pth' for name in ('a', 'b', 'c')]
+    for path, seed in zip(paths, (0, 0, 1)):
+        save_initial_checkpoint(cfg, str(path), seed)
+    a, b, c = (torch.load(p, weights_only=True)['state_dict'] for p in paths)
+    key = 'backbone.gcn.0.gcn.conv.weight'
+    assert key in a and torch.equal(a[key], b[key]) and not torch.equal(a[key], c[key])
+    # the key encoder starts as a copy of the query encoder (init_weights ran)
+    assert torch.equal(a[key], a['momentum_' + key])

@@ -91,6 +91,13 @@ def test_train_args_merge(tmp_path):
     assert cfg.optim_wrapper.type == 'AmpOptimWrapper'
     assert cfg.randomness.seed == 3 and cfg.train_cfg.max_epochs == 7
     assert cfg.work_dir.endswith('cfg')
+    # --seed wins over a config's randomness (every config here has one)
+    config.write_text(CONFIG + "randomness = dict(seed=0, deterministic=False)\n")
+    cfg = train.merge_args(Config.fromfile(str(config)), train.parse_args(
+        [str(config), '--seed', '5', '--diff-rank-seed']))
+    assert cfg.randomness == dict(seed=5, deterministic=False, diff_rank_seed=True)
+    cfg = train.merge_args(Config.fromfile(str(config)), train.parse_args([str(config)]))
+    assert cfg.randomness == dict(seed=0, deterministic=False)
     args = train.parse_args([str(config), '--resume', 'x.pth'])
     cfg = train.merge_args(Config.fromfile(str(config)), args)
     assert cfg.resume is True and cfg.load_from == 'x.pth'

@@ -70,6 +70,10 @@ def parse_args(argv=None):
                         help='draw training curves, t-SNE and confusion matrix of '
                         'the first seed of MSR Action3D into DIR')
     parser.add_argument(
+        '--random-init', action='store_true',
+        help='a row for the AimCLR encoder as initialised, not pretrained (every '
+        'seed): what the evaluations give without pretraining')
+    parser.add_argument(
         '--variant', nargs='+', action='append', default=[],
         metavar='METHOD:NAME [KEY=VALUE ...]',
         help='an extra row, first dataset and seed only: METHOD pretrained with '
@@ -157,6 +161,9 @@ def table(results, seeds, extra):
         for row, opts in extra.items():
             lines.append(f'- {row}: seed {seeds[0]} only, pretrained with '
                          f'`--cfg-options {" ".join(opts)}`')
+        if 'random_init' in rows:
+            lines.append("- random_init: AimCLR's encoder as initialised, not pretrained "
+                         '(same probe, tests and kNN)')
         for method, per_seed in rows.items():
             lines.append(f'- {method} per seed (linear / kNN): ' + '; '.join(
                 f'seed {s}: {top1(r, "linear"):.1f} / {top1(r, "knn"):.1f}'
@@ -179,6 +186,8 @@ def main(argv=None):
             jobs.run([sys.executable, *spec['convert']], osp.join(work, 'convert.log'))
         results[ds] = {}
         runs = [(method, method, [], args.seeds) for method in METHODS]
+        if args.random_init:
+            runs.append(('aimclr', 'random_init', ['train_cfg.max_epochs=0'], args.seeds))
         if ds == args.datasets[0]:
             runs += [(method, f'{method}_{name}', opts, args.seeds[:1])
                      for method, name, opts in variants(args.variant)]

@@ -80,11 +80,16 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
             raise ValueError('--auto-scale-lr needs auto_scale_lr='
                              'dict(base_batch_size=...) in the config')
         cfg.auto_scale_lr.enable = True
-    if cfg.get('randomness', None) is None:
-        cfg.randomness = dict(
-            seed=args.seed,
-            diff_rank_seed=args.diff_rank_seed,
-            deterministic=args.deterministic)
+    # the flags override the config's randomness (mmaction2's train.py
+    # ignores --seed when the config sets randomness, as every config here does)
+    randomness = dict(cfg.get('randomness', None) or {})
+    if args.seed is not None:
+        randomness['seed'] = args.seed
+    if args.diff_rank_seed:
+        randomness['diff_rank_seed'] = True
+    if args.deterministic:
+        randomness['deterministic'] = True
+    cfg.randomness = randomness
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
     return cfg

@@ -63,6 +63,25 @@ def top1_of_dump(path: str) -> dict:
     return accuracy_report(scores, labels, topk=(1, 5))
 
 
+def save_initial_checkpoint(config: str, path: str, seed: Optional[int]) -> None:
+    """The model of ``config`` as initialised (``init_weights``, seeded as
+    ``tools/train.py --seed`` would), saved as ``path``: the no-pretraining
+    control of the evaluations."""
+    import torch
+    from mmengine.config import Config
+    from mmengine.registry import DefaultScope
+    from mmengine.runner import set_random_seed
+
+    from mmaction.registry import MODELS
+    cfg = Config.fromfile(config)
+    set_random_seed(0 if seed is None else seed)
+    with DefaultScope.overwrite_default_scope(cfg.get('default_scope', 'mmaction')):
+        model = MODELS.build(cfg.model)
+    model.init_weights()
+    os.makedirs(osp.dirname(path), exist_ok=True)
+    torch.save(dict(state_dict=model.state_dict(), meta=dict(config=config, seed=seed)), path)
+
+
 def pretrain_and_evaluate(jobs: JobRunner,
                           work: str,
                           name: str,
@@ -88,7 +107,8 @@ def pretrain_and_evaluate(jobs: JobRunner,
             the probe's checkpoint; each gives top-1/top-5 of its dump.
         knn_cfg (str): Config whose train/val dataloaders are kNN's bank and
             queries.
-        epochs (int): Pretraining epochs (to find or skip the run).
+        epochs (int): Pretraining epochs (to find or skip the run); 0
+            evaluates the encoder as initialised.
         linear_epochs (int): Probe epochs.
         seed (int, optional): ``--seed`` of both trainings.
         pretrain_opts, linear_opts (Sequence[str]): Extra ``--cfg-options``
@@ -103,7 +123,10 @@ def pretrain_and_evaluate(jobs: JobRunner,
     py = sys.executable
     seed_args = [] if seed is None else ['--seed', str(seed)]
     pre_dir = osp.join(work, f'{name}_pretrain')
-    if not finished(pre_dir, epochs):
+    if epochs == 0:
+        if not finished(pre_dir, 0):
+            save_initial_checkpoint(pretrain_cfg, osp.join(pre_dir, 'epoch_0.pth'), seed)
+    elif not finished(pre_dir, epochs):
         jobs.run([py, 'tools/train.py', pretrain_cfg, '--work-dir', pre_dir, *seed_args,
                   '--cfg-options', f'train_cfg.max_epochs={epochs}', *pretrain_opts],
                  osp.join(work, f'{name}_pretrain.log'))
