@@ -53,20 +53,23 @@ class _ToyPretrainViews(Dataset):
         return self.items[i]
 
 
-CONFIG = '''
-default_scope = 'mmaction'
+TINY_MODEL = """
 model = dict(
     type='MSAimCLR',
+    data_preprocessor=dict(type='MultiSkeletonDataPreprocessor'),
     backbone=dict(
         type='MSSTGCN',
-        graph_cfg=dict(type='MultiSkeletonGraph',
-                       layouts=['kinectv2_25', 'smplx_42']),
+        graph_cfg=dict(type='MultiSkeletonGraph', layouts={layouts!r}),
         channels=(8, 8, 16, 16), num_stages=4, down_stages=(3, ),
         tcn_dropout=0.5),
     neck=dict(type='MSProjectionNeck', in_channels=16, hid_channels=16,
               out_channels=8),
-    feat_dim=8, queue_len=24, mining_epoch=1)
-train_dataloader = dict(
+    feat_dim=8, queue_len=24, mining_epoch={mining_epoch})
+"""
+
+CONFIG = """
+default_scope = 'mmaction'
+""" + TINY_MODEL.format(layouts=['kinectv2_25', 'smplx_42'], mining_epoch=1) + '''train_dataloader = dict(
     batch_size=4, num_workers=0, drop_last=True,
     sampler=dict(type='DefaultSampler', shuffle=True),
     dataset=dict(type='_ToyPretrainViews'))
@@ -151,21 +154,11 @@ def test_pretrain_runs_and_resumes_exactly(tmp_path):
     assert not torch.equal(third['queue'][:, 16:], state['queue'][:, 16:])
 
 
-STORE_CONFIG = '''
+STORE_CONFIG = """
 default_scope = 'mmaction'
 custom_hooks = [dict(type='RNGStateHook')]
-model = dict(
-    type='MSAimCLR',
-    data_preprocessor=dict(type='MultiSkeletonDataPreprocessor'),
-    backbone=dict(
-        type='MSSTGCN',
-        graph_cfg=dict(type='MultiSkeletonGraph',
-                       layouts=['kinectv2_25', 'msr_action3d_20', 'smpl_24']),
-        channels=(8, 8, 16, 16), num_stages=4, down_stages=(3, ),
-        tcn_dropout=0.5),
-    neck=dict(type='MSProjectionNeck', in_channels=16, hid_channels=16,
-              out_channels=8),
-    feat_dim=8, queue_len=24, mining_epoch=2)
+""" + TINY_MODEL.format(layouts=['kinectv2_25', 'msr_action3d_20', 'smpl_24'],
+                        mining_epoch=2).replace('{', '{{').replace('}', '}}') + '''
 train_dataloader = dict(
     batch_size=2, num_workers=0,
     sampler=dict(type='DefaultSampler', shuffle=True),
