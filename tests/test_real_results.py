@@ -50,6 +50,14 @@ def test_table_over_seeds_and_docs_update(tmp_path, monkeypatch):
     long_row = next(line for line in text.splitlines() if line.startswith('| ms_aimclr_long |'))
     assert long_row.split(' | ')[1] == '50.0'
     assert '`--cfg-options train_cfg.max_epochs=16 model.queue_len=64`' in text
+    # re-rendering the saved results runs nothing and writes the same table
+    args = ['--datasets', 'msr3d', '--seeds', '0', '2', '--work-dir', str(work),
+            '--update-docs', str(doc), '--random-init', '--variant', 'ms_aimclr:long',
+            'train_cfg.max_epochs=16', 'model.queue_len=64']
+    assert 'Produced by `python tools/real_results.py ' + ' '.join(args[:8]) in text
+    calls.clear()
+    tool.main(args + ['--table-only'])
+    assert not calls and doc.read_text() == text
     saved = json.loads((work / 'results.json').read_text())
     assert saved['seeds'] == [0, 2] and 'torch' in saved['environment']
     assert np.isclose(saved['results']['msr3d']['ms_aimclr']['2']['linear']['top1'], 0.52)

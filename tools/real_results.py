@@ -20,6 +20,7 @@ import json
 import os
 import os.path as osp
 import platform
+import shlex
 import sys
 import time
 
@@ -69,6 +70,10 @@ def parse_args(argv=None):
     parser.add_argument('--figures', metavar='DIR',
                         help='draw training curves, t-SNE and confusion matrix of '
                         'the first seed of MSR Action3D into DIR')
+    parser.add_argument(
+        '--table-only', action='store_true',
+        help="re-render the table from <work-dir>/results.json (give the run's other "
+        'arguments again); runs nothing')
     parser.add_argument(
         '--random-init', action='store_true',
         help='a row for the AimCLR encoder as initialised, not pretrained (every '
@@ -159,6 +164,8 @@ def table(results, seeds, extra):
             lines.append(f'| {method} | ' + ' | '.join(cells) + ' |')
         lines.append('')
         for row, opts in extra.items():
+            if row not in rows:
+                continue
             lines.append(f'- {row}: seed {seeds[0]} only, pretrained with '
                          f'`--cfg-options {" ".join(opts)}`')
         if 'random_init' in rows:
@@ -172,10 +179,8 @@ def table(results, seeds, extra):
     return lines
 
 
-def main(argv=None):
-    args = parse_args(argv)
-    os.chdir(ROOT)
-    start = time.time()
+def run_all(args):
+    """Every dataset x row x seed; returns the results and the job records."""
     jobs = JobRunner('real')
     results = {}
     for ds in args.datasets:
@@ -211,19 +216,39 @@ def main(argv=None):
                     pretrain_opts=opts)
         if args.figures and ds == 'msr3d':
             figures(jobs, ds, osp.join(work, f'seed{args.seeds[0]}'), args.figures)
-    lines = table(results, args.seeds,
+    return results, jobs.records
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = parse_args(argv)
+    os.chdir(ROOT)
+    saved = osp.join(args.work_dir, 'results.json')
+    if args.table_only:
+        with open(saved) as f:
+            record = json.load(f)
+    else:
+        start = time.time()
+        results, commands = run_all(args)
+        record = dict(results=results, seeds=args.seeds, environment=environment(),
+                      wall_seconds=round(time.time() - start), commands=commands,
+                      argv=argv)
+        with open(saved, 'w') as f:
+            json.dump(record, f, indent=1)
+    # JSON turned the seeds into strings
+    results = {ds: {row: {int(s): r for s, r in per_seed.items()}
+                    for row, per_seed in rows.items()}
+               for ds, rows in record['results'].items()}
+    lines = table(results, record['seeds'],
                   {f'{m}_{name}': opts for m, name, opts in variants(args.variant)})
-    wall = time.time() - start
-    lines.append(f'Produced by `python tools/real_results.py --datasets '
-                 f'{" ".join(args.datasets)} --seeds {" ".join(map(str, args.seeds))}` '
-                 f'in {wall / 60:.0f} min ({environment()["cpus"]} CPUs); commands, '
-                 'versions and per-step times in its results.json.')
+    command = ' '.join(shlex.quote(a) for a in record.get('argv', argv)
+                       if a != '--table-only')
+    lines.append(f'Produced by `python tools/real_results.py {command}` in '
+                 f'{record["wall_seconds"] / 60:.0f} min ({record["environment"]["cpus"]} '
+                 'CPUs); commands, versions and per-step times in its results.json.')
     print('\n'.join(lines))
     with open(osp.join(args.work_dir, 'results.md'), 'w') as f:
         f.write('\n'.join(lines) + '\n')
-    with open(osp.join(args.work_dir, 'results.json'), 'w') as f:
-        json.dump(dict(results=results, seeds=args.seeds, environment=environment(),
-                       wall_seconds=round(wall), commands=jobs.records), f, indent=1)
     if args.update_docs:
         with open(args.update_docs) as f:
             text = f.read()
