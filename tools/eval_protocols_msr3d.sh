@@ -23,7 +23,7 @@ echo "linear: $(grep 'Epoch(val)' $W/lin.log | tail -1 | grep -o 'acc/top1: [0-9
 python tools/test.py $L/linear_ms_aimclr_msr3d_xsub.py $W/lin/epoch_3.pth --work-dir $W/t_joint --dump $W/joint.pkl > $W/t_joint.log 2>&1
 python tools/test.py $L/linear_ms_aimclr_msr3d_xsub_ensemble.py $W/lin/epoch_3.pth --work-dir $W/t_ens --dump $W/ens.pkl > $W/t_ens.log 2>&1
 echo "ensemble: $(grep -o 'acc/top1: [0-9.]*' $W/t_ens.log | tail -1)"
-python tools/test.py $L/linear_ms_aimclr_msr3d_xsub.py $W/lin/epoch_3.pth --work-dir $W/t_tr --cfg-options model.cls_head.test_classifier=msr_action3d_20 test_dataloader.dataset.mode=coco > $W/t_tr.log 2>&1
+python tools/test.py $L/linear_ms_aimclr_msr3d_xsub_transfer.py $W/lin/epoch_3.pth --work-dir $W/t_tr > $W/t_tr.log 2>&1
 echo "transfer msr->coco: $(grep -o 'acc/top1: [0-9.]*' $W/t_tr.log | tail -1)"
 python tools/ensemble.py $W/joint.pkl $W/ens.pkl --weights 0.6 0.4 > $W/fuse.log 2>&1; echo "fusion: $(tail -3 $W/fuse.log | tr '\n' ' ')"
 python tools/knn_eval.py $L/linear_ms_aimclr_msr3d_xsub.py $P > $W/knn.log 2>&1; echo "knn: $(tail -1 $W/knn.log)"
