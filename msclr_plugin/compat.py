@@ -1,7 +1,9 @@
-"""Deliberate fixes for two known breakages of the pinned OpenMMLab stack.
+"""Deliberate fixes for two known breakages of the pinned OpenMMLab stack,
+and strict checkpoint loading.
 
-Both are applied once, when :mod:`msclr_plugin` is imported (which configs do
-through ``custom_imports``), and both are documented in ``docs/install.md``.
+All are applied once, when :mod:`msclr_plugin` is imported (which configs do
+through ``custom_imports``), and documented in ``docs/install.md`` and
+``docs/evaluation.md``.
 
 1. The PyPI wheel of mmaction2 1.2.0 lacks ``mmaction/models/localizers/drn``
    (open-mmlab/mmaction2#2714), so ``import mmaction.models`` fails. We put a
@@ -21,14 +23,26 @@ through ``custom_imports``), and both are documented in ``docs/install.md``.
    ``tools/test.py``. The local-file checkpoint loader is replaced by one that
    always passes ``weights_only=True`` and names the offending globals when a
    foreign file cannot be loaded that way.
+
+3. mmengine loads ``load_from`` / ``resume`` / ``tools/test.py`` checkpoints
+   with ``strict=False``: a checkpoint of another model "loads" with only
+   warnings and evaluates at chance. ``Runner.load_checkpoint`` is replaced by
+   a strict one (:func:`runner_load_checkpoint`); ``init_cfg`` Pretrained is
+   strict too (:class:`msclr_plugin.models.StrictPretrainedInit`).
 """
 import importlib.util
 import os.path as osp
-import pickle
+import re
 import sys
 import types
 
 import torch
+from mmengine.model import is_model_wrapper
+from mmengine.runner.checkpoint import _load_checkpoint
+
+from msclr_plugin.utils.checkpoint import (is_pretraining_state,
+                                           load_state_dict_strict,
+                                           read_checkpoint, state_dict_of)
 
 _APPLIED = False
 
@@ -75,8 +89,9 @@ def _numpy_scalar_globals() -> list:
         dtypes, key=lambda t: t.__name__)
 
 
-def load_checkpoint_weights_only(filename: str, map_location=None):
-    """Load a local checkpoint with ``weights_only=True``.
+def load_from_local_weights_only(filename: str, map_location=None):
+    """Load a local checkpoint with ``weights_only=True`` (mmengine's loader
+    for paths without a URL scheme; its log names it by its suffix).
 
     Args:
         filename (str): Path of the checkpoint file.
@@ -87,42 +102,68 @@ def load_checkpoint_weights_only(filename: str, map_location=None):
 
     Raises:
         FileNotFoundError: If the file does not exist.
-        RuntimeError: If the file holds objects a weights-only load refuses;
-            the message names them and the trusted conversion route.
+        UnsafeCheckpointError: If the file holds objects a weights-only load
+            refuses; the message names them and the trusted conversion route.
+        CheckpointError: If the file is no PyTorch checkpoint.
     """
-    filename = osp.expanduser(filename)
-    if not osp.isfile(filename):
-        raise FileNotFoundError(f'{filename} can not be found.')
-    try:
-        return torch.load(
-            filename, map_location=map_location, weights_only=True)
-    except pickle.UnpicklingError as err:
-        try:
-            unsafe = torch.serialization.get_unsafe_globals_in_checkpoint(
-                filename)
-        except Exception:  # not a zip checkpoint: the error says enough
-            unsafe = []
-        raise RuntimeError(
-            f'{filename}: msclr_plugin loads checkpoints with '
-            f'weights_only=True, and this file holds objects beyond tensors '
-            f'and plain containers {unsafe or ""}. If you trust the file, '
-            'convert it once with `python tools/misc/convert_checkpoint.py '
-            f'--trust-pickle {filename} <out.pth>`, which keeps its '
-            'state_dict and meta.') from err
+    return read_checkpoint(filename, map_location=map_location)
+
+
+def runner_load_checkpoint(self,
+                           filename: str,
+                           map_location='cpu',
+                           strict: bool = True,
+                           revise_keys: list = [(r'^module\.', '')]):
+    """``Runner.load_checkpoint`` (``load_from``, ``resume``,
+    ``tools/test.py``), strict: see :func:`load_state_dict_strict`.
+
+    ``load_cfg = dict(exclude=[...])`` in the config leaves keys at their
+    initial values on purpose (e.g. a new head); it applies to ``load_from``
+    only, never to ``resume``, which restores everything.
+    """
+    checkpoint = _load_checkpoint(filename, map_location=map_location)
+    self.call_hook('after_load_checkpoint', checkpoint=checkpoint)
+    model = self.model.module if is_model_wrapper(self.model) else self.model
+    state = state_dict_of(checkpoint, filename)
+    for pattern, repl in revise_keys:
+        state = {re.sub(pattern, repl, k): v for k, v in state.items()}
+    options = {} if self._resume else dict(self.cfg.get('load_cfg') or {})
+    unknown = set(options) - {'exclude'}
+    if unknown:
+        raise KeyError(f'load_cfg accepts exclude only, got {sorted(unknown)}')
+    load_state_dict_strict(
+        model,
+        state,
+        filename,
+        exclude=options.get('exclude', ()),
+        strict=strict,
+        hint=('It is a pretraining checkpoint: train an evaluation model '
+              'from it (init_cfg Pretrained, docs/evaluation.md) and test '
+              'that.' if is_pretraining_state(state) and not self._resume else
+              'Check that the config matches the checkpoint (classes, '
+              'conventions, channels). To train from it with a new head, '
+              "leave that at its initial values: load_cfg = dict(exclude="
+              "['cls_head.*'])."),
+        logger=self.logger)
+    self._has_loaded = True
+    self.logger.info(f'Load checkpoint from {filename}')
+    return checkpoint
 
 
 def apply() -> None:
-    """Apply both fixes (idempotent)."""
+    """Apply the fixes and strict loading (idempotent)."""
     global _APPLIED
     if _APPLIED:
         return
     _stub_missing_drn()
 
     from mmengine.logging import HistoryBuffer
+    from mmengine.runner import Runner
     from mmengine.runner.checkpoint import CheckpointLoader
     HistoryBuffer.__reduce__ = _history_buffer_reduce
     torch.serialization.add_safe_globals([HistoryBuffer] +
                                          _numpy_scalar_globals())
     CheckpointLoader.register_scheme(
-        prefixes='', loader=load_checkpoint_weights_only, force=True)
+        prefixes='', loader=load_from_local_weights_only, force=True)
+    Runner.load_checkpoint = runner_load_checkpoint
     _APPLIED = True

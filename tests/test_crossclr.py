@@ -242,7 +242,7 @@ def test_linear_probe_prefix_loads_the_joint_encoder(tmp_path):
     torch.save(dict(state_dict=model.state_dict()), path)
     probe_cfg = Config.fromfile(
         str(ROOT / 'configs/msclr/linear/linear_ms_crossclr_msr3d_xsub.py')).model
-    backbone = model_cfg()['backbone']
+    backbone = model_cfg(layouts=(KINECT, SMPLX))['backbone']
     backbone['init_cfg'] = dict(probe_cfg.backbone.init_cfg, checkpoint=str(path))
     probe = MODELS.build(
         dict(type='MSRecognizerGCN', backbone=backbone,

@@ -129,12 +129,16 @@ def fake_pretrain_checkpoint(tmp_path, backbone):
     return path, state
 
 
-def test_load_pretrained_missing_keys_are_head_keys(tmp_path):
+def test_load_pretrained_loads_the_whole_encoder_only(tmp_path):
     model = build()
+    head = copy.deepcopy(model.cls_head.state_dict())
     path, state = fake_pretrain_checkpoint(tmp_path, model.backbone)
-    missing, unexpected = load_pretrained_backbone(model, str(path))
-    assert sorted(missing) == head_keys(model)
-    assert unexpected == []
+    report = load_pretrained_backbone(model, str(path))
+    assert sorted(report.loaded) == sorted(model.backbone.state_dict())
+    assert {k.split('.')[0] for k in report.dropped} == {
+        'momentum_backbone', 'neck', 'momentum_neck', 'queue', 'queue_ptr'}
+    for key, value in model.cls_head.state_dict().items():
+        assert torch.equal(value, head[key]), key
     for key, value in model.backbone.state_dict().items():
         assert torch.equal(value, state['backbone.' + key]), key
 

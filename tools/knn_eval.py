@@ -4,8 +4,8 @@ Features of the config's ``train_dataloader`` items (memory bank) and
 ``val_dataloader`` items (queries) are extracted with the model's backbone
 and classified by a weighted kNN (see msclr_plugin/evaluation/knn.py). Use a
 linear-evaluation config (un-augmented, labelled items) with a pretraining
-checkpoint: only ``backbone.*`` is needed, the other keys are reported as
-missing/unexpected and ignored.
+checkpoint: only the encoder (``backbone.*``) is loaded, strictly, and one
+log line says what was loaded and left out.
 
 Example:
     python tools/knn_eval.py configs/msclr/<eval config>.py work_dirs/x/epoch_300.pth
@@ -20,6 +20,7 @@ from mmengine.runner import Runner
 import msclr_plugin  # noqa: F401  (stack fixes + registration, first)
 from msclr_plugin.evaluation.knn import (extract_features, knn_classify,
                                          load_model, sequential_loader_cfg)
+from msclr_plugin.utils.checkpoint import CheckpointError
 from msclr_plugin.utils.cli import add_cfg_options
 
 
@@ -51,7 +52,10 @@ def main(argv=None):
     for key in (args.train_key, args.val_key):
         if cfg.get(key) is None:
             raise SystemExit(f'error: {args.config} has no {key}')
-    model = load_model(cfg, args.checkpoint, args.device)
+    try:
+        model = load_model(cfg, args.checkpoint, args.device)
+    except CheckpointError as err:
+        raise SystemExit(f'error: {err}')
     loaders = [
         # every bank item exactly once
         Runner.build_dataloader(sequential_loader_cfg(cfg[args.train_key])),

@@ -3,7 +3,9 @@
 ``--dump scores.pkl`` adds mmengine's ``DumpResults`` metric, which writes
 every sample's prediction (scores, labels) for offline evaluation and
 ``tools/ensemble.py``. msclr_plugin is imported first, so its checkpoint
-loader (``weights_only=True``) and components are in place.
+loader (``weights_only=True``), strict loading and components are in place:
+a checkpoint that does not fit the config's model exits non-zero naming the
+missing, unexpected and shape-mismatched keys.
 
 Examples:
     python tools/test.py <linear-eval config> work_dirs/x/best.pth --dump scores.pkl
@@ -16,6 +18,7 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 
 import msclr_plugin  # noqa: F401  (stack fixes + registration, first)
+from msclr_plugin.utils.checkpoint import CheckpointError
 from msclr_plugin.utils.cli import add_launcher_args, parse_launcher_args
 from mmaction.registry import RUNNERS
 
@@ -62,7 +65,10 @@ def main(argv=None):
     args = parse_args(argv)
     cfg = merge_args(Config.fromfile(args.config), args)
     runner = (Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg))
-    runner.test()
+    try:
+        runner.test()
+    except CheckpointError as err:  # strict loading: the keys that differ
+        raise SystemExit(f'error: {err}')
 
 
 if __name__ == '__main__':

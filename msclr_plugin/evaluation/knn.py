@@ -14,11 +14,10 @@ import torch.nn.functional as F
 from mmengine.config import Config
 from mmengine.model import is_model_wrapper
 from mmengine.registry import init_default_scope
-from mmengine.runner import load_checkpoint
 
 from mmaction.registry import MODELS
 from msclr_plugin.models.recognizers.ms_recognizer_gcn import (
-    embed, plain_conventions, view_conventions)
+    embed, load_pretrained_backbone, plain_conventions, view_conventions)
 
 
 @torch.no_grad()
@@ -139,12 +138,14 @@ def extract_features(model: torch.nn.Module,
 
 def load_model(cfg: Config, checkpoint: str,
                device: str = 'cpu') -> torch.nn.Module:
-    """Build a config's model and load a checkpoint into it.
+    """Build a config's model and load a checkpoint's encoder into its
+    backbone (strictly, the rest left out by name: kNN needs the encoder
+    only), logging one line of what was loaded.
 
     The config's default scope becomes current (the dataloaders built from
-    the same config afterwards need it too). Keys are matched non-strictly
-    and the mismatches are logged: a pretraining checkpoint in a linear
-    config only needs ``backbone.*``.
+    the same config afterwards need it too). The encoder's prefix in the
+    checkpoint is the backbone's ``init_cfg`` Pretrained ``prefix`` when the
+    config has one (an evaluation config), else ``'backbone.'``.
 
     Args:
         cfg (Config): Config with ``model`` (and ``default_scope``).
@@ -155,9 +156,12 @@ def load_model(cfg: Config, checkpoint: str,
         nn.Module: The model.
     """
     init_default_scope(cfg.get('default_scope', 'mmaction'))
-    model = MODELS.build(cfg.model).to(device)
-    load_checkpoint(model, checkpoint, map_location='cpu')
-    return model
+    model = MODELS.build(cfg.model)
+    init = cfg.model.get('backbone', {}).get('init_cfg')
+    prefix = init.get('prefix') if isinstance(init, dict) and init.get(
+        'type') == 'Pretrained' else None
+    load_pretrained_backbone(model, checkpoint, prefix=prefix or 'backbone.')
+    return model.to(device)
 
 
 def sequential_loader_cfg(loader_cfg: dict) -> dict:

@@ -5,13 +5,12 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
-from mmengine.logging import MMLogger, print_log
 from mmengine.model import is_model_wrapper
-from mmengine.runner.checkpoint import CheckpointLoader
 
 from mmaction.models.recognizers.base import BaseRecognizer
 from mmaction.registry import MODELS
 from mmaction.utils import OptSampleList, SampleList
+from msclr_plugin.utils.checkpoint import LoadReport, load_checkpoint_strict
 
 Inputs = Union[torch.Tensor, Dict[str, torch.Tensor]]
 
@@ -247,48 +246,38 @@ class MSRecognizerGCN(BaseRecognizer):
 def load_pretrained_backbone(model: nn.Module,
                              filename: str,
                              prefix: str = 'backbone.',
-                             target: str = 'backbone.',
+                             target: str = 'backbone',
                              map_location: str = 'cpu',
-                             logger: Optional[MMLogger] = None
-                             ) -> Tuple[List[str], List[str]]:
-    """Load a pretraining checkpoint's encoder into an evaluation model.
+                             logger=None) -> LoadReport:
+    """Load a checkpoint's encoder into a model's backbone, strictly.
 
     The pretraining recognizers store the query encoder under ``backbone.*``
-    (besides ``neck.*``, ``momentum_*`` and the queue, which are ignored).
-    Keys under ``prefix`` are renamed to ``target`` and loaded with
-    ``strict=False``.
+    (MSCrosSCLR: ``streams.<stream>.backbone.*``); every other key (key
+    encoder, projector, queue, a head) is left out by name. The encoder must
+    fit ``model.<target>`` exactly (see :func:`load_state_dict_strict`); the
+    rest of ``model`` is untouched. One log line says what was loaded.
 
     Args:
-        model (nn.Module): The evaluation model (e.g. :class:`MSRecognizerGCN`).
+        model (nn.Module): The model (e.g. :class:`MSRecognizerGCN`).
         filename (str): Checkpoint path (``{'state_dict': ...}`` or a plain
             state dict).
         prefix (str): Encoder prefix in the checkpoint.
-        target (str): Encoder prefix in ``model``.
+        target (str): The model's attribute that receives it.
         map_location (str): Passed to the loader. Defaults to ``'cpu'``.
-        logger (MMLogger, optional): Where to report; current logger if None.
+        logger: Where to report; the current logger if None.
 
     Returns:
-        tuple[list[str], list[str]]: ``(missing, unexpected)`` keys of
-        ``model`` (for a linear probe, ``missing`` is the head's keys).
+        LoadReport: The keys loaded and left out.
+
+    Raises:
+        CheckpointMismatchError: The encoder does not fit the backbone.
     """
     if is_model_wrapper(model):
         model = model.module
-    checkpoint = CheckpointLoader.load_checkpoint(
-        filename, map_location=map_location)
-    state = checkpoint.get('state_dict', checkpoint)
-    encoder = {
-        target + key[len(prefix):]: value
-        for key, value in state.items() if key.startswith(prefix)
-    }
-    if not encoder:
-        raise KeyError(f'{filename}: no key starts with {prefix!r} (found '
-                       f'e.g. {list(state)[:5]})')
-    result = model.load_state_dict(encoder, strict=False)
-    missing, unexpected = list(result.missing_keys), list(
-        result.unexpected_keys)
-    print_log(
-        f'{filename}: loaded {len(encoder) - len(unexpected)} encoder '
-        f'tensors ({len(state) - len(encoder)} others ignored); missing '
-        f'keys: {missing}; unexpected keys: {unexpected}',
+    return load_checkpoint_strict(
+        getattr(model, target),
+        filename,
+        prefix=prefix,
+        map_location=map_location,
+        target=f'{type(model).__name__}.{target}',
         logger=logger or 'current')
-    return missing, unexpected
