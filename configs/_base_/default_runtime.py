@@ -11,8 +11,9 @@ default_hooks = dict(
     sampler_seed=dict(type='DistSamplerSeedHook'),
     sync_buffers=dict(type='SyncBuffersHook'))
 
-# generators in checkpoints: kill-and-resume is exact (docs/pretraining.md)
-custom_hooks = [dict(type='RNGStateHook')]
+# generators in checkpoints: kill-and-resume is exact (docs/pretraining.md);
+# labels checked against the classifier before the first step
+custom_hooks = [dict(type='RNGStateHook'), dict(type='LabelRangeHook')]
 
 env_cfg = dict(
     cudnn_benchmark=False,
