@@ -146,7 +146,6 @@ def runner_load_checkpoint(self,
               "['cls_head.*'])."),
         logger=self.logger)
     self._has_loaded = True
-    self.logger.info(f'Load checkpoint from {filename}')
     return checkpoint
 
 
