@@ -14,7 +14,7 @@ import msclr_plugin  # noqa: F401
 from mmaction.registry import HOOKS, MODELS
 from mmaction.structures import ActionDataSample
 from mmengine.logging import MessageHub, MMLogger
-from msclr_plugin.evaluation.fusion import fuse_scores, softmax
+from msclr_plugin.evaluation.fusion import fuse_scores
 from msclr_plugin.evaluation.knn import extract_features, knn_classify
 from msclr_plugin.evaluation.semi import select_labelled_subset
 
@@ -30,13 +30,21 @@ def load_tool(name):
     return module
 
 
-def write_dump(path, scores, labels, names=None):
+def softmax(scores):
+    exp = np.exp(scores - scores.max(1, keepdims=True))
+    return exp / exp.sum(1, keepdims=True)
+
+
+def write_dump(path, scores, labels, names=None, raw=True):
+    """A dump as tools/test.py writes it: raw scores and probabilities."""
     items = []
     for i, (s, l) in enumerate(zip(scores, labels)):
         item = dict(
-            pred_score=torch.tensor(s, dtype=torch.float32),
+            pred_score=torch.tensor(softmax(s[None])[0], dtype=torch.float32),
             pred_label=torch.tensor([int(np.argmax(s))]),
             gt_label=torch.tensor([int(l)]))
+        if raw:
+            item['pred_raw_score'] = torch.tensor(s, dtype=torch.float32)
         if names is not None:
             item['clip_name'] = names[i]
         items.append(item)
@@ -67,7 +75,7 @@ def test_fusion_tool_two_streams(tmp_path, capsys):
     np.testing.assert_allclose(fused, JOINT + 0.1 * BONE)
 
 
-def test_fusion_defaults_and_softmax(tmp_path):
+def test_fusion_defaults_raw_and_prob(tmp_path):
     ensemble = load_tool('ensemble')
     motion = np.array([[0, 0, 9.], [0, 0, 9], [0, 0, 9], [0, 0, 9]])
     paths = [
@@ -77,10 +85,17 @@ def test_fusion_defaults_and_softmax(tmp_path):
     report = ensemble.main(paths + ['--topk', '1'])
     manual = 0.6 * JOINT + 0.6 * BONE + 0.4 * motion
     assert report['top1'] == float((manual.argmax(1) == LABELS).mean())
-    report = ensemble.main(paths + ['--softmax', '--topk', '1'])
-    manual = 0.6 * softmax(JOINT) + 0.6 * softmax(BONE) + 0.4 * softmax(motion)
-    assert report['top1'] == float((manual.argmax(1) == LABELS).mean())
-    assert np.allclose(softmax(JOINT).sum(1), 1)
+    # raw and probability fusion disagree here: the test can tell them apart
+    probs = 0.6 * softmax(JOINT) + 0.6 * softmax(BONE) + 0.4 * softmax(motion)
+    assert (probs.argmax(1) != manual.argmax(1)).any()
+    report = ensemble.main(paths + ['--scores', 'prob', '--topk', '1'])
+    assert report['top1'] == float((probs.argmax(1) == LABELS).mean())
+    # a dump without raw scores: a clear error, the way out named
+    old = write_dump(tmp_path / 'old.pkl', JOINT, LABELS, raw=False)
+    with pytest.raises(SystemExit, match='no pred_raw_score.*--scores prob'):
+        ensemble.main([old, paths[1]])
+    assert ensemble.main([old, '--scores', 'prob', '--topk', '1'])['top1'] \
+        == 0.75
 
 
 def test_fusion_rejects_misaligned_dumps(tmp_path):

@@ -211,6 +211,9 @@ def test_skeleton_specific_ensemble_is_mean_softmax():
     scores = torch.stack([s.pred_score for s in out])
     assert torch.allclose(scores, manual, atol=1e-6)
     assert torch.allclose(scores.sum(1), torch.ones(3), atol=1e-5)
+    # the dump's raw score of an ensemble: log of the mean softmax
+    raw = torch.stack([s.pred_raw_score for s in out])
+    assert torch.allclose(raw, manual.log(), atol=1e-5)
 
     # MS-CLR code's variant: mean of raw logits.
     model = build(view_fusion='logits', average_clips='score').eval()
@@ -229,10 +232,13 @@ def test_test_classifier_uses_one_convention():
     samples = [sample(0, {B: B}), sample(1, {B: B})]
     with torch.no_grad():
         feats, _ = model.extract_feat(inputs, samples)
-        manual = F.softmax(model.cls_head.fc[A](feats[B]), 1)
+        logits = model.cls_head.fc[A](feats[B])
         out = model(inputs, samples, mode='predict')
-    assert torch.allclose(torch.stack([s.pred_score for s in out]), manual,
-                          atol=1e-6)
+    assert torch.allclose(torch.stack([s.pred_score for s in out]),
+                          F.softmax(logits, 1), atol=1e-6)
+    # raw scores of one view: the classifier's logits, kept beside pred_score
+    assert torch.allclose(torch.stack([s.pred_raw_score for s in out]),
+                          logits, atol=1e-6)
     with pytest.raises(KeyError, match='no classifier'):
         build(test_classifier='smpl_24')
 

@@ -1,18 +1,22 @@
 """Fuse the score dumps of several streams (joint / bone / motion ...).
 
 Each input is a pickle written by ``tools/test.py <config> <ckpt> --dump
-<file>`` (one dict per test item with ``pred_score`` and ``gt_label``). The
-dumps must cover the same items in the same order (checked).
+<file>`` (one dict per test item with ``pred_raw_score``, ``pred_score`` and
+``gt_label``). The dumps must cover the same items in the same order
+(checked). By default the raw scores are fused, as AimCLR and MS-CLR do
+(``pred_raw_score``: a classifier's logits; for a skeleton-specific ensemble
+the log of its mean softmax); ``--scores prob`` fuses the probabilities.
 
 Examples:
     python tools/ensemble.py joint.pkl bone.pkl motion.pkl      # 0.6/0.6/0.4
-    python tools/ensemble.py a.pkl b.pkl --weights 1 1 --softmax
+    python tools/ensemble.py a.pkl b.pkl --weights 1 1 --scores prob
 """
 import argparse
 import json
 import sys
 
-from msclr_plugin.evaluation.fusion import DEFAULT_WEIGHTS, fuse_dumps
+from msclr_plugin.evaluation.fusion import (DEFAULT_WEIGHTS, SCORE_KEYS,
+                                           fuse_dumps)
 
 
 def parse_args(argv=None):
@@ -25,10 +29,11 @@ def parse_args(argv=None):
         help='one weight per dump (default: 0.6 0.6 0.4 for three dumps, '
         'joint/bone/motion; 1 each otherwise)')
     parser.add_argument(
-        '--softmax',
-        action='store_true',
-        help='fuse softmax probabilities instead of the raw scores (meant '
-        "for dumps of raw logits, i.e. heads with average_clips='score')")
+        '--scores',
+        choices=sorted(SCORE_KEYS),
+        default='raw',
+        help='raw: pred_raw_score (default; the references fuse raw '
+        'scores), prob: pred_score (probabilities)')
     parser.add_argument(
         '--topk', type=int, nargs='+', default=[1, 5], help='top-k to report')
     parser.add_argument('--out', help='optional JSON file for the numbers')
@@ -41,7 +46,7 @@ def main(argv=None):
     if weights is None and len(args.dumps) == 3:
         weights = list(DEFAULT_WEIGHTS)
     try:
-        result = fuse_dumps(args.dumps, weights, args.softmax, args.topk)
+        result = fuse_dumps(args.dumps, weights, args.scores, args.topk)
     except (ValueError, KeyError, FileNotFoundError) as err:
         sys.exit(f'error: {err}')
     lines = []
@@ -49,7 +54,7 @@ def main(argv=None):
         lines.append(f'{path}: ' + ', '.join(
             f'{k} {100 * v:.2f}' for k, v in report.items()))
     lines.append(f'fused (weights {weights or "1 each"}, '
-                 f'{"softmax" if args.softmax else "raw scores"}): ' +
+                 f'{SCORE_KEYS[args.scores]}): ' +
                  ', '.join(f'{k} {100 * v:.2f}'
                            for k, v in result['report'].items()))
     print('\n'.join(lines))
@@ -59,7 +64,7 @@ def main(argv=None):
                 dict(
                     dumps=args.dumps,
                     weights=weights,
-                    softmax=args.softmax,
+                    scores=SCORE_KEYS[args.scores],
                     streams=result['streams'],
                     fused=result['report']),
                 f,

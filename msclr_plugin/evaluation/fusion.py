@@ -2,8 +2,12 @@
 
 A dump is the pickle that ``tools/test.py --dump`` writes through mmengine's
 ``DumpResults``: a list with one dict per test item, holding ``pred_score``
-(tensor ``(num_classes,)``) and ``gt_label`` (tensor ``(1,)``), and the
-item's metainfo (e.g. ``clip_name``).
+(probabilities with the default ``average_clips='prob'``, tensor
+``(num_classes,)``), ``pred_raw_score`` (the scores before ``average_clips``,
+written by :class:`~msclr_plugin.models.heads.MSLinearHead`), ``gt_label``
+(tensor ``(1,)``) and the item's metainfo (e.g. ``clip_name``). AimCLR and
+MS-CLR fuse streams on raw scores (their ``ensemble_ntu_cs.py`` adds the
+pickled classifier outputs), which is the default here.
 """
 import pickle
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -16,6 +20,8 @@ from .accuracy import accuracy_report
 # AimCLR / MS-CLR three-stream weights (ensemble_ntu_cs.py): joint, bone,
 # motion.
 DEFAULT_WEIGHTS = (0.6, 0.6, 0.4)
+# what each kind of score is called in a dump
+SCORE_KEYS = {'raw': 'pred_raw_score', 'prob': 'pred_score'}
 
 
 def _numpy(value) -> np.ndarray:
@@ -24,35 +30,54 @@ def _numpy(value) -> np.ndarray:
     return np.asarray(value)
 
 
-def scores_from_results(results: Sequence[dict], source: str = '<results>'
+def scores_from_results(results: Sequence[dict],
+                        source: str = '<results>',
+                        scores: str = 'raw'
                         ) -> Tuple[np.ndarray, np.ndarray, Optional[list]]:
-    """``(scores (N, K), labels (N,), clip names or None)`` of a dump list."""
+    """``(scores (N, K), labels (N,), clip names or None)`` of a dump list.
+
+    Args:
+        results (Sequence[dict]): The dump's items.
+        source (str): Named in error messages.
+        scores (str): ``'raw'`` (``pred_raw_score``) or ``'prob'``
+            (``pred_score``).
+    """
+    if scores not in SCORE_KEYS:
+        raise ValueError(f"scores must be 'raw' or 'prob', got {scores!r}")
+    key = SCORE_KEYS[scores]
     if not isinstance(results, (list, tuple)) or not results:
         raise ValueError(f'{source}: expected a non-empty list of per-item '
                          f'dicts, got {type(results).__name__}')
-    scores, labels, names = [], [], []
+    out, labels, names = [], [], []
     for i, item in enumerate(results):
-        if not isinstance(item, dict) or 'pred_score' not in item \
-                or 'gt_label' not in item:
-            raise KeyError(f'{source}: item {i} lacks pred_score/gt_label '
-                           '(was it written by tools/test.py --dump?)')
+        if not isinstance(item, dict) or 'gt_label' not in item:
+            raise KeyError(f'{source}: item {i} lacks gt_label (was it '
+                           'written by tools/test.py --dump?)')
+        if key not in item:
+            hint = ("the head keeps no raw scores (a dump of another head, "
+                    "or an older one): fuse probabilities with scores='prob' "
+                    '(tools/ensemble.py --scores prob)') if scores == 'raw' \
+                else 'was it written by tools/test.py --dump?'
+            raise KeyError(f'{source}: item {i} has no {key}; {hint}')
         label = _numpy(item['gt_label']).reshape(-1)
         if label.size != 1:
             raise ValueError(f'{source}: item {i} has {label.size} labels; '
                              'fusion is single-label')
-        scores.append(_numpy(item['pred_score']).reshape(-1))
+        out.append(_numpy(item[key]).reshape(-1))
         labels.append(int(label[0]))
         names.append(item.get('clip_name'))
-    if len({s.shape for s in scores}) != 1:
+    if len({s.shape for s in out}) != 1:
         raise ValueError(f'{source}: items have different numbers of classes')
-    return (np.stack(scores), np.array(labels, dtype=np.int64),
+    return (np.stack(out), np.array(labels, dtype=np.int64),
             names if all(n is not None for n in names) else None)
 
 
-def load_dump(path: str) -> Tuple[np.ndarray, np.ndarray, Optional[list]]:
-    """Read one dump (only open dumps you wrote: pickle runs code)."""
+def load_dump(path: str, scores: str = 'raw'
+              ) -> Tuple[np.ndarray, np.ndarray, Optional[list]]:
+    """Read one dump (only open dumps you wrote: pickle runs code); see
+    :func:`scores_from_results` for ``scores``."""
     with open(path, 'rb') as f:
-        return scores_from_results(pickle.load(f), path)
+        return scores_from_results(pickle.load(f), path, scores)
 
 
 def check_aligned(dumps: Sequence[Tuple[np.ndarray, np.ndarray,
@@ -78,24 +103,14 @@ def check_aligned(dumps: Sequence[Tuple[np.ndarray, np.ndarray,
                 'dumps are not aligned')
 
 
-def softmax(scores: np.ndarray) -> np.ndarray:
-    """Row-wise softmax."""
-    shifted = scores - scores.max(1, keepdims=True)
-    exp = np.exp(shifted)
-    return exp / exp.sum(1, keepdims=True)
-
-
 def fuse_scores(scores: Sequence[np.ndarray],
-                weights: Optional[Sequence[float]] = None,
-                use_softmax: bool = False) -> np.ndarray:
+                weights: Optional[Sequence[float]] = None) -> np.ndarray:
     """Weighted sum of per-stream scores.
 
     Args:
         scores (Sequence[np.ndarray]): One ``(N, K)`` array per stream.
         weights (Sequence[float], optional): One weight per stream; defaults
             to 0.6/0.6/0.4 for three streams and to 1 each otherwise.
-        use_softmax (bool): Fuse probabilities (softmax of each stream)
-            instead of the raw scores (AimCLR/MS-CLR fuse raw logits).
 
     Returns:
         np.ndarray: ``(N, K)`` fused scores.
@@ -106,24 +121,25 @@ def fuse_scores(scores: Sequence[np.ndarray],
         raise ValueError(f'{len(weights)} weights for {len(scores)} streams')
     fused = np.zeros_like(scores[0], dtype=np.float64)
     for weight, stream in zip(weights, scores):
-        fused += weight * (softmax(stream) if use_softmax else stream)
+        fused += weight * stream
     return fused
 
 
 def fuse_dumps(paths: Sequence[str],
                weights: Optional[Sequence[float]] = None,
-               use_softmax: bool = False,
+               scores: str = 'raw',
                topk: Sequence[int] = (1, 5)) -> Dict[str, object]:
-    """Load, align-check and fuse dumps; report accuracies.
+    """Load, align-check and fuse dumps (``scores``: ``'raw'`` or
+    ``'prob'``, see :func:`scores_from_results`); report accuracies.
 
     Returns:
         dict: ``fused`` scores, ``labels``, ``streams`` (per-file accuracy
         reports) and ``report`` (accuracies of the fusion).
     """
-    dumps = [load_dump(p) for p in paths]
+    dumps = [load_dump(p, scores) for p in paths]
     check_aligned(dumps, list(paths))
     labels = dumps[0][1]
-    fused = fuse_scores([d[0] for d in dumps], weights, use_softmax)
+    fused = fuse_scores([d[0] for d in dumps], weights)
     return dict(
         fused=fused,
         labels=labels,
@@ -132,6 +148,6 @@ def fuse_dumps(paths: Sequence[str],
 
 
 __all__: List[str] = [
-    'DEFAULT_WEIGHTS', 'scores_from_results', 'load_dump', 'check_aligned',
-    'softmax', 'fuse_scores', 'fuse_dumps'
+    'DEFAULT_WEIGHTS', 'SCORE_KEYS', 'scores_from_results', 'load_dump',
+    'check_aligned', 'fuse_scores', 'fuse_dumps'
 ]

@@ -59,7 +59,7 @@ def last_checkpoint(work_dir: str) -> str:
 def top1_of_dump(path: str) -> dict:
     from msclr_plugin.evaluation.accuracy import accuracy_report
     from msclr_plugin.evaluation.fusion import load_dump
-    scores, labels, _ = load_dump(path)
+    scores, labels, _ = load_dump(path, scores='prob')
     return accuracy_report(scores, labels, topk=(1, 5))
 
 

@@ -1,7 +1,7 @@
 """Confusion matrix and per-class accuracy of a score dump.
 
 Reads a ``tools/test.py --dump`` pickle (or several, fused with
-``--weights``/``--softmax`` as tools/ensemble.py does) and writes
+``--weights``/``--scores`` as tools/ensemble.py does) and writes
 ``<out>.png`` (row-normalised confusion matrix) and ``<out>.json``
 (per-class accuracy and support).
 
@@ -18,7 +18,7 @@ import numpy as np
 from msclr_plugin.evaluation.accuracy import (accuracy_report,
                                               confusion_matrix,
                                               per_class_accuracy)
-from msclr_plugin.evaluation.fusion import check_aligned, fuse_scores, load_dump
+from msclr_plugin.evaluation.fusion import SCORE_KEYS, fuse_dumps
 from msclr_plugin.evaluation.metrics.ms_acc_metric import save_confusion_matrix
 
 
@@ -29,19 +29,19 @@ def parse_args(argv=None):
     parser.add_argument(
         '--classes', help='text file with one class name per line')
     parser.add_argument('--weights', type=float, nargs='+')
-    parser.add_argument('--softmax', action='store_true')
+    parser.add_argument(
+        '--scores', choices=sorted(SCORE_KEYS), default='raw',
+        help='fuse raw scores (default) or probabilities')
     return parser.parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(argv)
     try:
-        dumps = [load_dump(p) for p in args.dumps]
-        check_aligned(dumps, args.dumps)
+        fused = fuse_dumps(args.dumps, args.weights, args.scores)
     except (ValueError, KeyError, FileNotFoundError) as err:
         sys.exit(f'error: {err}')
-    labels = dumps[0][1]
-    scores = fuse_scores([d[0] for d in dumps], args.weights, args.softmax)
+    scores, labels = fused['fused'], fused['labels']
     num_classes = scores.shape[1]
     names = [str(i) for i in range(num_classes)]
     if args.classes:

@@ -38,6 +38,10 @@ class MSLinearHead(BaseHead):
 
     A single view is never transformed: ``average_clips`` alone decides
     (``'prob'``: softmax, ``'score'``/``None``: raw logits, as in mmaction2).
+    Every prediction also keeps the fused score before ``average_clips`` as
+    ``pred_raw_score`` (the logits of a single view; ``log(mean softmax)``
+    or the mean logits of several), which test dumps carry for stream
+    fusion on raw scores (``tools/ensemble.py``), as AimCLR and MS-CLR fuse.
 
     Args:
         num_classes (int): Number of classes.
@@ -197,10 +201,22 @@ class MSLinearHead(BaseHead):
                 of every view.
 
         Returns:
-            list[ActionDataSample]: With ``pred_score`` and ``pred_label``.
+            list[ActionDataSample]: With ``pred_score``, ``pred_label`` and
+            ``pred_raw_score``.
         """
         return self.predict_by_feat(
             self.fuse_views(feats, skeletons), data_samples)
+
+    def predict_by_feat(self, cls_scores: torch.Tensor,
+                        data_samples: SampleList) -> SampleList:
+        """``BaseHead.predict_by_feat`` plus ``pred_raw_score``: the scores
+        before ``average_clips``, averaged over an item's clips."""
+        raw = cls_scores.detach().view(len(data_samples), -1,
+                                       cls_scores.shape[-1]).mean(1)
+        data_samples = super().predict_by_feat(cls_scores, data_samples)
+        for sample, score in zip(data_samples, raw):
+            sample.set_field(score, 'pred_raw_score')
+        return data_samples
 
     def fuse_views(self, feats: Union[torch.Tensor, List[torch.Tensor]],
                    skeletons: Union[Conventions, List[Conventions]] = None
