@@ -1,5 +1,9 @@
-"""Every config loads, builds its model and its pipelines; the NTU
-pretraining config runs a few iterations on NTU-shaped synthetic data."""
+"""Every config in configs/ loads and builds its model and pipelines (base
+fragments too); the NTU benchmark x stream x protocol family is complete,
+each variant a few lines over its base, with the settings its name says;
+the NTU pretraining config runs a few iterations on NTU-shaped data."""
+import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -7,39 +11,137 @@ import pytest
 from mmengine.config import Config
 from mmengine.dataset import Compose
 
-from mmaction.registry import MODELS
+from mmaction.registry import MODELS, TRANSFORMS
 
 from .conftest import ROOT
 
 CONFIGS = sorted(
-    str(p.relative_to(ROOT)) for p in (ROOT / 'configs' / 'msclr').rglob('*.py'))
+    str(p.relative_to(ROOT)) for p in (ROOT / 'configs').rglob('*.py'))
+
+# The paper's benchmarks: (classes, store, split prefix).
+NTU = {'ntu60_xsub': (60, 'ntu60', 'xsub'), 'ntu60_xview': (60, 'ntu60', 'xview'),
+       'ntu120_xsub': (120, 'ntu120', 'xsub'),
+       'ntu120_xset': (120, 'ntu120', 'xset')}
+STREAMS = {'': 'joint', '_bone': 'bone', '_motion': 'motion'}
+PROTOCOLS = ('linear_ms_aimclr_{}.py', 'linear_ms_aimclr_{}_ensemble.py',
+             'linear_ms_aimclr_{}_transfer.py', 'semi_ms_aimclr_{}_1p.py',
+             'semi_ms_aimclr_{}_10p.py', 'finetune_ms_aimclr_{}.py')
+NTU_RE = re.compile(r'^(?P<kind>ms_aimclr|linear_ms_aimclr|semi_ms_aimclr|'
+                    r'finetune_ms_aimclr)_(?P<bench>ntu60_xsub|ntu60_xview|'
+                    r'ntu120_xsub|ntu120_xset)(?P<stream>|_bone|_motion)'
+                    r'(?P<variant>|_ensemble|_transfer|_1p|_10p)\.py$')
+_BUILT = {}  # identical model / pipeline configs are built once
 
 
 def test_config_inventory():
     names = {Path(c).name for c in CONFIGS}
-    for required in ('ms_aimclr_ntu60_xsub.py', 'ms_aimclr_ntu60_xview.py',
-                     'ms_aimclr_ntu120_xsub.py', 'ms_aimclr_ntu120_xset.py',
-                     'aimclr_msr3d_xsub.py', 'ms_aimclr_msr3d_xsub.py',
+    for required in ('aimclr_msr3d_xsub.py', 'ms_aimclr_msr3d_xsub.py',
                      'aimclr_bandai.py', 'ms_aimclr_bandai.py'):
         assert required in names
+    for bench in NTU:
+        for stream in STREAMS:
+            assert f'ms_aimclr_{bench}{stream}.py' in names
+            for protocol in PROTOCOLS:
+                assert protocol.format(bench + stream) in names
+
+
+def _build_once(registry_build, cfg):
+    key = json.dumps(cfg, sort_keys=True, default=str)
+    if key not in _BUILT:
+        _BUILT[key] = registry_build(cfg)
+    return _BUILT[key]
+
+
+def _build_model(model_cfg):
+    model_cfg = dict(model_cfg)
+    if 'queue_len' in model_cfg:
+        model_cfg['queue_len'] = 256  # tiny override: the queue's size only
+    return _build_once(MODELS.build, model_cfg)
+
+
+def _registered(value, registry):
+    kind = value.get('type') if isinstance(value, dict) else None
+    return isinstance(kind, str) and kind in registry
+
+
+def _is_pipeline(value):
+    return isinstance(value, list) and value and all(
+        _registered(t, TRANSFORMS) for t in value)
+
+
+def _check_ntu(cfg, name, path):
+    """The settings an NTU config's name promises."""
+    match = NTU_RE.match(name)
+    if match is None:
+        return
+    kind, bench, variant = match['kind'], match['bench'], match['variant']
+    classes, store, split = NTU[bench]
+    lines = [line for line in (ROOT / path).read_text().splitlines()
+             if line.strip() and not line.lstrip().startswith('#')]
+    # ntu60_xsub joint configs define the protocols; every other benchmark or
+    # stream is a few lines over one of them, never a copy
+    if bench != 'ntu60_xsub' or match['stream']:
+        assert lines[0].startswith('_base_ = ') and len(lines) <= 6, name
+    assert cfg.model.data_preprocessor.stream == STREAMS[match['stream']]
+    loaders = [cfg.train_dataloader] + ([] if kind == 'ms_aimclr' else
+                                       [cfg.val_dataloader, cfg.test_dataloader])
+    for loader, part in zip(loaders, ('train', 'val', 'val')):
+        assert loader.dataset.ann_file == f'data/stores/{store}_msclr', name
+        assert loader.dataset.split == f'{split}_{part}', name
+    if kind == 'ms_aimclr':
+        return
+    assert cfg.model.cls_head.num_classes == classes
+    backbone = cfg.model.backbone
+    assert backbone.init_cfg.type == 'Pretrained'
+    test_mode = cfg.test_dataloader.dataset.mode
+    if kind == 'linear_ms_aimclr':
+        assert backbone.frozen_stages == 10
+        modes = {'': ('kinectv2_25', 'kinectv2_25'),
+                 '_ensemble': ('single', 'all'),
+                 '_transfer': ('kinectv2_25', 'smplx_42')}[variant]
+        assert (cfg.train_dataloader.dataset.mode, test_mode) == modes
+        assert (cfg.model.cls_head.get('test_classifier') == 'kinectv2_25') \
+            == (variant == '_transfer')
+    else:
+        assert backbone.frozen_stages == -1 and test_mode == 'kinectv2_25'
+        fraction = {'_1p': 0.01, '_10p': 0.1, '': None}[variant]
+        assert cfg.train_dataloader.dataset.label_fraction == fraction
+        assert cfg.train_cfg.max_epochs == (70 if kind == 'finetune_ms_aimclr'
+                                            else 60)
 
 
 @pytest.mark.parametrize('path', CONFIGS)
 def test_config_builds(path):
     cfg = Config.fromfile(str(ROOT / path))
-    assert cfg.custom_imports['imports'] == ['msclr_plugin']
-    model_cfg = cfg.model.copy()
-    if 'queue_len' in model_cfg:
-        model_cfg['queue_len'] = 256  # tiny override: the queue's size only
-    model = MODELS.build(model_cfg)
-    convs = model.backbone.graph.names
-    assert convs == list(cfg.model.backbone.graph_cfg.layouts)
-    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        if key in cfg:
-            dataset = cfg[key]['dataset']
-            Compose(dataset['pipeline'])
-            assert set(dataset.get('conventions') or convs) >= set(convs) or \
-                dataset.get('mode') in convs
+    built = 0
+    if not path.startswith('configs/_base_/'):  # a user-facing config
+        assert cfg.custom_imports['imports'] == ['msclr_plugin']
+    if 'model' in cfg:
+        model = _build_model(cfg.model.to_dict())
+        convs = model.backbone.graph.names
+        assert convs == list(cfg.model.backbone.graph_cfg.layouts)
+        built += 1
+        for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+            if key in cfg:
+                dataset = cfg[key]['dataset']
+                _build_once(Compose, dataset['pipeline'].to_list()
+                            if hasattr(dataset['pipeline'], 'to_list')
+                            else list(dataset['pipeline']))
+                assert set(dataset.get('conventions') or convs) >= set(convs) \
+                    or dataset.get('mode') in convs
+    # base fragments: every model part and every transform list they define
+    for key, value in cfg.items():
+        if key == 'model':
+            continue
+        if _registered(value, MODELS):
+            _build_model(value.to_dict())
+            built += 1
+        elif _is_pipeline(value):
+            _build_once(Compose, [dict(t) for t in value])
+            built += 1
+    assert built or path.endswith(('default_runtime.py', 'linear_sgd_100e.py',
+                                   'pretrain_sgd_300e.py')), path
+    _check_ntu(cfg, Path(path).name, path)
 
 
 def _ntu_shaped_store(root, num_clips=8):

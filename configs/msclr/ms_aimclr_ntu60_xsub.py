@@ -1,15 +1,26 @@
 # MS-AimCLR pretraining on NTU RGB+D 60, cross-subject: Kinect v2 ground
-# truth + SMPL-X 42 joints estimated from the RGB videos (MeTRAbs, mm -> m).
-# Input: a skeleton store made by
-#   python tools/data/ntu_to_store.py --benchmark ntu60 --preprocess aimclr ...
-#   python tools/data/attach_convention.py --convention smplx_42 --scale 0.001 ...
-# (docs/data_preparation.md). Epoch length = clips x conventions (MS-CLR).
+# truth + SMPL-X 42 joints estimated from the RGB videos (MeTRAbs). The store
+# data/stores/ntu60_msclr is made by (docs/data_preparation.md, "NTU RGB+D
+# with MeTRAbs conventions"):
+#   python tools/data/ntu_to_store.py --skeletons-dir data/nturgb+d_skeletons \
+#       --out data/stores/ntu60 --benchmark ntu60
+#   python tools/data/video_to_skeletons.py data/nturgb+d_rgb/*_rgb.avi \
+#       --strip-suffix _rgb --out data/metrabs --extractor metrabs \
+#       --model <your MeTRAbs model dir> --formats smplx_42 --mirror \
+#       --skeletons-dir data/nturgb+d_skeletons
+#   python tools/data/attach_convention.py --store data/stores/ntu60 \
+#       --files-dir data/metrabs --out data/stores/ntu60_msclr \
+#       --name smplx_42 --pattern '{clip}.npz' --key smplx_42 --on-mismatch error
+# The store is raw (camera space, variable length): every convention is
+# centred, aligned and resampled to 50 frames online (raw_pretrain_pipeline;
+# a store made with --preprocess aimclr passes through it unchanged).
+# Epoch length = clips x conventions (MS-CLR).
 _base_ = [
     '../_base_/default_runtime.py', '../_base_/models/ms_aimclr.py',
     '../_base_/schedules/pretrain_sgd_300e.py',
     '../_base_/datasets/aimclr_views.py'
 ]
-data_root = 'data/ntu60_msclr'
+data_root = 'data/stores/ntu60_msclr'
 conventions = ['kinectv2_25', 'smplx_42']
 
 model = dict(backbone=dict(graph_cfg=dict(layouts=conventions)))
@@ -28,5 +39,5 @@ train_dataloader = dict(
         split='xsub_train',
         mode='pretrain',
         pairing='random',
-        pipeline={{_base_.pretrain_pipeline}}))
+        pipeline={{_base_.raw_pretrain_pipeline}}))
 default_hooks = dict(checkpoint=dict(interval=10))

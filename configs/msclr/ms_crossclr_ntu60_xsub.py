@@ -14,7 +14,7 @@ model = dict(
     context=True)
 train_dataloader = dict(
     dataset=dict(pipeline=[
-        dict(type='MSMultiView',
+        dict(type='MSMultiView', common={{_base_.prepare}},
              pipelines=dict(query={{_base_.normal_view}},
                             key={{_base_.normal_view}})),
         dict(type='PackMultiSkeletonInputs')

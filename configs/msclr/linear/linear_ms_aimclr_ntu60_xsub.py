@@ -1,5 +1,6 @@
 # Linear evaluation of an NTU-60 xsub pretraining (AimCLR protocol): frozen
-# encoder, Kinect v2 (the reference convention) for training and test.
+# encoder, Kinect v2 (the reference convention) for training and test. Store
+# and online preprocessing as ms_aimclr_ntu60_xsub.py.
 #   python tools/train.py configs/msclr/linear/linear_ms_aimclr_ntu60_xsub.py \
 #       --cfg-options model.backbone.init_cfg.checkpoint=<pretrain epoch_300.pth>
 #   python tools/test.py configs/msclr/linear/linear_ms_aimclr_ntu60_xsub.py \
@@ -9,7 +10,7 @@ _base_ = [
     '../../_base_/schedules/linear_sgd_100e.py',
     '../../_base_/datasets/aimclr_views.py'
 ]
-data_root = 'data/ntu60_msclr'
+data_root = 'data/stores/ntu60_msclr'
 model = dict(
     backbone=dict(
         frozen_stages=10,
@@ -24,7 +25,7 @@ dataset = dict(
     ann_file=data_root,
     conventions=['kinectv2_25', 'smplx_42'],
     mode='kinectv2_25',
-    pipeline={{_base_.eval_pipeline}})
+    pipeline={{_base_.raw_eval_pipeline}})
 train_dataloader = dict(
     batch_size=128,
     num_workers=8,

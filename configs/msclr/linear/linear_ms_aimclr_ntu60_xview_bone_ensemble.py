@@ -1,0 +1,2 @@
+_base_ = './linear_ms_aimclr_ntu60_xview_ensemble.py'
+model = dict(data_preprocessor=dict(stream='bone'))

@@ -1,0 +1,2 @@
+_base_ = './semi_ms_aimclr_ntu120_xset_1p.py'
+model = dict(data_preprocessor=dict(stream='bone'))

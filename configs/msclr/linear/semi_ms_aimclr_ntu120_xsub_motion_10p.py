@@ -1,0 +1,2 @@
+_base_ = './semi_ms_aimclr_ntu120_xsub_10p.py'
+model = dict(data_preprocessor=dict(stream='motion'))
