@@ -22,16 +22,21 @@ class JobRunner:
 
     Args:
         tag (str): Prefix of the progress lines.
+        dry_run (bool): Print and record every command, run none.
     """
 
-    def __init__(self, tag: str) -> None:
+    def __init__(self, tag: str, dry_run: bool = False) -> None:
         self.tag = tag
+        self.dry_run = dry_run
         self.records: List[dict] = []
 
     def run(self, cmd: Sequence[str], log: str) -> None:
         """Run ``cmd``; exit with the log's tail if it fails."""
         cmd = [str(c) for c in cmd]
         print(f'[{self.tag}] $ {" ".join(cmd)}', flush=True)
+        if self.dry_run:
+            self.records.append(dict(cmd=' '.join(cmd), log=log, seconds=None))
+            return
         start = time.time()
         with open(log, 'w') as f:
             proc = subprocess.run(cmd, cwd=ROOT, stdout=f, stderr=subprocess.STDOUT)
