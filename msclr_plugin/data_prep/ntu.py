@@ -17,7 +17,7 @@ frames holding none of the kept bodies are dropped.
 import os
 import os.path as osp
 import re
-from typing import Dict, Iterable, List, Optional, Sequence
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -141,6 +141,29 @@ def motion_energy(track: np.ndarray) -> float:
     return float(track[seen].mean(axis=1).var(axis=0).sum())
 
 
+def kept_bodies(tracks: Dict[str, np.ndarray],
+                max_bodies: int = 2) -> Tuple[np.ndarray, np.ndarray]:
+    """The ``max_bodies`` most energetic bodies over every frame of the file.
+
+    Returns:
+        tuple: ``(max_bodies, T, 25, 3)`` float32 zero-filled where a kept
+        body is absent, and ``(T,)`` whether any kept body is present (the
+        frames :func:`select_bodies` keeps). The reference for matching
+        people estimated from the clip's video (one video frame per file
+        frame).
+    """
+    ids = sorted(tracks, key=lambda b: -motion_energy(tracks[b]))
+    kept = [tracks[b] for b in ids[:max_bodies]]
+    num_frames = len(kept[0]) if kept else 0
+    out = np.zeros((max_bodies, num_frames, get_layout(LAYOUT).num_joints, 3),
+                   np.float32)
+    if kept:
+        stack = np.stack(kept)  # (m, T, V, 3), NaN where absent
+        out[:len(kept)] = np.nan_to_num(stack, nan=0.0)
+        return out, np.isfinite(stack[:, :, 0, 0]).any(axis=0)
+    return out, np.zeros(0, bool)
+
+
 def select_bodies(tracks: Dict[str, np.ndarray], max_bodies: int = 2) -> np.ndarray:
     """Keep the ``max_bodies`` most energetic bodies (module docstring).
 
@@ -149,16 +172,8 @@ def select_bodies(tracks: Dict[str, np.ndarray], max_bodies: int = 2) -> np.ndar
         kept body is absent; frames with no kept body are dropped, so ``T'``
         may be 0.
     """
-    ids = sorted(tracks, key=lambda b: -motion_energy(tracks[b]))
-    kept = [tracks[b] for b in ids[:max_bodies]]
-    if not kept:
-        return np.zeros((max_bodies, 0, get_layout(LAYOUT).num_joints, 3), np.float32)
-    stack = np.stack(kept)  # (m, T, V, 3)
-    present = np.isfinite(stack[:, :, 0, 0]).any(axis=0)
-    stack = np.nan_to_num(stack[:, present], nan=0.0)
-    out = np.zeros((max_bodies, ) + stack.shape[1:], np.float32)
-    out[:len(kept)] = stack
-    return out
+    kp, present = kept_bodies(tracks, max_bodies)
+    return kp[:, present]
 
 
 def load_clip(path: str, max_bodies: int = 2, preprocess: str = 'none') -> np.ndarray:

@@ -3,8 +3,13 @@
 ``SkeletonExtractor.extract(frames_or_video_path)`` returns
 ``{convention: (M, T, V, C) float32}``. Frames where nobody is detected are
 zero-filled and counted in ``extractor.last_missing``.
+:class:`MultiFormatExtractor` wraps a user's estimator that returns several
+skeleton formats per frame batch (MeTRAbs) and matches the people it finds to
+reference (Kinect) bodies.
 """
-from typing import Dict, Iterable, List, Optional, Sequence, Union
+import itertools
+from typing import (Callable, Dict, Iterable, Iterator, List, Optional,
+                    Sequence, Tuple, Union)
 
 import numpy as np
 
@@ -13,25 +18,35 @@ from msclr_plugin.skeletons.registry import LayoutLike
 
 Frames = Union[str, Sequence[np.ndarray], np.ndarray]
 
+# Kinect v2 camera space from an OpenCV camera frame (x right in the image,
+# y down, z forward: MeTRAbs' camera space): Kinect's x points to the
+# sensor's left and y up, so both change sign (a rotation, no mirror).
+OPENCV_TO_KINECT = ((-1., 0., 0.), (0., -1., 0.), (0., 0., 1.))
 
-def read_video(path: str, max_frames: Optional[int] = None) -> List[np.ndarray]:
-    """Decode a video into RGB ``(H, W, 3)`` uint8 frames with OpenCV."""
+
+def iter_video(path: str, max_frames: Optional[int] = None) -> Iterator[np.ndarray]:
+    """Decode a video frame by frame into RGB ``(H, W, 3)`` uint8 arrays."""
     import cv2
     cap = cv2.VideoCapture(path)
     if not cap.isOpened():
         raise ValueError(f'{path}: cannot open video')
-    frames = []
+    count = 0
     try:
-        while max_frames is None or len(frames) < max_frames:
+        while max_frames is None or count < max_frames:
             ok, frame = cap.read()
             if not ok:
                 break
-            frames.append(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
+            count += 1
+            yield cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
     finally:
         cap.release()
-    if not frames:
+    if not count:
         raise ValueError(f'{path}: no frame could be decoded')
-    return frames
+
+
+def read_video(path: str, max_frames: Optional[int] = None) -> List[np.ndarray]:
+    """Decode a video into RGB ``(H, W, 3)`` uint8 frames with OpenCV."""
+    return list(iter_video(path, max_frames))
 
 
 class SkeletonExtractor:
@@ -231,3 +246,358 @@ class MMPoseExtractor(SkeletonExtractor):
         if not np.isfinite(out).all():
             raise ValueError('mmpose keypoints hold NaN')
         return {self.convention: out}
+
+
+def _numpy(value) -> np.ndarray:
+    """A numpy copy of a numpy / torch / TensorFlow array."""
+    if hasattr(value, 'detach'):
+        value = value.detach().cpu()
+    if hasattr(value, 'numpy'):
+        value = value.numpy()
+    return np.asarray(value)
+
+
+class MeTRAbsAdapter:
+    """Calls a MeTRAbs model once per frame batch and slices every format.
+
+    MeTRAbs (github.com/isarandi/metrabs) estimates all the joints it was
+    trained on in one pass (``skeleton=''``); each skeleton format is a
+    subset of them, ``model.per_skeleton_indices[format]`` (both its
+    TensorFlow SavedModels and its PyTorch port have the attribute). The
+    model is the user's, loaded from their disk: nothing is downloaded here.
+
+    Args:
+        model: The loaded model, with ``detect_poses_batched`` and
+            ``per_skeleton_indices``.
+        formats (Sequence[str]): MeTRAbs format names, e.g. ``'smplx_42'``.
+        to_input (callable, optional): Turns the ``(B, H, W, 3)`` uint8 numpy
+            batch into the model's input (TensorFlow takes it as it is; the
+            PyTorch port wants a ``(B, 3, H, W)`` tensor on its device).
+        **detect_kwargs: Passed to ``detect_poses_batched`` (e.g.
+            ``intrinsic_matrix``, ``detector_threshold``, ``max_detections``).
+
+    Returns (call): one dict per image, ``{format: (P, V, 3)}`` in the
+    model's camera space (millimetres, x right, y down, z forward) and
+    ``'scores'``: ``(P,)`` detector confidences.
+    """
+
+    def __init__(self,
+                 model,
+                 formats: Sequence[str],
+                 to_input: Optional[Callable] = None,
+                 **detect_kwargs) -> None:
+        known = getattr(model, 'per_skeleton_indices', None)
+        if known is None or not hasattr(model, 'detect_poses_batched'):
+            raise TypeError('MeTRAbsAdapter needs a MeTRAbs model (with '
+                            'detect_poses_batched and per_skeleton_indices)')
+        missing = [f for f in formats if f not in known]
+        if missing:
+            raise KeyError(f'the MeTRAbs model has no format {missing}; it has '
+                           f'{sorted(known)}')
+        self.model = model
+        self.indices = {f: _numpy(known[f]).astype(np.int64) for f in formats}
+        names = getattr(model, 'per_skeleton_joint_names', {})
+        self.joint_names = {
+            f: [n.decode() if isinstance(n, bytes) else str(n)
+                for n in _numpy(names[f]).tolist()]
+            for f in formats if f in names
+        }
+        self.to_input = to_input
+        self.detect_kwargs = detect_kwargs
+
+    def __call__(self, images: np.ndarray) -> List[Dict[str, np.ndarray]]:
+        batch = self.to_input(images) if self.to_input else images
+        pred = self.model.detect_poses_batched(batch, skeleton='',
+                                               **self.detect_kwargs)
+        out = []
+        for i, poses in enumerate(pred['poses3d']):
+            poses = _numpy(poses).reshape(-1, *_numpy(poses).shape[-2:])
+            item = {f: poses[:, idx] for f, idx in self.indices.items()}
+            if 'boxes' in pred:
+                item['scores'] = _numpy(pred['boxes'][i]).reshape(-1, 5)[:, 4]
+            out.append(item)
+        return out
+
+
+def _match(refs: np.ndarray, cands: np.ndarray,
+           gate: float) -> Tuple[List[int], float]:
+    """The lowest-cost matching of reference points to candidates.
+
+    Each present reference takes a distinct candidate or none (cost
+    ``gate``), so no pair farther apart than ``gate`` is chosen.
+
+    Returns:
+        (list[int], float): candidate index per reference (-1: none, and for
+        absent references), and the cost.
+    """
+    present = [m for m in range(len(refs)) if np.isfinite(refs[m]).all()]
+    dist = np.linalg.norm(refs[present][:, None] - cands[None], axis=-1) \
+        if len(cands) else np.zeros((len(present), 0))
+    best, best_cost = None, np.inf
+    for choice in itertools.product(range(-1, len(cands)), repeat=len(present)):
+        taken = [c for c in choice if c >= 0]
+        if len(taken) != len(set(taken)):
+            continue
+        cost = sum(dist[i, c] if c >= 0 else gate for i, c in enumerate(choice))
+        if cost < best_cost:
+            best, best_cost = choice, cost
+    out = [-1] * len(refs)
+    for m, c in zip(present, best or ()):
+        out[m] = c
+    return out, best_cost
+
+
+def associate_people(candidates: Sequence[np.ndarray],
+                     reference: np.ndarray,
+                     max_distance: float = 0.5) -> Tuple[np.ndarray, Dict]:
+    """Match estimated people to reference bodies by pelvis distance.
+
+    The two cameras differ (NTU: the RGB camera sits beside the depth camera,
+    and a monocular estimate's absolute depth has its own error), so the
+    estimates are first aligned by one translation per clip: the median
+    offset of a matching without a distance limit. Then, frame by frame,
+    each reference body takes the nearest distinct estimated person within
+    ``max_distance`` (metres, after alignment) or none.
+
+    Args:
+        candidates (Sequence[np.ndarray]): Per frame, ``(P_t, 3)`` pelvis
+            positions of the estimated people in detector order, in the
+            reference's axes and units.
+        reference (np.ndarray): ``(M, T, 3)`` pelvis of the reference bodies,
+            NaN where a body is absent.
+        max_distance (float): Farthest accepted pair. Defaults to 0.5.
+
+    Returns:
+        tuple: ``assign`` ``(M, T)`` (index of the matched person, -1 for
+        none) and counts: ``unmatched`` (present reference bodies without a
+        person, summed over frames), ``extra`` (people matched to no body),
+        ``reordered`` (frames whose matching differs from the detector's
+        order), ``offset`` (the alignment, reference minus estimate).
+    """
+    num_bodies, num_frames = reference.shape[:2]
+    if len(candidates) != num_frames:
+        raise ValueError(f'{len(candidates)} frames of estimates, the reference '
+                         f'has {num_frames}')
+    # no distance limit, but an unmatched body costs more than any pair
+    first = [_match(reference[:, t], candidates[t], 1e9)[0]
+             for t in range(num_frames)]
+    diffs = [reference[m, t] - candidates[t][c] for t, assign in enumerate(first)
+             for m, c in enumerate(assign) if c >= 0]
+    offset = np.median(diffs, axis=0) if diffs else np.zeros(3)
+    assign = np.full((num_bodies, num_frames), -1, np.int64)
+    counts = dict(unmatched=0, extra=0, reordered=0)
+    for t in range(num_frames):
+        assign[:, t] = _match(reference[:, t], candidates[t] + offset,
+                              max_distance)[0]
+        present = np.isfinite(reference[:, t]).all(-1)
+        matched = [int(c) for c in assign[:, t] if c >= 0]
+        counts['unmatched'] += int((present & (assign[:, t] < 0)).sum())
+        counts['extra'] += len(candidates[t]) - len(matched)
+        counts['reordered'] += int(matched != list(range(len(matched))))
+    counts['offset'] = [float(v) for v in offset]
+    return assign, counts
+
+
+class MultiFormatExtractor(SkeletonExtractor):
+    """Several skeleton formats of the same people from one estimator pass.
+
+    For estimators that return several skeleton conventions per frame batch,
+    each a fixed linear map of one latent estimate (MeTRAbs: wrap the model
+    in :class:`MeTRAbsAdapter`). The estimator is any callable taking a
+    ``(B, H, W, 3)`` uint8 RGB batch and returning one dict per image:
+    ``{format: (P, V, 3)}`` for every requested format (the same P people in
+    every format) and optionally ``'scores'`` ``(P,)``.
+
+    Every estimate is brought into the reference's frame: ``axes`` (a 3x3
+    rotation) then ``scale``; the defaults take MeTRAbs' camera space
+    (millimetres, x right, y down) to Kinect v2 camera space (metres, x to
+    the sensor's left, y up). People become bodies either by detector score
+    (no reference) or, given the clip's reference skeleton (NTU's Kinect
+    bodies, in the store's order), by :func:`associate_people`; frames where
+    the reference has no body are then dropped, as the NTU converter drops
+    them, so the output has the store's frame count.
+
+    Args:
+        estimator (callable): See above.
+        formats (Sequence[str] | dict): Format names (each also the layout),
+            or ``{format: layout}``.
+        batch_size (int): Frames per estimator call. Defaults to 16.
+        max_person (int): Bodies without a reference. Defaults to 2.
+        mirror (bool): Flip every frame horizontally before estimation.
+            NTU's RGB videos are mirror images of the Kinect's view: flipped,
+            the estimator sees the true scene, so its left is Kinect's left.
+        scale (float): Multiplies the rotated coordinates (0.001: mm -> m).
+        axes (array-like): ``(3, 3)`` rotation into the reference's axes.
+            Defaults to :data:`OPENCV_TO_KINECT`.
+        reference_layout (str | dict | SkeletonLayout): Layout of the
+            reference skeleton. Defaults to ``'kinectv2_25'``.
+        anchor (str, optional): The format whose pelvis role is matched.
+            Defaults to the first.
+        max_distance (float): See :func:`associate_people`.
+        max_frames (int, optional): See :class:`SkeletonExtractor`.
+
+    Attributes:
+        last_report (dict): Counts of the last clip: ``frames`` (read),
+            ``no_detection`` (frames without anybody), ``dropped`` (frames
+            without a reference body), and with a reference those of
+            :func:`associate_people`; without one, ``extra`` (people beyond
+            ``max_person``).
+    """
+
+    def __init__(self,
+                 estimator: Callable,
+                 formats: Union[Sequence[str], Dict[str, LayoutLike]],
+                 batch_size: int = 16,
+                 max_person: int = 2,
+                 mirror: bool = False,
+                 scale: float = 0.001,
+                 axes=OPENCV_TO_KINECT,
+                 reference_layout: LayoutLike = 'kinectv2_25',
+                 anchor: Optional[str] = None,
+                 max_distance: float = 0.5,
+                 max_frames: Optional[int] = None) -> None:
+        super().__init__(max_frames)
+        if not isinstance(formats, dict):
+            formats = {f: f for f in formats}
+        if not formats:
+            raise ValueError('no format requested')
+        self.estimator = estimator
+        self.layouts = {f: get_layout(l) for f, l in formats.items()}
+        names = getattr(estimator, 'joint_names', {})
+        for fmt, layout in self.layouts.items():
+            _check_joint_names(fmt, names.get(fmt), layout)
+        self.batch_size = batch_size
+        self.max_person = max_person
+        self.mirror = mirror
+        self.transform = np.asarray(axes, np.float64).T * scale
+        if self.transform.shape != (3, 3):
+            raise ValueError(f'axes must be 3x3, got {np.shape(axes)}')
+        self.reference_layout = get_layout(reference_layout)
+        self.anchor = anchor or next(iter(self.layouts))
+        if self.anchor not in self.layouts:
+            raise KeyError(f'anchor {self.anchor!r} is not a requested format '
+                           f'{sorted(self.layouts)}')
+        self.max_distance = max_distance
+        self.last_report: Dict = {}
+
+    def extract(self, frames_or_video_path: Frames,
+                reference: Optional[np.ndarray] = None) -> Dict[str, np.ndarray]:
+        """Skeletons of a video file (streamed) or of RGB frames.
+
+        Args:
+            frames_or_video_path: A video path or ``(T, H, W, 3)`` frames.
+            reference (np.ndarray, optional): ``(M, T, V, 3)`` reference
+                skeleton of the same frames (zeros where a body is absent).
+
+        Returns:
+            dict: ``{format: (M, T', V, 3) float32}``.
+        """
+        if isinstance(frames_or_video_path, str):
+            frames = iter_video(frames_or_video_path, self.max_frames)
+        else:
+            frames = iter(frames_or_video_path)
+        people = []  # per frame: {format: (P, V, 3)} in the reference's frame
+        batch = list(itertools.islice(frames, self.batch_size))
+        while batch:
+            people.extend(self._estimate(batch, len(people)))
+            batch = list(itertools.islice(frames, self.batch_size))
+        if not people:
+            raise ValueError('no frames given')
+        return self._bodies(people, reference)
+
+    def _estimate(self, batch: List[np.ndarray], start: int) -> List[Dict]:
+        images = np.stack([f[:, ::-1] if self.mirror else f for f in batch])
+        results = self.estimator(np.ascontiguousarray(images))
+        if len(results) != len(batch):
+            raise ValueError(f'the estimator returned {len(results)} results '
+                             f'for {len(batch)} frames (from frame {start})')
+        out = []
+        for t, result in enumerate(results, start):
+            item, count = {}, None
+            for fmt, layout in self.layouts.items():
+                if fmt not in result:
+                    raise KeyError(f'frame {t}: the estimator returned no '
+                                   f'{fmt!r} (it returned {sorted(result)})')
+                pts = np.asarray(_numpy(result[fmt]), np.float64)
+                pts = pts.reshape(-1, *pts.shape[-2:]) if pts.size else \
+                    np.zeros((0, layout.num_joints, 3))
+                if pts.shape[1:] != (layout.num_joints, 3):
+                    raise ValueError(f'frame {t}: format {fmt} has shape '
+                                     f'{pts.shape}, layout {layout.name} wants '
+                                     f'(P, {layout.num_joints}, 3)')
+                if count is not None and len(pts) != count:
+                    raise ValueError(f'frame {t}: {len(pts)} people in {fmt}, '
+                                     f'{count} in another format')
+                if not np.isfinite(pts).all():
+                    raise ValueError(f'frame {t}: format {fmt} holds NaN')
+                count = len(pts)
+                item[fmt] = pts @ self.transform
+            if 'scores' in result and count:
+                order = np.argsort(-_numpy(result['scores']).reshape(-1),
+                                   kind='stable')
+                item = {f: v[order] for f, v in item.items()}
+            out.append(item)
+        return out
+
+    def _bodies(self, people: List[Dict],
+                reference: Optional[np.ndarray]) -> Dict[str, np.ndarray]:
+        num_frames = len(people)
+        counts = [len(p[self.anchor]) for p in people]
+        report = dict(frames=num_frames, no_detection=sum(c == 0 for c in counts),
+                      dropped=0)
+        if reference is None:
+            assign = np.full((self.max_person, num_frames), -1, np.int64)
+            for t, count in enumerate(counts):
+                kept = min(count, self.max_person)
+                assign[:kept, t] = np.arange(kept)
+            report['extra'] = sum(max(c - self.max_person, 0) for c in counts)
+            keep = np.ones(num_frames, bool)
+        else:
+            reference = np.asarray(reference, np.float64)
+            if reference.ndim != 4 or reference.shape[1] != num_frames or \
+                    reference.shape[2] != self.reference_layout.num_joints:
+                raise ValueError(
+                    f'reference of shape {reference.shape}, expected (M, '
+                    f'{num_frames}, {self.reference_layout.num_joints}, 3) for '
+                    f'the {num_frames} frames read')
+            present = np.abs(reference[..., :3]).sum(axis=(-1, -2)) > 0
+            pelvis = self.reference_layout.role_position(reference[..., :3],
+                                                         'pelvis')
+            pelvis[~present] = np.nan
+            anchor = self.layouts[self.anchor]
+            assign, assoc = associate_people(
+                [anchor.role_position(p[self.anchor], 'pelvis') for p in people],
+                pelvis, self.max_distance)
+            report.update(assoc)
+            keep = present.any(0)
+            report['dropped'] = int((~keep).sum())
+        out = {}
+        for fmt, layout in self.layouts.items():
+            kp = np.zeros((len(assign), num_frames, layout.num_joints, 3),
+                          np.float32)
+            for m, t in zip(*np.nonzero(assign >= 0)):
+                kp[m, t] = people[t][fmt][assign[m, t]]
+            out[fmt] = kp[:, keep]
+        self.last_report = report
+        self.last_missing = report['no_detection']
+        return out
+
+
+def _check_joint_names(fmt: str, names: Optional[Sequence[str]],
+                       layout) -> None:
+    """An estimator's joint names against the layout: the same names in
+    another order is an error. Names from another vocabulary (MeTRAbs
+    ``kinectv2_25`` says ``lsho`` where the layout says ``ShoulderLeft``)
+    are checked by count only."""
+    if names is None:
+        return
+    if len(names) != layout.num_joints:
+        raise ValueError(f'format {fmt}: the estimator has {len(names)} joints, '
+                         f'layout {layout.name} {layout.num_joints}')
+    ours = [n.lower() for n in layout.joint_names]
+    theirs = [n.lower() for n in names]
+    if set(ours) == set(theirs) and ours != theirs:
+        first = next(i for i, (a, b) in enumerate(zip(ours, theirs)) if a != b)
+        raise ValueError(f'format {fmt}: joint {first} is {names[first]!r} for '
+                         f'the estimator, {layout.joint_names[first]!r} in layout '
+                         f'{layout.name}: another joint order')

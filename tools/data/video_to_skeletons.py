@@ -1,14 +1,30 @@
-"""Extract skeletons from videos into one ``.npz`` per video (one array per
-convention), ready for tools/data/attach_convention.py.
+"""Extract skeletons from videos into one ``.npz`` per video (one array
+``(M, T, V, C)`` per convention), ready for tools/data/attach_convention.py.
 
-Example (NTU RGB videos are mirrored: --mirror):
+Extractors: ``mediapipe`` (BlazePose-33), ``mmpose`` (an mmpose inferencer)
+and ``metrabs``: several formats per pass from a MeTRAbs model that is yours,
+loaded from your disk (``--model``: a TensorFlow SavedModel directory, or
+whatever ``--estimator-factory module:function`` loads from it, e.g. the
+PyTorch port). MeTRAbs output is written in Kinect v2 camera space (metres,
+y up); with ``--skeletons-dir`` the people it finds are matched to the
+clip's Kinect bodies (pelvis distance after a per-clip alignment) and the
+frames without a Kinect body are dropped, as tools/data/ntu_to_store.py
+drops them; every clip's counts go to ``<out>/association.json``.
+
+Examples (NTU RGB videos are mirrored: --mirror):
     python tools/data/video_to_skeletons.py data/nturgb+d_rgb/*.avi \
         --out work/mediapipe --extractor mediapipe --mirror --strip-suffix _rgb
-    python tools/data/attach_convention.py --store work/stores/ntu60 \
-        --files-dir work/mediapipe --out work/stores/ntu60_mp \
-        --name blazepose_33 --pattern '{clip}.npz' --key blazepose_33 --channels 3
+    python tools/data/video_to_skeletons.py data/nturgb+d_rgb/*_rgb.avi \
+        --strip-suffix _rgb --out data/metrabs --extractor metrabs \
+        --model models/metrabs_eff2l_y4 --formats smplx_42 smpl_24 --mirror \
+        --skeletons-dir data/nturgb+d_skeletons
+    python tools/data/attach_convention.py --store data/stores/ntu60 \
+        --files-dir data/metrabs --out data/stores/ntu60_msclr \
+        --name smplx_42 --pattern '{clip}.npz' --key smplx_42 --on-mismatch error
 """
 import argparse
+import importlib
+import json
 import os
 import os.path as osp
 import time
@@ -17,12 +33,12 @@ import numpy as np
 from tqdm import tqdm
 
 
-def parse_args():
+def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('videos', nargs='+', help='video files')
     parser.add_argument('--out', required=True, help='output directory')
     parser.add_argument(
-        '--extractor', choices=['mediapipe', 'mmpose'], default='mediapipe')
+        '--extractor', choices=['mediapipe', 'mmpose', 'metrabs'], default='mediapipe')
     parser.add_argument(
         '--mirror', action='store_true', help='flip frames first (NTU RGB is mirrored)')
     parser.add_argument(
@@ -31,20 +47,58 @@ def parse_args():
         '--pose2d', default='human', help='mmpose inferencer model alias (mmpose)')
     parser.add_argument(
         '--layout', default='coco', help='layout of the mmpose model keypoints')
+    parser.add_argument('--model', help='metrabs: your model (a directory or file)')
+    parser.add_argument(
+        '--estimator-factory', metavar='MODULE:FUNCTION',
+        help='metrabs: a function that loads --model and returns the model '
+        '(default: tensorflow.saved_model.load)')
+    parser.add_argument(
+        '--formats', nargs='+', default=['smplx_42'],
+        help='metrabs formats, each saved under its name (a built-in layout: '
+        'smplx_42, smpl_24, berkeley_mhad_43, kinectv2_25)')
+    parser.add_argument('--batch-size', type=int, default=16, help='metrabs frames per call')
+    parser.add_argument(
+        '--skeletons-dir',
+        help='metrabs: NTU .skeleton files; match people to their Kinect bodies')
+    parser.add_argument('--max-bodies', type=int, default=2,
+                        help='bodies per clip (as ntu_to_store.py)')
+    parser.add_argument('--max-distance', type=float, default=0.5,
+                        help='metrabs: farthest pelvis match after alignment (m)')
     parser.add_argument('--max-frames', type=int)
     parser.add_argument(
         '--strip-suffix',
         default='',
         help='removed from the file stem to get the clip '
         'name (e.g. _rgb)')
-    return parser.parse_args()
+    return parser.parse_args(argv)
+
+
+def load_estimator(args):
+    if not args.model:
+        raise SystemExit('--extractor metrabs needs --model (your MeTRAbs model)')
+    if args.estimator_factory:
+        module, _, name = args.estimator_factory.partition(':')
+        return getattr(importlib.import_module(module), name)(args.model)
+    try:
+        import tensorflow as tf
+    except ImportError:
+        raise SystemExit('loading a MeTRAbs SavedModel needs tensorflow; or give '
+                         '--estimator-factory for another loader') from None
+    return tf.saved_model.load(args.model)
 
 
 def build_extractor(args):
-    from msclr_plugin.data_prep.video import (MediaPipeExtractor, MMPoseExtractor)
+    from msclr_plugin.data_prep.video import (MediaPipeExtractor, MeTRAbsAdapter,
+                                              MMPoseExtractor, MultiFormatExtractor)
     if args.extractor == 'mediapipe':
         return MediaPipeExtractor(
             mirror=args.mirror, image=args.image, max_frames=args.max_frames)
+    if args.extractor == 'metrabs':
+        adapter = MeTRAbsAdapter(load_estimator(args), args.formats)
+        return MultiFormatExtractor(
+            adapter, args.formats, batch_size=args.batch_size,
+            max_person=args.max_bodies, mirror=args.mirror,
+            max_distance=args.max_distance, max_frames=args.max_frames)
     from mmpose.apis import MMPoseInferencer  # needs mmdet + torchvision
     return MMPoseExtractor(
         MMPoseInferencer(pose2d=args.pose2d),
@@ -52,28 +106,53 @@ def build_extractor(args):
         max_frames=args.max_frames)
 
 
-def main():
-    args = parse_args()
+def kinect_reference(args, clip):
+    """The clip's Kinect bodies over every frame, in the store's order."""
+    from msclr_plugin.data_prep.ntu import kept_bodies, read_skeleton_file
+    tracks = read_skeleton_file(osp.join(args.skeletons_dir, clip + '.skeleton'))
+    reference, _ = kept_bodies(tracks, args.max_bodies)
+    return reference[:, :args.max_frames] if args.max_frames else reference
+
+
+def main(argv=None):
+    from msclr_plugin.data_prep import ConversionError
+    args = parse_args(argv)
+    if args.skeletons_dir and args.extractor != 'metrabs':
+        raise SystemExit('--skeletons-dir goes with --extractor metrabs')
     extractor = build_extractor(args)
     os.makedirs(args.out, exist_ok=True)
-    start, failed, missing = time.time(), [], 0
+    start, failed, missing, reports = time.time(), [], 0, {}
     for video in tqdm(args.videos, desc='videos', unit='video'):
         stem = osp.splitext(osp.basename(video))[0]
         if args.strip_suffix and stem.endswith(args.strip_suffix):
             stem = stem[:-len(args.strip_suffix)]
         try:
-            skeletons = extractor.extract(video)
-        except ValueError as err:
-            failed.append(f'{video}: {err}')
+            if args.skeletons_dir:
+                skeletons = extractor.extract(video, kinect_reference(args, stem))
+            else:
+                skeletons = extractor.extract(video)
+        except (ValueError, KeyError, OSError) as err:
+            kind = 'corrupt skeleton file' if isinstance(err, ConversionError) else ''
+            failed.append(f'{video} (clip {stem}): {kind or type(err).__name__}: {err}')
             continue
         missing += extractor.last_missing
+        reports[stem] = getattr(extractor, 'last_report', None)
         np.savez_compressed(osp.join(args.out, stem + '.npz'), **skeletons)
     print(f'{len(args.videos) - len(failed)} videos extracted, '
           f'{len(failed)} failed, {missing} frames without a detection '
           '(zero-filled)')
+    if args.extractor == 'metrabs':
+        totals = {k: sum(r[k] for r in reports.values())
+                  for k in ('frames', 'no_detection', 'dropped', 'extra',
+                            'unmatched', 'reordered') if reports and
+                  all(k in r for r in reports.values())}
+        print('people and bodies: ' + ', '.join(f'{v} {k}' for k, v in totals.items()))
+        with open(osp.join(args.out, 'association.json'), 'w') as f:
+            json.dump(dict(totals=totals, clips=reports, failed=failed), f, indent=1)
     for line in failed:
         print('  ' + line)
     print(f'done in {time.time() - start:.1f} s')
+    return reports
 
 
 if __name__ == '__main__':
