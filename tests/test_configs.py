@@ -38,6 +38,8 @@ def test_config_inventory():
     for required in ('aimclr_msr3d_xsub.py', 'ms_aimclr_msr3d_xsub.py',
                      'aimclr_bandai.py', 'ms_aimclr_bandai.py'):
         assert required in names
+    for pku in ('pku1_xsub', 'pku1_xview', 'pku2_xsub', 'pku2_xview'):
+        assert {f'ms_aimclr_{pku}.py', f'linear_ms_aimclr_{pku}.py'} <= names
     for bench in NTU:
         for stream in STREAMS:
             assert f'ms_aimclr_{bench}{stream}.py' in names

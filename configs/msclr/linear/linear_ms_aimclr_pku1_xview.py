@@ -1,0 +1,4 @@
+_base_ = './linear_ms_aimclr_pku1_xsub.py'
+train_dataloader = dict(dataset=dict(split='xview_train'))
+val_dataloader = dict(dataset=dict(split='xview_val'))
+test_dataloader = val_dataloader
