@@ -74,6 +74,7 @@ class StandInMeTRAbs:
 
     def detect_poses_batched(self, images, skeleton='ERROR', **kwargs):
         assert skeleton == '', 'one pass for every format'
+        assert kwargs in ({}, dict(default_fov_degrees=84.1, detector_threshold=0.2))
         assert images.dtype == np.uint8 and images.ndim == 4
         poses, boxes = [], []
         for image in images:
@@ -150,8 +151,9 @@ def test_metrabs_formats_into_an_aligned_store(sample, tmp_path):
     model = tmp_path / 'standin_model.npz'
     np.savez(model, kinect=sample['kinect'], profiles=sample['profiles'])
     tool = load_tool()
-    reports = tool.main([
-        sample['video'], '--strip-suffix', '_rgb', '--out', str(tmp_path / 'est'),
+    reports = tool.main([  # a directory of videos: the sample's one
+        str(sample['root']), '--strip-suffix', '_rgb', '--out', str(tmp_path / 'est'),
+        '--fov', '84.1', '--metrabs-option', 'detector_threshold=0.2',
         '--extractor', 'metrabs', '--model', str(model), '--estimator-factory',
         'tests.test_data_prep_multiformat:standin_factory', '--formats', 'smpl_24',
         'coco', '--mirror', '--skeletons-dir', str(sample['root'])])

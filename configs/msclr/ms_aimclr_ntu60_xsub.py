@@ -4,9 +4,9 @@
 # with MeTRAbs conventions"):
 #   python tools/data/ntu_to_store.py --skeletons-dir data/nturgb+d_skeletons \
 #       --out data/stores/ntu60 --benchmark ntu60
-#   python tools/data/video_to_skeletons.py data/nturgb+d_rgb/*_rgb.avi \
+#   python tools/data/video_to_skeletons.py data/nturgb+d_rgb \
 #       --strip-suffix _rgb --out data/metrabs --extractor metrabs \
-#       --model <your MeTRAbs model dir> --formats smplx_42 --mirror \
+#       --model <your MeTRAbs model> --formats smplx_42 --mirror --fov 84.1 \
 #       --skeletons-dir data/nturgb+d_skeletons
 #   python tools/data/attach_convention.py --store data/stores/ntu60 \
 #       --files-dir data/metrabs --out data/stores/ntu60_msclr \

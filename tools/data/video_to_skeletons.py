@@ -14,10 +14,10 @@ drops them; every clip's counts go to ``<out>/association.json``.
 Examples (NTU RGB videos are mirrored: --mirror):
     python tools/data/video_to_skeletons.py data/nturgb+d_rgb/*.avi \
         --out work/mediapipe --extractor mediapipe --mirror --strip-suffix _rgb
-    python tools/data/video_to_skeletons.py data/nturgb+d_rgb/*_rgb.avi \
+    python tools/data/video_to_skeletons.py data/nturgb+d_rgb \
         --strip-suffix _rgb --out data/metrabs --extractor metrabs \
         --model models/metrabs_eff2l_y4 --formats smplx_42 smpl_24 --mirror \
-        --skeletons-dir data/nturgb+d_skeletons
+        --fov 84.1 --skeletons-dir data/nturgb+d_skeletons
     python tools/data/attach_convention.py --store data/stores/ntu60 \
         --files-dir data/metrabs --out data/stores/ntu60_msclr \
         --name smplx_42 --pattern '{clip}.npz' --key smplx_42 --on-mismatch error
@@ -35,7 +35,8 @@ from tqdm import tqdm
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('videos', nargs='+', help='video files')
+    parser.add_argument(
+        'videos', nargs='+', help='video files, or directories of them (.avi, .mp4)')
     parser.add_argument('--out', required=True, help='output directory')
     parser.add_argument(
         '--extractor', choices=['mediapipe', 'mmpose', 'metrabs'], default='mediapipe')
@@ -57,6 +58,14 @@ def parse_args(argv=None):
         help='metrabs formats, each saved under its name (a built-in layout: '
         'smplx_42, smpl_24, berkeley_mhad_43, kinectv2_25)')
     parser.add_argument('--batch-size', type=int, default=16, help='metrabs frames per call')
+    parser.add_argument(
+        '--fov', type=float,
+        help="metrabs: the camera's field of view along the image's larger side "
+        '(degrees; MeTRAbs assumes 55; Kinect v2 colour camera: 84.1)')
+    parser.add_argument(
+        '--metrabs-option', nargs='+', default=[], metavar='KEY=VALUE',
+        help='more detect_poses_batched arguments, values as JSON (e.g. '
+        'detector_threshold=0.2 max_detections=4)')
     parser.add_argument(
         '--skeletons-dir',
         help='metrabs: NTU .skeleton files; match people to their Kinect bodies')
@@ -94,7 +103,16 @@ def build_extractor(args):
         return MediaPipeExtractor(
             mirror=args.mirror, image=args.image, max_frames=args.max_frames)
     if args.extractor == 'metrabs':
-        adapter = MeTRAbsAdapter(load_estimator(args), args.formats)
+        options = {}
+        for item in args.metrabs_option:
+            key, _, value = item.partition('=')
+            try:
+                options[key] = json.loads(value)
+            except json.JSONDecodeError:
+                options[key] = value
+        if args.fov is not None:
+            options['default_fov_degrees'] = args.fov
+        adapter = MeTRAbsAdapter(load_estimator(args), args.formats, **options)
         return MultiFormatExtractor(
             adapter, args.formats, batch_size=args.batch_size,
             max_person=args.max_bodies, mirror=args.mirror,
@@ -115,14 +133,18 @@ def kinect_reference(args, clip):
 
 
 def main(argv=None):
-    from msclr_plugin.data_prep import ConversionError
     args = parse_args(argv)
     if args.skeletons_dir and args.extractor != 'metrabs':
         raise SystemExit('--skeletons-dir goes with --extractor metrabs')
+    videos = []
+    for path in args.videos:
+        videos += sorted(osp.join(path, f) for f in os.listdir(path)
+                         if f.lower().endswith(('.avi', '.mp4'))) \
+            if osp.isdir(path) else [path]
     extractor = build_extractor(args)
     os.makedirs(args.out, exist_ok=True)
     start, failed, missing, reports = time.time(), [], 0, {}
-    for video in tqdm(args.videos, desc='videos', unit='video'):
+    for video in tqdm(videos, desc='videos', unit='video'):
         stem = osp.splitext(osp.basename(video))[0]
         if args.strip_suffix and stem.endswith(args.strip_suffix):
             stem = stem[:-len(args.strip_suffix)]
@@ -132,13 +154,12 @@ def main(argv=None):
             else:
                 skeletons = extractor.extract(video)
         except (ValueError, KeyError, OSError) as err:
-            kind = 'corrupt skeleton file' if isinstance(err, ConversionError) else ''
-            failed.append(f'{video} (clip {stem}): {kind or type(err).__name__}: {err}')
+            failed.append(f'{video} (clip {stem}): {type(err).__name__}: {err}')
             continue
         missing += extractor.last_missing
         reports[stem] = getattr(extractor, 'last_report', None)
         np.savez_compressed(osp.join(args.out, stem + '.npz'), **skeletons)
-    print(f'{len(args.videos) - len(failed)} videos extracted, '
+    print(f'{len(videos) - len(failed)} videos extracted, '
           f'{len(failed)} failed, {missing} frames without a detection '
           '(zero-filled)')
     if args.extractor == 'metrabs':
