@@ -1,3 +1,4 @@
+import importlib.util
 import logging
 from pathlib import Path
 
@@ -9,6 +10,15 @@ import msclr_plugin  # noqa: F401  (stack fixes + registration)
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / 'shared'
 SHARED_DATA = SHARED / 'data'
+
+
+def load_tool(path: str):
+    """A script of tools/ as a module, e.g. ``load_tool('data/pku_mmd_to_store')``."""
+    spec = importlib.util.spec_from_file_location(
+        Path(path).name, ROOT / 'tools' / f'{path}.py')
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def pytest_configure(config):

@@ -12,7 +12,6 @@ nobody in others. What is tested is everything around the estimator: frame
 reading and order, mirroring, axes, units, the matching of people to Kinect
 bodies, the per-clip files, and a store with three conventions that agree.
 """
-import importlib.util
 import json
 
 import numpy as np
@@ -27,7 +26,7 @@ from msclr_plugin.datasets import MultiSkeletonDataset
 from msclr_plugin.datasets.store import SkeletonStore
 from msclr_plugin.skeletons import JointRegressor, get_layout
 
-from .conftest import ROOT, SHARED_DATA
+from .conftest import SHARED_DATA, load_tool
 
 CLIP = 'S001C001P001R001A001'
 FORMATS = ('smpl_24', 'kinectv2_25', 'coco')
@@ -128,7 +127,8 @@ def role_agreement(a, layout_a, b, layout_b):
         return (role('pelvis'), role('neck') - role('pelvis'),
                 role('right_shoulder') - role('left_shoulder'))
 
-    (pa, ua, sa), (pb, ub, sb) = parts(a, get_layout(layout_a)), parts(b, get_layout(layout_b))
+    pa, ua, sa = parts(a, get_layout(layout_a))
+    pb, ub, sb = parts(b, get_layout(layout_b))
 
     def cos(x, y):
         return (x * y).sum(-1) / np.linalg.norm(x, axis=-1) / np.linalg.norm(y, axis=-1)
@@ -139,18 +139,10 @@ def role_agreement(a, layout_a, b, layout_b):
                                 np.linalg.norm(ub, axis=-1)))
 
 
-def load_tool():
-    spec = importlib.util.spec_from_file_location(
-        'video_to_skeletons', ROOT / 'tools' / 'data' / 'video_to_skeletons.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_metrabs_formats_into_an_aligned_store(sample, tmp_path):
     model = tmp_path / 'standin_model.npz'
     np.savez(model, kinect=sample['kinect'], profiles=sample['profiles'])
-    tool = load_tool()
+    tool = load_tool('data/video_to_skeletons')
     reports = tool.main([  # a directory of videos: the sample's one
         str(sample['root']), '--strip-suffix', '_rgb', '--out', str(tmp_path / 'est'),
         '--fov', '84.1', '--metrabs-option', 'detector_threshold=0.2',

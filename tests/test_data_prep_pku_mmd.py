@@ -2,7 +2,6 @@
 at test time: skeleton lines of 150 values (2 bodies x 25 joints x 3; the
 first body from the real NTU sample clip, the second absent), label lines
 ``label,start,end,confidence``, official split lists."""
-import importlib.util
 import json
 
 import numpy as np
@@ -14,7 +13,7 @@ from msclr_plugin.data_prep.pku_mmd import (convert_pku_mmd, read_labels,
                                             read_skeleton_txt, read_split_file)
 from msclr_plugin.datasets.store import SkeletonStore
 
-from .conftest import ROOT, SHARED_DATA
+from .conftest import SHARED_DATA, load_tool
 
 SPLIT = 'Training videos: \n{train}\nValidataion videos: \n{val}\n'
 
@@ -36,8 +35,8 @@ def write_labels(path, rows):
 
 @pytest.fixture
 def pku(tmp_path):
-    kinect = load_clip(str(SHARED_DATA / 'ntu_sample' / 'S001C001P001R001A001.skeleton'))[0] \
-        if (SHARED_DATA / 'ntu_sample').is_dir() else \
+    sample = SHARED_DATA / 'ntu_sample' / 'S001C001P001R001A001.skeleton'
+    kinect = load_clip(str(sample))[0] if sample.is_file() else \
         np.random.default_rng(0).normal(size=(103, 25, 3)).astype(np.float32)
     skel, label = tmp_path / 'skeleton', tmp_path / 'label'
     skel.mkdir()
@@ -117,10 +116,10 @@ def test_estimated_convention_and_tool(pku, tmp_path):
     est = tmp_path / 'est'
     est.mkdir()
     for video, frames in (('0002-L', 103), ('0002-M', 103), ('A01N01-R', 90)):
-        smpl = np.arange(2 * frames * 24 * 3, dtype=np.float32).reshape(2, frames, 24, 3)
+        smpl = np.arange(2 * frames * 72, dtype=np.float32).reshape(2, frames, 24, 3)
         np.savez(est / f'{video}.npz', smpl_24=smpl)
-    spec = importlib_tool()
-    res = spec.main(['--skeletons-dir', str(root / 'skeleton'), '--labels-dir',
+    tool = load_tool('data/pku_mmd_to_store')
+    res = tool.main(['--skeletons-dir', str(root / 'skeleton'), '--labels-dir',
                      str(root / 'label'), '--out', str(tmp_path / 'store'),
                      '--split', f'xsub={root / "xsub.txt"}',
                      '--estimated', f'smpl_24={est}'])
@@ -132,11 +131,3 @@ def test_estimated_convention_and_tool(pku, tmp_path):
     full = np.load(est / '0002-L.npz')['smpl_24']
     np.testing.assert_array_equal(smpl, full[:, 40:103])
     assert list(store.num_frames('smpl_24')) == list(store.num_frames('kinectv2_25'))
-
-
-def importlib_tool():
-    spec = importlib.util.spec_from_file_location(
-        'pku_mmd_to_store', ROOT / 'tools' / 'data' / 'pku_mmd_to_store.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module

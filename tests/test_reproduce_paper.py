@@ -1,29 +1,20 @@
 """tools/reproduce_paper.py: --dry-run lists every command behind Table 1
 (CPU, nothing run or written); a finished run is resumed (nothing re-run)
 and its table is computed from the score dumps."""
-import importlib.util
 import json
 import re
 
 import numpy as np
 
-from .conftest import ROOT
+from .conftest import ROOT, load_tool
 from .test_eval_fusion_knn import write_dump
 
 BENCHMARKS = ('ntu60_xsub', 'ntu60_xview', 'ntu120_xsub', 'ntu120_xset')
 STREAMS = ('', '_motion', '_bone')
 
 
-def load_tool():
-    spec = importlib.util.spec_from_file_location(
-        'reproduce_paper', ROOT / 'tools' / 'reproduce_paper.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_dry_run_lists_every_command(tmp_path, capsys):
-    tool = load_tool()
+    tool = load_tool('reproduce_paper')
     work = tmp_path / 'work'
     table = tool.main(['--dry-run', '--work-dir', str(work), '--gpus', '8'])
     out = capsys.readouterr().out
@@ -35,7 +26,8 @@ def test_dry_run_lists_every_command(tmp_path, capsys):
             name = bench + stream
             expected = [
                 f'tools/dist_train.sh configs/msclr/ms_aimclr_{name}.py 8',
-                f'tools/dist_train.sh configs/msclr/linear/linear_ms_aimclr_{name}.py 8',
+                f'tools/dist_train.sh configs/msclr/linear/linear_ms_aimclr_{name}'
+                '.py 8',
                 f'tools/dist_train.sh configs/msclr/linear/linear_ms_aimclr_{name}'
                 '_ensemble.py 8',
                 f'tools/dist_test.sh configs/msclr/linear/linear_ms_aimclr_{name}.py',
@@ -81,7 +73,7 @@ def _finished_benchmark(work, rng):
 
 
 def test_resume_and_table(tmp_path, capsys):
-    tool = load_tool()
+    tool = load_tool('reproduce_paper')
     work = tmp_path / 'work'
     store = tmp_path / 'store'
     store.mkdir()

@@ -191,8 +191,9 @@ def table_column(dumps: dict) -> dict:
     from msclr_plugin.evaluation.fusion import fuse_dumps
     column = dict.fromkeys(ROWS)
     for stream, _ in STREAMS:
-        if osp.isfile(dumps[stream]['linear']):
-            column[stream] = 100 * fuse_dumps([dumps[stream]['linear']])['report']['top1']
+        dump = dumps[stream]['linear']
+        if osp.isfile(dump):
+            column[stream] = 100 * fuse_dumps([dump])['report']['top1']
     for row, probe in (('3s', 'linear'), ('3s + ensemble', 'ensemble')):
         paths = [dumps[s][probe] for s in FUSION_ORDER]
         if all(osp.isfile(p) for p in paths):

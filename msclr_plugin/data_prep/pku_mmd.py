@@ -24,7 +24,7 @@ videos:`` line (sic) followed by names. The ``<name>_train`` /
 import os
 import os.path as osp
 import re
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -39,6 +39,20 @@ NUM_CLASSES = 51
 _HEADER = re.compile(r'^\s*(train|valid)\w*\s+videos?\s*:', re.I)
 
 
+def _lines(path: str) -> Iterator[Tuple[int, str]]:
+    """``(line number, line)`` of the non-blank lines of a text file.
+
+    Raises:
+        ConversionError: the file cannot be read.
+    """
+    try:
+        with open(path) as f:
+            lines = f.read().splitlines()
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConversionError(f'{path}: cannot read ({err})') from None
+    return ((no, line) for no, line in enumerate(lines, 1) if line.strip())
+
+
 def read_skeleton_txt(path: str) -> np.ndarray:
     """One skeleton file as ``(T, 2, 25, 3)`` float32.
 
@@ -47,21 +61,15 @@ def read_skeleton_txt(path: str) -> np.ndarray:
     """
     num = NUM_BODIES * get_layout(LAYOUT).num_joints * 3
     rows = []
-    try:
-        with open(path) as f:
-            for line_no, line in enumerate(f, 1):
-                if not line.strip():
-                    continue
-                values = line.split()
-                if len(values) != num:
-                    raise ConversionError(f'{path}: line {line_no} has '
-                                          f'{len(values)} values, expected {num}')
-                try:
-                    rows.append(np.array(values, dtype=np.float32))
-                except ValueError as err:
-                    raise ConversionError(f'{path}: line {line_no}: {err}') from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise ConversionError(f'{path}: cannot read ({err})') from None
+    for line_no, line in _lines(path):
+        values = line.split()
+        if len(values) != num:
+            raise ConversionError(f'{path}: line {line_no} has {len(values)} '
+                                  f'values, expected {num}')
+        try:
+            rows.append(np.array(values, dtype=np.float32))
+        except ValueError as err:
+            raise ConversionError(f'{path}: line {line_no}: {err}') from None
     if not rows:
         raise ConversionError(f'{path}: no frame')
     kp = np.stack(rows).reshape(len(rows), NUM_BODIES, -1, 3)
@@ -77,25 +85,16 @@ def read_labels(path: str) -> List[Tuple[int, int, int, float]]:
         ConversionError: unreadable file, or a line that is not four numbers.
     """
     out = []
-    try:
-        with open(path) as f:
-            for line_no, line in enumerate(f, 1):
-                if not line.strip():
-                    continue
-                parts = [p.strip() for p in line.split(',')]
-                try:
-                    label, start, end = (int(float(p)) for p in parts[:3])
-                    conf = float(parts[3])
-                except (ValueError, IndexError):
-                    raise ConversionError(
-                        f'{path}: line {line_no} is not "label,start,end,'
-                        f'confidence": {line.strip()!r}') from None
-                if len(parts) != 4:
-                    raise ConversionError(f'{path}: line {line_no} has '
-                                          f'{len(parts)} fields, expected 4')
-                out.append((label, start, end, conf))
-    except (OSError, UnicodeDecodeError) as err:
-        raise ConversionError(f'{path}: cannot read ({err})') from None
+    for line_no, line in _lines(path):
+        parts = [p.strip() for p in line.split(',')]
+        try:
+            if len(parts) != 4:
+                raise ValueError
+            label, start, end = (int(float(p)) for p in parts[:3])
+            out.append((label, start, end, float(parts[3])))
+        except ValueError:
+            raise ConversionError(f'{path}: line {line_no} is not "label,start,'
+                                  f'end,confidence": {line.strip()!r}') from None
     return out
 
 

@@ -57,7 +57,8 @@ def parse_args(argv=None):
         '--formats', nargs='+', default=['smplx_42'],
         help='metrabs formats, each saved under its name (a built-in layout: '
         'smplx_42, smpl_24, berkeley_mhad_43, kinectv2_25)')
-    parser.add_argument('--batch-size', type=int, default=16, help='metrabs frames per call')
+    parser.add_argument('--batch-size', type=int, default=16,
+                        help='metrabs: frames per call')
     parser.add_argument(
         '--fov', type=float,
         help="metrabs: the camera's field of view along the image's larger side "

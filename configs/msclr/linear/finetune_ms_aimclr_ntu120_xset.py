@@ -1,4 +1,3 @@
 _base_ = './finetune_ms_aimclr_ntu120_xsub.py'
 train_dataloader = dict(dataset=dict(split='xset_train'))
-val_dataloader = dict(dataset=dict(split='xset_val'))
-test_dataloader = val_dataloader
+val_dataloader = test_dataloader = dict(dataset=dict(split='xset_val'))

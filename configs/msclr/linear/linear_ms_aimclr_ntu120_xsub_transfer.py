@@ -1,6 +1,4 @@
 _base_ = './linear_ms_aimclr_ntu60_xsub_transfer.py'
 model = dict(cls_head=dict(num_classes=120))
-dataset = dict(ann_file='data/stores/ntu120_msclr')
-train_dataloader = dict(dataset=dataset)
-val_dataloader = dict(dataset=dataset)
-test_dataloader = val_dataloader
+train_dataloader = val_dataloader = test_dataloader = dict(
+    dataset=dict(ann_file='data/stores/ntu120_msclr'))
