@@ -3,7 +3,7 @@ native skeleton plus regressed SMPL-24, Kinect v2 and COCO conventions.
 
 Example:
     python tools/data/bvh_to_store.py \
-        --root ../shared/data/bandai_namco_motion2_subset --out work/stores/bandai
+        --root ../shared/data/bandai_namco_motion2_subset --out data/bandai
 """
 import argparse
 import time

@@ -3,7 +3,7 @@
 Example:
     python tools/data/msr3d_to_store.py \
         --data-dir ../shared/data/msr_action3d/real_world_coordinates \
-        --out work/stores/msr3d [--protocol cvpr12]
+        --out data/msr3d [--protocol cvpr12]
 """
 import argparse
 import time
