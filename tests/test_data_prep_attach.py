@@ -68,7 +68,7 @@ def _small_store(root, frames=(5, 7)):
         for i, t in enumerate(frames):
             w.add(f'clip{i}', i, {'kinectv2_25': rng.normal(size=(1, t, 25, 3))})
         w.set_splits({
-            'train': list(range(len(frames))),
+            'train': [i for i in range(len(frames)) if i != 1],
             'val': [1]
         } if len(frames) > 1 else {'train': [0]})
     return rng
@@ -146,3 +146,69 @@ def test_bad_files(tmp_path):
     with pytest.raises(ValueError, match='must not overwrite'):
         attach_convention(
             str(tmp_path / 's'), str(files), str(tmp_path / 's'), 'x', 'coco')
+
+
+def test_ntu_recipe_conventions_in_one_body_frame(shared_data, tmp_path):
+    """The documented NTU recipe: Kinect + MediaPipe world landmarks (metres,
+    hip-centred, y down) of the same clip, normalised AimCLR-style."""
+    from msclr_plugin.datasets.store_check import check_store
+    sample = shared_data / 'ntu_sample'
+    ntu.convert_ntu(str(sample), str(tmp_path / 'ntu'), preprocess='aimclr')
+    kwargs = dict(pattern=MP_PATTERN, key='pose_world', channels=3)
+    # the axes left unstated: upside down, and the check says so
+    res = attach_convention(
+        str(tmp_path / 'ntu'), str(sample), str(tmp_path / 'raw'), 'blazepose_33',
+        'blazepose_33', **kwargs)
+    up = res['check'].agreement[('kinectv2_25', 'blazepose_33')]['up']['median']
+    assert not res['check'].ok and up < -0.9  # measured -0.934
+    assert 'state the source\'s up axis' in res['check'].format()
+    res = attach_convention(
+        str(tmp_path / 'ntu'), str(sample), str(tmp_path / 'both'), 'blazepose_33',
+        'blazepose_33', up='y-down', **kwargs)
+    assert res['check'].ok, res['check'].format()
+    stats = check_store(str(tmp_path / 'both')).agreement[('kinectv2_25',
+                                                           'blazepose_33')]
+    got = {k: v['median'] for k, v in stats.items()}
+    # measured: up 0.978, left-right 1.000, pelvis/neck 0.052 m, torso 0.966
+    assert got['up'] > 0.9 and got['lr'] > 0.8 and got['centre'] < 0.15
+    assert 0.7 < got['torso'] < 1.4 and got['facing'] == 1
+    store = SkeletonStore(str(tmp_path / 'both'))
+    spec = store.conventions['blazepose_33']
+    assert spec['source'] == dict(scale=1.0, up='-y', mirror=False)
+    assert spec['normalize']['preset'] == 'aimclr'  # inherited from kinectv2_25
+    assert store.num_frames('blazepose_33').tolist() == [50]
+    assert store.source_frames('blazepose_33').tolist() == [103]
+    assert isinstance(spec['layout'], dict)  # the full layout
+    # the mirror image is caught by the facing check
+    res = attach_convention(
+        str(tmp_path / 'ntu'), str(sample), str(tmp_path / 'mirror'), 'blazepose_33',
+        'blazepose_33', up='y-down', mirror=True, **kwargs)
+    assert not res['check'].ok and 'a mirror image' in res['check'].format()
+
+
+def test_declared_axis_order(tmp_path):
+    _small_store(tmp_path / 's', frames=(5, 7))
+    files = tmp_path / 'files'
+    files.mkdir()
+    rng = np.random.default_rng(4)
+    # MS-CLR's per-clip files: (T, 2 persons, 42, 3)
+    clips = [rng.normal(size=(t, 2, 42, 3)).astype(np.float32) for t in (5, 7)]
+    for i, kp in enumerate(clips):
+        np.save(files / f'clip{i}.npy', kp)
+    args = (str(tmp_path / 's'), str(files))
+    with pytest.raises(ValueError, match=r'clip0.npy: a 4-D array of shape '
+                       r"\(5, 2, 42, 3\): declare its axis order"):
+        attach_convention(*args, str(tmp_path / 'o'), 'smplx_42', 'smplx_42')
+    res = attach_convention(
+        *args, str(tmp_path / 'o2'), 'smplx_42', 'smplx_42', axes='TMVC',
+        on_mismatch='error', check=False)
+    assert res['kept'] == 2
+    out = SkeletonStore(str(tmp_path / 'o2'))
+    np.testing.assert_array_equal(out.get(1, 'smplx_42'), clips[1].transpose(1, 0, 2, 3))
+    # a declared order that does not fit a file: that clip is skipped, named
+    np.save(files / 'clip1.npy', clips[1][:, 0])
+    res = attach_convention(
+        *args, str(tmp_path / 'o3'), 'smplx_42', 'smplx_42', axes='TMVC', check=False)
+    assert res['kept'] == 1 and res['skipped'].counts() == {'bad smplx_42 file': 1}
+    assert 'clip1.npy' in res['skipped'].items[0]['reason']
+    assert 'declared order TMVC has 4' in res['skipped'].items[0]['reason']

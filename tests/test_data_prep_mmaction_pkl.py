@@ -49,7 +49,8 @@ def test_import_ntu_style_pickle(tmp_path):
     reasons = ' '.join(s['reason'] for s in store.skipped)
     assert 'S001C001P004R001A004' in reasons and '(M, T, 25, C)' in reasons
     assert 'NaN' in reasons
-    assert res['skipped'].counts()['bad annotation'] == 2
+    assert res['skipped'].counts() == {
+        'wrong shape': 1, 'NaN': 1, 'split refers to a skipped/absent clip': 1}
 
 
 def test_2d_with_scores(tmp_path):
@@ -73,3 +74,64 @@ def test_not_a_pickle(tmp_path):
     path.write_bytes(pickle.dumps([1, 2]))
     with pytest.raises(ConversionError, match='annotations'):
         import_mmaction_pkl(str(path), str(tmp_path / 's'))
+
+
+class _Exploit:
+    """Unpickling this object would create a file (run code)."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def __reduce__(self):
+        return (open, (self.path, 'w'))
+
+
+def test_malicious_pickle_creates_no_file(tmp_path):
+    from msclr_plugin.datasets import MultiSkeletonDataset
+    target = tmp_path / 'pwned.txt'
+    rng = np.random.default_rng(0)
+    data = dict(split={}, annotations=[_anno('c0', 0, 1, 5, rng)], x=_Exploit(str(target)))
+    pkl = tmp_path / 'evil.pkl'
+    pkl.write_bytes(pickle.dumps(data))
+    with pytest.raises(ConversionError, match=r'evil.pkl: refused to load global '
+                       r'(io|builtins).open'):
+        import_mmaction_pkl(str(pkl), str(tmp_path / 's'))
+    with pytest.raises(pickle.UnpicklingError, match='evil.pkl: refused'):
+        MultiSkeletonDataset(str(pkl), conventions=['kinectv2_25'], mode='reference')
+    assert not target.exists()
+    # numpy arrays, dtypes, scalars and containers of every protocol load
+    safe = dict(annotations=[dict(frame_dir='c', label=np.int64(0), s={1},
+                                  keypoint=_anno('c', 0, 1, 5, rng)['keypoint'])])
+    from msclr_plugin.datasets.safe_pickle import load_pickle
+    for proto in range(pickle.HIGHEST_PROTOCOL + 1):
+        pkl.write_bytes(pickle.dumps(safe, protocol=proto))
+        np.testing.assert_array_equal(load_pickle(str(pkl))['annotations'][0]['keypoint'],
+                                      safe['annotations'][0]['keypoint'])
+
+
+def test_labels_channels_and_zero_clips_are_counted_skips(tmp_path):
+    rng = np.random.default_rng(2)
+    annos = [_anno('a', 'drink', 1, 4, rng), _anno('b', 'wave', 1, 4, rng),
+             _anno('c', 'dance', 1, 4, rng), _anno('d', 1, 1, 4, rng),
+             _anno('e', 'wave', 1, 4, rng), _anno('f', 'drink', 1, 4, rng)]
+    annos[4]['keypoint'] = annos[4]['keypoint'][..., :2]  # another channel count
+    annos[5]['keypoint'][:] = 0  # all zeros
+    pkl = tmp_path / 'names.pkl'
+    pkl.write_bytes(pickle.dumps(dict(split=dict(train=['a', 'b', 'e']),
+                                      annotations=annos)))
+    res = import_mmaction_pkl(str(pkl), str(tmp_path / 's'), classes=['drink', 'wave'])
+    assert res['kept'] == 3 and res['check'].ok
+    assert res['skipped'].counts() == {
+        'unknown class': 1, 'shape differs': 1, 'all zeros': 1,
+        'split refers to a skipped/absent clip': 1}
+    reasons = ' '.join(s['reason'] for s in res['skipped'].items)
+    assert "clip c, convention kinectv2_25: label 'dance' is not in the class" in reasons
+    store = SkeletonStore(str(tmp_path / 's'))
+    assert store.labels.tolist() == [0, 1, 1] and store.classes == ['drink', 'wave']
+    assert store.splits == {'train': [0, 1]}
+    # string labels without a class list, and numbers outside num_classes
+    res = import_mmaction_pkl(str(pkl), str(tmp_path / 's2'), num_classes=1)
+    assert res['kept'] == 0 and not res['check'].ok
+    assert res['skipped'].counts()['string label without a class list'] == 5
+    assert 'give the class list' in res['skipped'].items[0]['reason']
+    assert res['skipped'].counts()['label out of range'] == 1

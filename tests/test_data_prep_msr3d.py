@@ -53,3 +53,22 @@ def test_bad_file(tmp_path):
         msr3d.read_msr_file(str(path))
     path.write_text('0.1 0.2 2.5 1\n' * 40)
     assert msr3d.read_msr_file(str(path)).shape == (1, 2, 20, 3)
+
+
+def test_unknown_actions_and_subjects_are_counted_skips(tmp_path):
+    rows = '0.1 0.2 2.5 1\n' * 40
+    for name in ('a01_s01_e01', 'a02_s02_e01', 'a00_s01_e01', 'a21_s03_e01',
+                 'a03_s11_e01', 'a04_s03_e01'):
+        (tmp_path / f'{name}_skeleton3D.txt').write_text(rows)
+    (tmp_path / 'a05_s01_e01_skeleton3D.txt').write_text('0 0 0 0\n' * 40)
+    res = msr3d.convert_msr3d(str(tmp_path), str(tmp_path / 's'))
+    assert res['kept'] == 3 and res['check'].ok
+    assert res['skipped'].counts() == {
+        'unknown action': 2, 'unknown subject': 1, 'all zeros': 1}
+    reasons = {s['clip']: s['reason'] for s in res['skipped'].items}
+    assert 'a00_s01_e01_skeleton3D.txt: action a00 outside a01..a20' in reasons[
+        'a00_s01_e01']
+    assert 'subject s11 outside s01..s10' in reasons['a03_s11_e01']
+    store = SkeletonStore(str(tmp_path / 's'))
+    assert store.labels.tolist() == [0, 1, 3]
+    assert store.splits == {'xsub_train': [0, 2], 'xsub_val': [1]}

@@ -109,6 +109,9 @@ def test_skips_are_counted(tmp_path):
     (tmp_path / 'S001C001P003R001A004.skeleton').write_text('5\n1\n')
     _write(tmp_path / 'S001C001P004R001A005.skeleton', good)
     _write(tmp_path / 'S001C001P001R001A100.skeleton', good)  # NTU-120 only
+    _write(tmp_path / 'S001C001P001R001A000.skeleton', good)  # no action 0
+    _write(tmp_path / 'S001C001P041R001A001.skeleton', good)  # NTU-60: P001-P040
+    _write(tmp_path / 'S001C004P001R001A001.skeleton', good)  # cameras 1-3
     bad = [{'b': np.full((25, 3), np.nan)}]
     _write(tmp_path / 'S001C001P005R001A006.skeleton', bad)
     ignore = tmp_path / 'ignore.txt'
@@ -121,10 +124,13 @@ def test_skips_are_counted(tmp_path):
         'no body': 1,
         'corrupt file': 2,
         'ignore list': 1,
-        'not in ntu60': 1
+        'not in ntu60': 2,
+        'unknown subject': 1,
+        'unknown camera': 1
     }
     store = SkeletonStore(str(tmp_path / 'out'))
-    assert store.labels.tolist() == [1] and len(store.skipped) == 5
+    assert store.labels.tolist() == [1] and len(store.skipped) == 8
+    assert res['check'].ok
 
 
 def test_aimclr_preprocess(shared_data):

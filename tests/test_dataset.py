@@ -175,28 +175,72 @@ def test_label_fraction(tmp_path):
     assert other.clip_names != ds.clip_names
 
 
-def _corrupt(store, conv, clip, value):
+def _corrupt(store, conv, clip, value, keep_identity=True):
+    """Overwrite a stored clip; ``keep_identity`` also rewrites its recorded
+    CRC, as a writer storing bad values would."""
+    import json
+    import zlib
     off = np.load(f'{store}/{conv}_offsets.npy')
     data = np.load(f'{store}/{conv}.npy', mmap_mode='r+')
     data[off[clip]:off[clip + 1]] = value
     data.flush()
+    if keep_identity:
+        table = np.load(f'{store}/{conv}_clips.npy')
+        with open(f'{store}/index.json') as f:
+            name = json.load(f)['clip_names'][clip]
+        table['crc32'][clip] = zlib.crc32(
+            np.ascontiguousarray(data[off[clip]:off[clip + 1]]).data,
+            zlib.crc32(name.encode()))
+        np.save(f'{store}/{conv}_clips.npy', table)
+
+
+def _synthetic_store(root):
+    """10 clips whose conventions agree (the random ones do not)."""
+    from msclr_plugin.data_prep.synthetic import generate_synthetic_store
+    generate_synthetic_store(
+        str(root), num_clips_per_class_per_subject=1, num_subjects=5,
+        classes=['punch', 'squat'], num_person=1)
+    return str(root)
 
 
 def test_bad_clips_name_clip_and_convention(tmp_path):
-    store = make_store(tmp_path / 's')
+    store = _synthetic_store(tmp_path / 's')
     _corrupt(store, 'smpl_24', 3, np.nan)
-    _corrupt(store, 'msr_action3d_20', 5, 0.0)
+    _corrupt(store, 'coco', 5, 0.0)
     ds = MultiSkeletonDataset(store, mode='all')
     ds.get_data_info(0)  # lazily checked: other clips still load
-    with pytest.raises(ValueError, match='clip003, convention smpl_24: NaN'):
+    with pytest.raises(ValueError, match='P002A004R001, convention smpl_24: NaN'):
         ds.get_data_info(3)
-    with pytest.raises(ValueError, match='clip005, convention msr_action3d_20: zero'):
+    with pytest.raises(ValueError, match='P003A004R001, convention coco: all '
+                       'coordinates are zero'):
         ds.get_data_info(5)
-    with pytest.raises(ValueError, match='clip003'):
+    with pytest.raises(ValueError, match='P002A004R001'):
         MultiSkeletonDataset(store, mode='all', validate=True)
     kept = MultiSkeletonDataset(store, mode='all', validate=True, on_missing='skip')
     assert kept.num_skipped == 2 and len(kept) == 8
-    assert 'clip003' not in kept.clip_names
+    assert 'SYN_P002A004R001' not in kept.clip_names
+    # bytes changed behind the store's back: refused, naming store and clip
+    _corrupt(store, 'smpl_24', 7, 0.5, keep_identity=False)
+    with pytest.raises(ValueError, match=r'/s: convention smpl_24, clip '
+                       'SYN_P004A004R001: the data is not the clip'):
+        MultiSkeletonDataset(store, mode='all')
+    ds._reader._verified['smpl_24'][7] = False  # as a clip not sampled at open
+    with pytest.raises(ValueError, match='convention smpl_24, clip '
+                       'SYN_P004A004R001: the data is not the clip'):
+        ds.get_data_info(7)
+
+
+def test_validate_refuses_conventions_in_other_frames(tmp_path):
+    store = _synthetic_store(tmp_path / 's')
+    for i in range(10):  # coco upside down in every clip
+        off = np.load(f'{store}/coco_offsets.npy')
+        data = np.load(f'{store}/coco.npy', mmap_mode='r')
+        _corrupt(store, 'coco', i, data[off[i]:off[i + 1]] * [1, -1, 1])
+    MultiSkeletonDataset(store, mode='all', conventions=['kinectv2_25', 'smpl_24'],
+                         validate=True)
+    with pytest.raises(ValueError, match='(?s)not in one body frame.*'
+                       'kinectv2_25 vs coco: up median -0.9'):
+        MultiSkeletonDataset(store, mode='all', validate=True)
 
 
 def _pose_pickle(path, num=6, joints=25, seed=0):

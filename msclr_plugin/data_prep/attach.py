@@ -4,63 +4,49 @@ to an existing store, writing a new store.
 Per-clip files are found by a name pattern (``{clip}`` is replaced by the
 clip name) and may be ``.npy``, ``.npz`` (array chosen by ``key``) or ``.pt``
 (read with ``torch.load(weights_only=True)``: a tensor, or a dict of tensors
-chosen by ``key``). An array is ``(T, V, C)`` (one body) or ``(M, T, V, C)``.
+chosen by ``key``). Their axis order is declared (``axes``, e.g. ``TVC``,
+``TMVC`` for MS-CLR's per-clip files, ``MTVC``); a shape that does not match
+is an error naming the file, never a reshape. The new convention is brought
+from the source's stated units and axes into the store frame and normalised
+as the reference convention was (recorded in the store), with its own roles.
 """
 import os.path as osp
 import warnings
-from typing import Dict, Optional
+from typing import Dict, Optional, Union
 
 import numpy as np
 
 from msclr_plugin.skeletons import get_layout
 from msclr_plugin.skeletons.registry import LayoutLike
 
-from .common import (ConversionError, SkipReport, check_keypoint, resample_frames)
+from .common import (ConversionError, StoreBuilder, load_array, resample_frames,
+                     to_mtvc)
 
 
-def load_array(path: str, key: Optional[str] = None) -> np.ndarray:
-    """Load one per-clip array from ``.npy``, ``.npz`` or ``.pt``.
-
-    Raises:
-        ConversionError: unreadable file, or ``key`` missing/ambiguous.
-    """
-    ext = osp.splitext(path)[1].lower()
-    try:
-        if ext == '.npy':
-            return np.load(path, allow_pickle=False)
-        if ext == '.npz':
-            with np.load(path, allow_pickle=False) as data:
-                if key is None and len(data.files) != 1:
-                    raise ConversionError(f'{path}: holds {data.files}; give '
-                                          'the array name (key)')
-                name = key or data.files[0]
-                if name not in data.files:
-                    raise ConversionError(f'{path}: no array {name!r}; holds '
-                                          f'{data.files}')
-                return data[name]
-        if ext == '.pt':
-            import torch
-            obj = torch.load(path, map_location='cpu', weights_only=True)
-            if isinstance(obj, dict):
-                if key not in obj:
-                    raise ConversionError(f'{path}: no entry {key!r}; holds '
-                                          f'{sorted(obj)}')
-                obj = obj[key]
-            return obj.numpy() if hasattr(obj, 'numpy') else np.asarray(obj)
-    except ConversionError:
-        raise
-    except Exception as err:  # corrupt files raise many types
-        raise ConversionError(f'{path}: cannot read ({type(err).__name__}: '
-                              f'{err})') from None
-    raise ConversionError(f'{path}: unsupported extension {ext!r} '
-                          '(.npy, .npz, .pt)')
+def _axes_of(arr: np.ndarray, axes: Optional[str], path: str) -> str:
+    if axes is not None:
+        return axes
+    if arr.ndim == 3:
+        return 'TVC'
+    # the user's to fix, not a bad clip: a ValueError, never counted as a skip
+    raise ValueError(
+        f'{path}: a {arr.ndim}-D array of shape {arr.shape}: declare its axis '
+        "order (axes='TMVC' for MS-CLR's (T, M, V, C) files, 'MTVC' for "
+        "mmaction's; --axes)")
 
 
-def _read_convention(root: str, index: dict, name: str):
-    spec = index['conventions'][name]
-    data = np.load(osp.join(root, spec['data']), mmap_mode='r')
-    offsets = np.load(osp.join(root, spec['offsets']))
-    return data, offsets
+def _reference_normalize(src, reference: str) -> Union[str, dict, None]:
+    """How the reference convention was normalised, from the store."""
+    spec = src.conventions[reference]
+    if 'normalize' in spec:
+        return spec['normalize']
+    # stores of version 1 record the NTU converter's preprocess in meta
+    preprocess = (src.index.get('meta') or {}).get('preprocess')
+    if preprocess is None:
+        raise ValueError(f'{src.root}: the store does not record how '
+                         f'{reference} was normalised (version 1); give '
+                         'preprocess (--preprocess)')
+    return preprocess
 
 
 def attach_convention(store: str,
@@ -70,10 +56,15 @@ def attach_convention(store: str,
                       layout: LayoutLike,
                       pattern: str = '{clip}.npy',
                       key: Optional[str] = None,
+                      axes: Optional[str] = None,
                       scale: float = 1.0,
+                      up: str = '+y',
+                      mirror: bool = False,
+                      preprocess: Union[str, dict, None] = None,
                       channels: Optional[int] = None,
                       reference: Optional[str] = None,
                       on_mismatch: str = 'resample',
+                      check: bool = True,
                       progress=None) -> Dict:
     """Write a copy of ``store`` with one more convention per clip.
 
@@ -89,27 +80,39 @@ def attach_convention(store: str,
         pattern (str): File name with ``{clip}``, e.g.
             ``'{clip}_mediapipe0.10.21_flipped.npz'``.
         key (str, optional): Array name inside ``.npz`` / dict ``.pt``.
-        scale (float): Multiplies the coordinates (0.001: mm -> m). Applied
-            to the first 3 channels only (later channels are scores).
+        axes (str, optional): Axis order of the arrays (``'TVC'``,
+            ``'TMVC'``, ``'MTVC'``, ...). None: 3-D arrays are ``TVC``, other
+            ranks raise :class:`ConversionError` asking for it.
+        scale (float): Multiplies x, y, z into metres (0.001: mm -> m).
+        up (str): The source's up axis (``'-y'`` for y-down camera frames
+            such as MediaPipe's and MeTRAbs', ``'+z'`` for z-up worlds).
+        mirror (bool): The source is a mirror image of the store frame.
+        preprocess (str | dict, optional): Body normalisation of the new
+            convention. None: as the reference convention was normalised
+            (recorded in the store).
         channels (int, optional): Keep only the first N channels (e.g. 3 to
             drop a visibility channel).
-        reference (str, optional): The convention whose frame count must
-            match. Defaults to the store's first convention.
+        reference (str, optional): The convention whose frame count (before
+            any resampling of the store) the files must have. Defaults to
+            the store's first convention.
         on_mismatch (str): A frame count that differs from the reference:
             ``'resample'`` (linear, with a warning, counted in ``meta``),
             ``'skip'`` or ``'error'``.
+        check (bool): Run the store checker at the end. Defaults to True.
         progress (callable, optional): Wraps the clip iterator.
 
     Returns:
         dict: ``kept``, ``skipped`` (:class:`SkipReport`), ``resampled``
-        (clip names), ``index``.
+        (clip names), ``index``, ``check``.
     """
-    from msclr_plugin.datasets.store import SkeletonStore, SkeletonStoreWriter
+    from msclr_plugin.datasets.store import SkeletonStore
     if osp.abspath(store) == osp.abspath(out):
         raise ValueError(f'{out}: the new store must not overwrite {store}')
     if on_mismatch not in ('resample', 'skip', 'error'):
         raise ValueError(f'on_mismatch must be resample|skip|error, got '
                          f'{on_mismatch!r}')
+    if axes is not None:  # fail on a bad order before reading any file
+        to_mtvc(np.zeros((1, ) * len(axes)), axes, 'axes')
     src = SkeletonStore(store)
     if name in src.conventions:
         raise ValueError(f'{store} already has a convention {name!r}')
@@ -117,65 +120,80 @@ def attach_convention(store: str,
     reference = reference or next(iter(src.conventions))
     if reference not in src.conventions:
         raise KeyError(f'{store} has no convention {reference!r}')
-    old = {c: _read_convention(store, src.index, c) for c in src.conventions}
+    if preprocess is None:
+        preprocess = _reference_normalize(src, reference)
     specs = {
-        c: dict(layout=s['layout'], scale=s.get('scale', 1.0))
+        c: dict(
+            layout=src.layout(c),
+            scale=s.get('scale', 1.0),
+            source=s.get('source'),
+            normalize=s.get('normalize'),
+            coords=s.get('coords'))
         for c, s in src.conventions.items()
     }
-    specs[name] = dict(layout=layout.name)
-    writer = SkeletonStoreWriter(out, specs)
-    report, resampled, new_index = SkipReport(), [], {}
+    specs[name] = dict(
+        layout=layout,
+        source=dict(scale=scale, up=up, mirror=mirror),
+        normalize=preprocess)
+    builder = StoreBuilder(out, specs, classes=src.classes, num_classes=src.num_classes)
+    old_frames = {c: src.source_frames(c) for c in src.conventions}
+    resampled, new_index = [], {}
     clips = range(len(src))
     for i in (progress(clips) if progress else clips):
         clip = src.clip_names[i]
         path = osp.join(files_dir, pattern.format(clip=clip))
         where = f'{path} (clip {clip}, convention {name})'
         if not osp.isfile(path):
-            report.add(clip, f'no file {path}', f'no {name} file')
+            builder.skip(clip, f'no file {path}', f'no {name} file')
             continue
         try:
-            kp = load_array(path, key)
-            kp = kp[None] if kp.ndim == 3 else kp
-            if channels is not None:
-                kp = kp[..., :channels]
-            kp = check_keypoint(kp, layout, where).copy()
+            arr = load_array(path, key)
+            kp = to_mtvc(arr, _axes_of(arr, axes, path), where)
         except ConversionError as err:
-            report.add(clip, str(err), f'bad {name} file')
+            builder.skip(clip, str(err), f'bad {name} file')
             continue
-        kp[..., :3] *= np.float32(scale)
-        want = int(src.num_frames(reference)[i])
+        if channels is not None:
+            kp = kp[..., :channels]
+        want = int(old_frames[reference][i])
         if kp.shape[1] != want:
             msg = f'{where}: {kp.shape[1]} frames, {reference} has {want}'
             if on_mismatch == 'error':
                 raise ConversionError(msg)
             if on_mismatch == 'skip':
-                report.add(clip, msg, 'frame count mismatch')
+                builder.skip(clip, msg, 'frame count mismatch')
                 continue
             warnings.warn(msg + '; resampled linearly')
             kp = resample_frames(kp, want)
             resampled.append(clip)
-        arrays = {}
-        for c, (data, offsets) in old.items():
-            arrays[c] = np.asarray(data[offsets[i]:offsets[i + 1]]).transpose(
-                1, 0, 2, 3)
+        arrays = {c: src.get(i, c, scaled=False) for c in src.conventions}
         arrays[name] = kp
-        new_index[i] = writer.add(clip, int(src.labels[i]), arrays)
-    writer.set_splits({
-        s: [new_index[i] for i in idx if i in new_index]
-        for s, idx in src.splits.items()
-    })
-    writer.classes = src.classes
-    writer.skipped = list(src.skipped) + report.items
-    writer.meta = dict(src.index.get('meta') or {})
-    writer.meta[f'attached_{name}'] = dict(
+        idx = builder.add(
+            clip,
+            int(src.labels[i]),
+            arrays,
+            path,
+            prepared=src.conventions,
+            source_frames={c: int(f[i])
+                           for c, f in old_frames.items()})
+        if idx is not None:
+            new_index[i] = idx
+    meta = dict(src.index.get('meta') or {})
+    meta[f'attached_{name}'] = dict(
         files_dir=files_dir,
         pattern=pattern,
         key=key,
-        scale=scale,
+        axes=axes,
         reference=reference,
         resampled=resampled)
-    kept = len(writer.clip_names)
-    return dict(kept=kept, skipped=report, resampled=resampled, index=writer.close())
+    res = builder.finish({
+        s: [new_index[i] for i in idx if i in new_index]
+        for s, idx in src.splits.items()
+    },
+                         meta=meta,
+                         skipped_before=src.skipped,
+                         check=check,
+                         progress=progress)
+    return dict(res, resampled=resampled)
 
 
 def procrustes_error(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:

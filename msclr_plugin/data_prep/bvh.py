@@ -22,7 +22,7 @@ import numpy as np
 
 from msclr_plugin.skeletons import JointRegressor, get_layout
 
-from .common import ConversionError, SkipReport, check_keypoint
+from .common import ConversionError, StoreBuilder, check_keypoint
 
 LAYOUT = 'bandai_bvh_22'
 DERIVED = ('smpl_24', 'kinectv2_25', 'coco')
@@ -217,6 +217,8 @@ def convert_bandai(root: str,
                    derived: Sequence[str] = DERIVED,
                    max_files: Optional[int] = None,
                    files: Optional[Sequence[str]] = None,
+                   preprocess: str = 'none',
+                   check: bool = True,
                    progress=None) -> Dict:
     """Convert the Bandai Namco dataset-2 BVH files into a store.
 
@@ -231,12 +233,14 @@ def convert_bandai(root: str,
         derived (Sequence[str]): Conventions derived by regression.
         max_files (int, optional): Convert only the first N files.
         files (Sequence[str], optional): Explicit clip names.
+        preprocess (str | dict): Body normalisation of every convention
+            (``'none'``, ``'center'``, ``'aimclr'``, ``'body'``).
+        check (bool): Run the store checker at the end. Defaults to True.
         progress (callable, optional): Wraps the file iterator.
 
     Returns:
-        dict: ``kept``, ``skipped``, ``index``.
+        dict: ``kept``, ``skipped``, ``index``, ``check``.
     """
-    from msclr_plugin.datasets.store import SkeletonStoreWriter
     data_dir = osp.join(root, 'data')
     classes = [
         c.replace('dataset-2_', '')
@@ -251,8 +255,11 @@ def convert_bandai(root: str,
                                                          if f.endswith('.bvh'))
     if max_files is not None:
         names = names[:max_files]
-    report = SkipReport()
-    writer = SkeletonStoreWriter(out, {c: c for c in (LAYOUT, ) + tuple(derived)})
+    builder = StoreBuilder(
+        out, {c: c
+              for c in (LAYOUT, ) + tuple(derived)},
+        normalize=preprocess,
+        classes=classes)
     splits = {'xstyle_train': [], 'xstyle_val': []}
     for name in (progress(names) if progress else names):
         path = osp.join(data_dir, name + '.bvh')
@@ -261,25 +268,28 @@ def convert_bandai(root: str,
             with open(osp.join(data_dir, name + '.json')) as f:
                 ann = json.load(f)
             label = int(ann['content'])
+            if not 0 <= label < len(classes) or \
+                    not 0 <= int(ann['style']) < len(styles):
+                raise ConversionError(f'{name}.json: content/style {ann} '
+                                      'outside cfg/*_label.txt')
             if classes[label] != info['content'] or \
                     styles[int(ann['style'])] != info['style']:
                 raise ConversionError(f'{name}.json: content/style {ann} '
                                       'disagree with the file name')
             arrays = load_bvh_conventions(path, derived)
         except (OSError, ValueError, KeyError, IndexError) as err:
-            report.add(name, f'{path}: {err}', type(err).__name__)
+            builder.skip(name, f'{path}: {err}', type(err).__name__)
             continue
-        idx = writer.add(name, label, arrays)
-        val = info['style'] in VAL_STYLES
-        splits['xstyle_val' if val else 'xstyle_train'].append(idx)
-    writer.set_splits(splits)
-    writer.classes = classes
-    writer.skipped = report.items
-    writer.meta = dict(
-        source='Bandai Namco Research Motion Dataset 2 (BVH)',
-        fps=30,
-        units='metres',
-        derived=list(derived),
-        val_styles=list(VAL_STYLES))
-    kept = len(writer.clip_names)
-    return dict(kept=kept, skipped=report, index=writer.close())
+        idx = builder.add(name, label, arrays, path)
+        if idx is not None:
+            val = info['style'] in VAL_STYLES
+            splits['xstyle_val' if val else 'xstyle_train'].append(idx)
+    return builder.finish(
+        splits,
+        meta=dict(
+            source='Bandai Namco Research Motion Dataset 2 (BVH)',
+            fps=30,
+            units='metres',
+            derived=list(derived),
+            val_styles=list(VAL_STYLES)),
+        check=check)

@@ -17,7 +17,7 @@ import numpy as np
 
 from msclr_plugin.skeletons import get_layout
 
-from .common import ConversionError, SkipReport, check_keypoint
+from .common import ConversionError, StoreBuilder, check_keypoint
 
 LAYOUT = 'msr_action3d_20'
 CLASSES = ('high arm wave', 'horizontal arm wave', 'hammer', 'hand catch',
@@ -26,6 +26,7 @@ CLASSES = ('high arm wave', 'horizontal arm wave', 'hammer', 'hand catch',
            'side kick', 'jogging', 'tennis swing', 'tennis serve', 'golf swing',
            'pick up and throw')
 TRAIN_SUBJECTS = (1, 3, 5, 7, 9)
+NUM_SUBJECTS = 10
 NAME_RE = re.compile(r'^a(\d\d)_s(\d\d)_e(\d\d)$')
 SUFFIX = '_skeleton3D.txt'
 
@@ -55,11 +56,8 @@ def read_msr_file(path: str) -> np.ndarray:
         raise ConversionError(f'{path}: {vals.shape[0]} lines of '
                               f'{vals.shape[1]} values; expected '
                               f'{num_joints} * T lines of "x y z c"')
-    kp = vals.reshape(-1, num_joints, 4)[None, ..., :3]
-    kp = check_keypoint(kp, LAYOUT, path)
-    if not np.abs(kp).any():
-        raise ConversionError(f'{path}: all coordinates are zero')
-    return kp
+    return check_keypoint(vals.reshape(-1, num_joints, 4)[None, ..., :3], LAYOUT,
+                          path)
 
 
 def read_protocol(path: str) -> List[str]:
@@ -72,12 +70,16 @@ def convert_msr3d(data_dir: str,
                   out: str,
                   protocol: Optional[str] = None,
                   derived: Sequence[str] = (),
+                  preprocess: str = 'none',
+                  check: bool = True,
                   progress=None) -> Dict:
     """Convert the MSR Action3D files of a directory into a store.
 
     Labels ``a01..a20`` -> 0..19 (:data:`CLASSES`). Split ``xsub_train``:
     subjects 1, 3, 5, 7, 9; ``xsub_val``: 2, 4, 6, 8, 10. Unreadable or
-    all-zero files are skipped and reported.
+    all-zero files, actions outside a01..a20 and subjects outside s01..s10
+    are skipped and reported (never stored with a label out of range or put
+    into a split by default).
 
     Args:
         data_dir (str): ``real_world_coordinates/``.
@@ -88,12 +90,15 @@ def convert_msr3d(data_dir: str,
         derived (Sequence[str]): Further conventions of the same motion
             through the built-in joint regressors (e.g. ``kinectv2_25``,
             ``coco``; docs/skeletons.md).
+        preprocess (str | dict): Body normalisation of every convention
+            (``'none'``, ``'center'``, ``'aimclr'``, ``'body'``).
+        check (bool): Run the store checker at the end. Defaults to True.
         progress (callable, optional): Wraps the file iterator.
 
     Returns:
-        dict: ``kept``, ``seen`` (files found), ``skipped``, ``index``.
+        dict: ``kept``, ``seen`` (files found), ``skipped``, ``index``,
+        ``check``.
     """
-    from msclr_plugin.datasets.store import SkeletonStoreWriter
     if not osp.isdir(data_dir):
         raise FileNotFoundError(f'{data_dir}: no such directory')
     names = sorted(f[:-len(SUFFIX)] for f in os.listdir(data_dir) if f.endswith(SUFFIX))
@@ -102,34 +107,43 @@ def convert_msr3d(data_dir: str,
         path = osp.join(data_dir, 'files_used_in_cvpr12_paper.txt') \
             if protocol == 'cvpr12' else protocol
         keep = set(read_protocol(path))
-    report = SkipReport()
     from msclr_plugin.skeletons import JointRegressor
     regressors = {c: JointRegressor.between(LAYOUT, c) for c in derived}
-    writer = SkeletonStoreWriter(out, {c: c for c in (LAYOUT, *derived)})
+    builder = StoreBuilder(
+        out, {c: c
+              for c in (LAYOUT, *derived)},
+        normalize=preprocess,
+        classes=list(CLASSES))
     splits = {'xsub_train': [], 'xsub_val': []}
     for name in (progress(names) if progress else names):
         if keep is not None and name not in keep:
-            report.add(name, 'not in the protocol list', 'not in protocol')
+            builder.skip(name, 'not in the protocol list', 'not in protocol')
             continue
+        path = osp.join(data_dir, name + SUFFIX)
         try:
             info = parse_name(name)
-            kp = read_msr_file(osp.join(data_dir, name + SUFFIX))
+            if not 1 <= info['action'] <= len(CLASSES):
+                raise ConversionError(
+                    f'{path}: action a{info["action"]:02d} outside '
+                    f'a01..a{len(CLASSES):02d}', 'unknown action')
+            if not 1 <= info['subject'] <= NUM_SUBJECTS:
+                raise ConversionError(
+                    f'{path}: subject s{info["subject"]:02d} outside '
+                    f's01..s{NUM_SUBJECTS:02d} (no split)', 'unknown subject')
+            kp = read_msr_file(path)
         except ConversionError as err:
-            kind = ('all zeros'
-                    if 'all coordinates are zero' in str(err) else 'bad file')
-            report.add(name, str(err), kind)
+            builder.skip(name, str(err), err.kind or 'bad file')
             continue
         arrays = {c: reg(kp) for c, reg in regressors.items()}
-        idx = writer.add(name, info['action'] - 1, {LAYOUT: kp, **arrays})
-        train = info['subject'] in TRAIN_SUBJECTS
-        splits['xsub_train' if train else 'xsub_val'].append(idx)
-    writer.set_splits(splits)
-    writer.classes = list(CLASSES)
-    writer.skipped = report.items
-    writer.meta = dict(
-        source='MSR Action3D real_world_coordinates',
-        protocol=protocol or 'all',
-        axes='as in the files '
-        '(y up, z depth)')
-    kept = len(writer.clip_names)
-    return dict(kept=kept, seen=len(names), skipped=report, index=writer.close())
+        idx = builder.add(name, info['action'] - 1, {LAYOUT: kp, **arrays}, path)
+        if idx is not None:
+            train = info['subject'] in TRAIN_SUBJECTS
+            splits['xsub_train' if train else 'xsub_val'].append(idx)
+    res = builder.finish(
+        splits,
+        meta=dict(
+            source='MSR Action3D real_world_coordinates',
+            protocol=protocol or 'all',
+            axes='as in the files (y up, z depth)'),
+        check=check)
+    return dict(res, seen=len(names))

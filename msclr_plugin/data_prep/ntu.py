@@ -23,7 +23,7 @@ import numpy as np
 
 from msclr_plugin.skeletons import get_layout
 
-from .common import ConversionError, SkipReport, aimclr_preprocess
+from .common import ConversionError, StoreBuilder, aimclr_preprocess
 
 LAYOUT = 'kinectv2_25'
 CLIP_RE = re.compile(r'^S(\d{3})C(\d{3})P(\d{3})R(\d{3})A(\d{3})$')
@@ -35,6 +35,12 @@ NTU120_XSUB_TRAIN = NTU60_XSUB_TRAIN + (45, 46, 47, 49, 50, 52, 53, 54, 55, 56, 
                                         59, 70, 74, 78, 80, 81, 82, 83, 84, 85, 86, 89,
                                         91, 92, 93, 94, 95, 97, 98, 100, 103)
 NUM_CLASSES = {'ntu60': 60, 'ntu120': 120}
+# Ranges of the name fields in each release (setups, cameras, subjects,
+# replications): a name outside them is not a clip of that benchmark.
+FIELD_RANGES = {
+    'ntu60': dict(setup=17, camera=3, subject=40, replication=2),
+    'ntu120': dict(setup=32, camera=3, subject=106, replication=2),
+}
 
 
 def parse_clip_name(name: str) -> Dict[str, int]:
@@ -183,7 +189,8 @@ def load_clip(path: str, max_bodies: int = 2, preprocess: str = 'none') -> np.nd
         path (str): A ``.skeleton`` file.
         max_bodies (int): Bodies kept (M). Defaults to 2.
         preprocess (str): ``'none'`` or ``'aimclr'`` (see
-            :func:`~msclr_plugin.data_prep.common.aimclr_preprocess`).
+            :func:`~msclr_plugin.data_prep.common.aimclr_preprocess`;
+            :func:`convert_ntu` takes every normalisation preset).
 
     Returns:
         np.ndarray: ``(max_bodies, T, 25, 3)`` float32.
@@ -229,71 +236,89 @@ def convert_ntu(skeletons_dir: str,
                 ignore: Iterable[str] = (),
                 max_clips: Optional[int] = None,
                 clips: Optional[Sequence[str]] = None,
+                check: bool = True,
                 progress=None) -> Dict:
     """Convert a directory of NTU ``.skeleton`` files into a store.
 
     Clips are skipped and reported (``index.json`` ``skipped``) when listed
     in ``ignore``, outside the benchmark's classes (NTU-120 actions in an
-    NTU-60 conversion), corrupt, or without any body.
+    NTU-60 conversion, action 0), with a setup, camera, subject or
+    replication outside the benchmark's ranges (:data:`FIELD_RANGES`, so no
+    clip lands in a split by accident), corrupt, all zeros or without any
+    body. Kinect camera space is the store frame: no axis changes.
 
     Args:
         skeletons_dir (str): Directory of ``SsssCcccPpppRrrrAaaa.skeleton``.
         out (str): Output store directory.
         benchmark (str): ``'ntu60'`` (splits ``xsub_*``, ``xview_*``) or
             ``'ntu120'`` (``xsub_*``, ``xset_*``); ``*`` is train / val.
-        preprocess (str): ``'none'`` or ``'aimclr'``.
+        preprocess (str | dict): Body normalisation: ``'none'``,
+            ``'center'``, ``'aimclr'``, ``'body'`` or a dict
+            (:func:`~msclr_plugin.datasets.body_frame.normalize_body`).
         max_bodies (int): Bodies per clip. Defaults to 2.
         ignore (Iterable[str]): Clip names to leave out (e.g. NTU's list of
             samples with missing skeletons).
         max_clips (int, optional): Convert only the first N clips (tests).
         clips (Sequence[str], optional): Explicit clip names to convert.
+        check (bool): Run the store checker at the end. Defaults to True.
         progress (callable, optional): Wraps the clip iterator (tqdm).
 
     Returns:
-        dict: ``kept``, ``skipped`` (a :class:`SkipReport`), ``index``.
+        dict: ``kept``, ``skipped`` (a :class:`SkipReport`), ``index``,
+        ``check`` (the store check).
     """
-    from msclr_plugin.datasets.store import SkeletonStoreWriter
     if benchmark not in NUM_CLASSES:
         raise ValueError(f'unknown benchmark {benchmark!r} (ntu60 | ntu120)')
     names = list(clips) if clips is not None else list_clips(skeletons_dir)
     if max_clips is not None:
         names = names[:max_clips]
     ignore = set(ignore)
-    report = SkipReport()
-    writer = SkeletonStoreWriter(out, {LAYOUT: LAYOUT})
+    builder = StoreBuilder(
+        out, {LAYOUT: LAYOUT},
+        normalize=preprocess,
+        classes=[f'A{a:03d}' for a in range(1, NUM_CLASSES[benchmark] + 1)])
     parts = ('xsub', 'xview') if benchmark == 'ntu60' else ('xsub', 'xset')
     splits = {f'{p}_{s}': [] for p in parts for s in ('train', 'val')}
     for name in (progress(names) if progress else names):
         if name in ignore:
-            report.add(name, 'in the ignore list', 'ignore list')
+            builder.skip(name, 'in the ignore list', 'ignore list')
             continue
         try:
             info = parse_clip_name(name)
         except ConversionError as err:
-            report.add(name, str(err), 'bad clip name')
+            builder.skip(name, str(err), 'bad clip name')
             continue
-        if info['action'] > NUM_CLASSES[benchmark]:
-            report.add(name, f'action {info["action"]} not in {benchmark}',
-                       f'not in {benchmark}')
+        if not 1 <= info['action'] <= NUM_CLASSES[benchmark]:
+            builder.skip(name, f'action {info["action"]} not in {benchmark}',
+                         f'not in {benchmark}')
+            continue
+        outside = [
+            f'{field} {info[field]}'
+            for field, top in FIELD_RANGES[benchmark].items()
+            if not 1 <= info[field] <= top
+        ]
+        if outside:
+            builder.skip(name, f'{", ".join(outside)} outside {benchmark}\'s '
+                         f'ranges {FIELD_RANGES[benchmark]}', f'unknown '
+                         f'{outside[0].split()[0]}')
             continue
         path = osp.join(skeletons_dir, name + '.skeleton')
         try:
-            kp = load_clip(path, max_bodies, preprocess)
+            kp = load_clip(path, max_bodies)
         except ConversionError as err:
             kind = 'no body' if 'no body' in str(err) else 'corrupt file'
-            report.add(name, str(err), kind)
+            builder.skip(name, str(err), kind)
             continue
-        idx = writer.add(name, info['action'] - 1, {LAYOUT: kp})
+        idx = builder.add(name, info['action'] - 1, {LAYOUT: kp}, path)
+        if idx is None:
+            continue
         for part, train in split_membership(name, benchmark).items():
             splits[f'{part}_{"train" if train else "val"}'].append(idx)
-    writer.set_splits(splits)
-    writer.classes = [f'A{a:03d}' for a in range(1, NUM_CLASSES[benchmark] + 1)]
-    writer.skipped = report.items
-    writer.meta = dict(
-        source=f'NTU RGB+D ({benchmark}) raw skeletons',
-        preprocess=preprocess,
-        max_bodies=max_bodies,
-        body_selection='top motion energy (var of xyz)')
-    kept = len(writer.clip_names)
-    index = writer.close()
-    return dict(kept=kept, skipped=report, index=index)
+    return builder.finish(
+        splits,
+        meta=dict(
+            source=f'NTU RGB+D ({benchmark}) raw skeletons',
+            preprocess=preprocess,
+            max_bodies=max_bodies,
+            body_selection='top motion energy (var of xyz)'),
+        check=check)

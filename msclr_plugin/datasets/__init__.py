@@ -1,9 +1,12 @@
+from .label_subset import select_labelled_subset
 from .multi_skeleton_dataset import MultiSkeletonDataset
 from .samplers import ConventionGroupedBatchSampler
-from .store import SkeletonStore, SkeletonStoreWriter
+from .store import InvalidClipError, SkeletonStore, SkeletonStoreWriter
+from .store_check import StoreCheck, check_store
 from .transforms import *  # noqa: F401,F403
 
 __all__ = [
     'MultiSkeletonDataset', 'ConventionGroupedBatchSampler', 'SkeletonStore',
-    'SkeletonStoreWriter'
+    'SkeletonStoreWriter', 'InvalidClipError', 'StoreCheck', 'check_store',
+    'select_labelled_subset'
 ]

@@ -4,7 +4,6 @@ See docs/datasets.md for the sources, the modes, the pairing policies and the
 results dict each item starts as.
 """
 import os.path as osp
-import pickle
 from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -13,10 +12,13 @@ from mmengine.dataset import BaseDataset
 from mmengine.dist import sync_random_seed
 from mmengine.logging import print_log
 
-from msclr_plugin.evaluation.semi import select_labelled_subset
 from msclr_plugin.skeletons import get_layout
-from .store import SkeletonStore
+from .label_subset import select_labelled_subset
+from .safe_pickle import load_pickle
+from .store import SkeletonStore, check_clip
+from .store_check import check_clips
 from .transforms._random import mix64
+
 
 def _load_mapping(path: str) -> Dict[str, np.ndarray]:
     """A ``clip name -> (M, T, V, C)`` mapping from ``.npz`` or ``.pkl``."""
@@ -24,9 +26,7 @@ def _load_mapping(path: str) -> Dict[str, np.ndarray]:
         with np.load(path, allow_pickle=False) as data:
             return {k: data[k] for k in data.files}
     if path.endswith(('.pkl', '.pickle')):
-        # Unpickling executes code: only files the user named in the config.
-        with open(path, 'rb') as f:
-            mapping = pickle.load(f)
+        mapping = load_pickle(path)
         if not isinstance(mapping, dict):
             raise ValueError(f'{path}: expected a dict clip name -> array, '
                              f'got {type(mapping).__name__}')
@@ -60,10 +60,10 @@ class MultiSkeletonDataset(BaseDataset):
     sampler the key of an item is the same every epoch (epoch 0).
 
     Args:
-        ann_file (str): A skeleton store directory (preferred: read in place,
-            loading executes no code) or an mmaction2 PoseDataset ``.pkl``
-            annotation file (unpickling executes code: only open files you
-            trust).
+        ann_file (str): A skeleton store directory (preferred: read in place)
+            or an mmaction2 PoseDataset ``.pkl`` annotation file (read with a
+            restricted unpickler: numpy arrays and built-in containers only,
+            :func:`~msclr_plugin.datasets.safe_pickle.load_pickle`).
         conventions (list, optional): Names, or dicts ``name`` (+ optional
             ``layout``, ``scale``) selecting and overriding conventions. For a
             store, None means all of them, in the store's order, and
@@ -89,10 +89,14 @@ class MultiSkeletonDataset(BaseDataset):
             ``randomness.seed`` and agrees across ranks.
         label_fraction (float, optional): Keep a class-balanced fraction of
             the clips of the split (semi-supervised evaluation; see
-            :func:`msclr_plugin.evaluation.semi.select_labelled_subset`).
+            :func:`msclr_plugin.datasets.select_labelled_subset`).
         label_seed (int): Seed of that selection. Defaults to 0.
-        validate (bool): Scan every clip at init (otherwise each item is
-            checked when loaded). Defaults to False.
+        validate (bool): Check every clip of the dataset and the agreement of
+            its conventions at init, with the store checker
+            (:func:`~msclr_plugin.datasets.store_check.check_clips`, as
+            ``tools/data/check_store.py``); a disagreement (conventions not
+            in one body frame) raises with the checker's report. Otherwise
+            each item is checked when loaded. Defaults to False.
         on_missing (str): ``'error'`` or ``'skip'`` for clips missing from an
             extra convention (skips are counted and logged); with
             ``validate=True`` it also applies to invalid clips.
@@ -169,10 +173,11 @@ class MultiSkeletonDataset(BaseDataset):
             names, labels = store.clip_names, store.labels
             self.layouts, self.scales = self._store_conventions(store)
             self.classes = store.classes
+            self.num_classes = store.num_classes
             clip_ids = self._split_indices(store.splits, len(names))
         else:
             names, labels = self._load_pickle()
-            self.classes = None
+            self.classes = self.num_classes = None
             clip_ids = np.arange(len(names))
         self.conv_names = list(self.layouts)
         if self.reference_cfg is None:
@@ -225,8 +230,8 @@ class MultiSkeletonDataset(BaseDataset):
                 raise ValueError(f'{self.ann_file}: convention {name!r} is '
                                  f'not in the store '
                                  f'({sorted(store.conventions)})')
-            layouts[name] = get_layout(
-                spec.get('layout', store.conventions[name]['layout']))
+            layouts[name] = get_layout(spec['layout']) if 'layout' in spec \
+                else store.layout(name)
             scales[name] = float(spec.get('scale', 1.0))
             if store.conventions[name]['num_joints'] != \
                     layouts[name].num_joints:
@@ -245,9 +250,7 @@ class MultiSkeletonDataset(BaseDataset):
         return np.asarray(splits[self.split], dtype=np.int64)
 
     def _load_pickle(self):
-        # Unpickling executes code: prefer the store (docs/datasets.md).
-        with open(self.ann_file, 'rb') as f:
-            data = pickle.load(f)
+        data = load_pickle(self.ann_file)
         if not isinstance(data, dict) or 'annotations' not in data:
             raise ValueError(f'{self.ann_file}: not an mmaction2 pose '
                              "annotation file (dict with 'annotations')")
@@ -320,39 +323,32 @@ class MultiSkeletonDataset(BaseDataset):
         checked ``(M, T, V, C)`` float32 array."""
         clip = int(self.clip_ids[pos])
         if self._arrays is None:
-            kp = self._reader.get(clip, conv)
+            try:
+                kp = self._reader.get(clip, conv)
+            except ValueError as err:
+                raise ValueError(
+                    str(err).replace(f'clip #{clip}', f'clip {self._name(pos)}')) \
+                    from None
         else:
             kp = np.array(self._arrays[conv][clip], dtype=np.float32)
         if self.scales[conv] != 1.0:
             kp *= np.float32(self.scales[conv])
-        self._check(kp, pos, conv)
-        return kp
-
-    def _check(self, kp: np.ndarray, pos: int, conv: str) -> None:
-        where = (f'{self._source(conv)}: clip {self._name(pos)}, '
-                 f'convention {conv}')
-        layout = self.layouts[conv]
-        if kp.ndim != 4 or kp.shape[2] != layout.num_joints:
-            raise ValueError(f'{where}: expected (M, T, {layout.num_joints}, '
-                             f'C) for layout {layout.name}, got {kp.shape}')
-        if kp.shape[1] == 0 or not kp.any():
-            raise ValueError(f'{where}: zero frames (no non-zero coordinate)')
-        if not np.isfinite(kp).all():
-            raise ValueError(f'{where}: NaN or infinite coordinates')
+        return check_clip(kp, self.layouts[conv],
+                          f'{self._source(conv)}: clip {self._name(pos)}, '
+                          f'convention {conv}')
 
     def _validate_all(self) -> None:
-        keep = []
-        for pos in range(len(self.clip_ids)):
-            try:
-                for conv in self.conv_names:
-                    self.load_skeleton(pos, conv)
-            except ValueError as err:
-                if self.on_missing == 'error':
-                    raise
-                print_log(f'skipped: {err}', logger='current')
-                self.num_skipped += 1
-                continue
-            keep.append(pos)
+        report = check_clips(self.load_skeleton, self.clip_names, self.layouts,
+                             self.ann_file)
+        if report.bad_clips and self.on_missing == 'error':
+            raise ValueError(next(iter(report.bad_clips.values())))
+        for msg in report.bad_clips.values():
+            print_log(f'skipped: {msg}', logger='current')
+        self.num_skipped += len(report.bad_clips)
+        if report.disagreements:
+            raise ValueError(f'{self.ann_file}: the conventions are not in one '
+                             f'body frame:\n{report.format()}')
+        keep = [p for p in range(len(self.clip_ids)) if p not in report.bad_clips]
         self.clip_ids = self.clip_ids[keep]
         self._names = self._names[keep]
         self.labels = self.labels[keep]

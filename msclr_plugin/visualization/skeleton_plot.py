@@ -226,7 +226,7 @@ def load_store_clip(root: str, clip: Union[int, str],
         raise KeyError(f'{root}: no conventions {missing}; the store has '
                        f'{sorted(store.conventions)}')
     skeletons = {c: store.get(idx, c) for c in names}
-    layouts = {c: get_layout(store.conventions[c]['layout']) for c in names}
+    layouts = {c: store.layout(c) for c in names}
     label = int(store.labels[idx])
     cls = store.classes[label] if store.classes else f'label {label}'
     title = f'{store.clip_names[idx]} ({cls})'

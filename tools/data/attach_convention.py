@@ -1,17 +1,27 @@
 """Write a copy of a store with one more convention read from per-clip
 files (.npy / .npz / .pt), e.g. MeTRAbs SMPL-X or MediaPipe outputs.
 
-Example:
+The files' axis order (--axes), units (--scale) and axes (--up, --mirror)
+are stated, not guessed; the new convention is normalised as the store's
+reference convention was (recorded in the store) unless --preprocess says
+otherwise. Ends with the store check (tools/data/check_store.py), which
+compares the conventions' centres, up and left-right axes, scale and
+facing; exit status 1 when it fails.
+
+Example (MeTRAbs SMPL-X in camera space: millimetres, y down):
     python tools/data/attach_convention.py --store data/stores/ntu60 \
         --files-dir data/metrabs_smplx --out data/stores/ntu60_smplx \
-        --name smplx_42 --layout smplx_42 --pattern '{clip}.npy' --scale 0.001
+        --name smplx_42 --layout smplx_42 --pattern '{clip}.npy' --axes TMVC \
+        --scale 0.001 --up -y
 """
 import argparse
+import sys
 import time
 
 from tqdm import tqdm
 
 from msclr_plugin.data_prep.attach import attach_convention
+from msclr_plugin.data_prep.common import add_store_args, print_result
 
 
 def parse_args():
@@ -24,7 +34,10 @@ def parse_args():
     parser.add_argument('--pattern', default='{clip}.npy', help='file name with {clip}')
     parser.add_argument('--key', help='array name in .npz / dict .pt')
     parser.add_argument(
-        '--scale', type=float, default=1.0, help='0.001 for millimetres -> metres')
+        '--axes',
+        help='axis order of the arrays: T frames, V joints, C channels, M '
+        'persons, e.g. TVC, TMVC (MS-CLR files), MTVC (default: TVC for 3-D '
+        'arrays; required for others)')
     parser.add_argument(
         '--channels', type=int, help='keep the first N channels (3 drops visibility)')
     parser.add_argument(
@@ -33,6 +46,7 @@ def parse_args():
         'must match (default: the first)')
     parser.add_argument(
         '--on-mismatch', default='resample', choices=['resample', 'skip', 'error'])
+    add_store_args(parser, normalize=None)
     return parser.parse_args()
 
 
@@ -47,17 +61,21 @@ def main():
         args.layout or args.name,
         pattern=args.pattern,
         key=args.key,
+        axes=args.axes,
         scale=args.scale,
+        up=args.up,
+        mirror=args.mirror,
+        preprocess=args.preprocess,
         channels=args.channels,
         reference=args.reference,
         on_mismatch=args.on_mismatch,
+        check=not args.no_check,
         progress=lambda it: tqdm(it, desc='clips', unit='clip'))
-    print(res['skipped'].summary(res['kept']))
     if res['resampled']:
         print(f'{len(res["resampled"])} clips resampled to the reference '
               f'frame count: {res["resampled"][:10]}')
-    print(f'wrote {res["index"]} in {time.time() - start:.1f} s')
+    return print_result(res, start)
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(main())

@@ -4,13 +4,17 @@ native skeleton plus regressed SMPL-24, Kinect v2 and COCO conventions.
 Example:
     python tools/data/bvh_to_store.py \
         --root ../shared/data/bandai_namco_motion2_subset --out data/bandai
+Ends with the store check (tools/data/check_store.py); exit status 1 when it
+fails.
 """
 import argparse
+import sys
 import time
 
 from tqdm import tqdm
 
 from msclr_plugin.data_prep.bvh import DERIVED, convert_bandai
+from msclr_plugin.data_prep.common import add_store_args, print_result
 
 
 def parse_args():
@@ -24,6 +28,7 @@ def parse_args():
         default=list(DERIVED),
         help='conventions regressed from bandai_bvh_22')
     parser.add_argument('--max-files', type=int)
+    add_store_args(parser, source=False)
     return parser.parse_args()
 
 
@@ -35,10 +40,11 @@ def main():
         args.out,
         derived=args.derived,
         max_files=args.max_files,
+        preprocess=args.preprocess,
+        check=not args.no_check,
         progress=lambda it: tqdm(it, desc='BVH files', unit='file'))
-    print(res['skipped'].summary(res['kept']))
-    print(f'wrote {res["index"]} in {time.time() - start:.1f} s')
+    return print_result(res, start)
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(main())

@@ -2,14 +2,19 @@
 
 Example:
     python tools/data/import_mmaction_pkl.py data/ntu60_3danno.pkl \
-        --out data/stores/ntu60_pyskl --layout kinectv2_25
-Pickles run code when loaded: import only files you trust.
+        --out data/stores/ntu60_pyskl --layout kinectv2_25 --num-classes 60
+The pickle is read with a restricted unpickler (numpy arrays and built-in
+containers only): a file referring to anything else is refused. Ends with the
+store check (tools/data/check_store.py); exit status 1 when it fails.
 """
 import argparse
+import sys
 import time
 
 from tqdm import tqdm
 
+from msclr_plugin.data_prep.common import (add_store_args, print_result,
+                                           source_args)
 from msclr_plugin.data_prep.mmaction_pkl import import_mmaction_pkl
 
 
@@ -29,12 +34,23 @@ def parse_args():
         '--with-score',
         action='store_true',
         help='append keypoint_score as a channel (2D)')
+    parser.add_argument(
+        '--classes',
+        help='text file of class names, one a line: string labels map '
+        'through it, integer labels must index it')
+    parser.add_argument(
+        '--num-classes', type=int, help='labels outside [0, N) are skipped')
+    add_store_args(parser)
     return parser.parse_args()
 
 
 def main():
     args = parse_args()
     start = time.time()
+    classes = None
+    if args.classes:
+        with open(args.classes) as f:
+            classes = [line.strip() for line in f if line.strip()]
     res = import_mmaction_pkl(
         args.pkl,
         args.out,
@@ -42,10 +58,14 @@ def main():
         convention=args.convention,
         num_person=args.num_person,
         with_score=args.with_score,
+        classes=classes,
+        num_classes=args.num_classes,
+        source=source_args(args),
+        preprocess=args.preprocess,
+        check=not args.no_check,
         progress=lambda it: tqdm(it, desc='annotations', unit='clip'))
-    print(res['skipped'].summary(res['kept']))
-    print(f'wrote {res["index"]} in {time.time() - start:.1f} s')
+    return print_result(res, start)
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(main())

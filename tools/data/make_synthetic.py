@@ -6,6 +6,8 @@ every asked convention with independent noise.
 
 Example:
     python tools/data/make_synthetic.py --out data/stores/synthetic
+Ends with the store check (tools/data/check_store.py); exit status 1 when it
+fails.
 """
 import argparse
 import json
@@ -13,6 +15,7 @@ import sys
 import time
 
 from msclr_plugin.data_prep.synthetic import CLASSES, generate_synthetic_store
+from msclr_plugin.datasets.store_check import check_store
 
 
 def parse_args(argv=None):
@@ -37,6 +40,8 @@ def parse_args(argv=None):
         help='2 pads a zero second person, as in NTU')
     parser.add_argument(
         '--classes', nargs='+', choices=CLASSES, help='a subset of the classes')
+    parser.add_argument(
+        '--no-check', action='store_true', help='skip the store check')
     return parser.parse_args(argv)
 
 
@@ -59,6 +64,11 @@ def main(argv=None):
           f'{len(index["classes"])} classes, conventions '
           f'{list(index["conventions"])}, splits {sizes}, '
           f'{time.time() - start:.1f} s')
+    if args.no_check:
+        return 0
+    report = check_store(args.out)
+    print(report.format())
+    return 0 if report.ok else 1
 
 
 if __name__ == '__main__':

@@ -3,13 +3,17 @@
 Example:
     python tools/data/msr3d_to_store.py \
         --data-dir ../shared/data/msr_action3d/real_world_coordinates \
-        --out data/msr3d [--protocol cvpr12]
+        --out data/msr3d [--protocol cvpr12] [--derived kinectv2_25 coco]
+Ends with the store check (tools/data/check_store.py); exit status 1 when it
+fails.
 """
 import argparse
+import sys
 import time
 
 from tqdm import tqdm
 
+from msclr_plugin.data_prep.common import add_store_args, print_result
 from msclr_plugin.data_prep.msr3d import convert_msr3d
 
 
@@ -28,6 +32,7 @@ def parse_args():
         default=[],
         help='further conventions of the same motion through the built-in '
         'joint regressors, e.g. kinectv2_25 coco')
+    add_store_args(parser, source=False)
     return parser.parse_args()
 
 
@@ -39,11 +44,12 @@ def main():
         args.out,
         protocol=args.protocol,
         derived=args.derived,
+        preprocess=args.preprocess,
+        check=not args.no_check,
         progress=lambda it: tqdm(it, desc='MSR files', unit='file'))
     print(f'{res["seen"]} files found')
-    print(res['skipped'].summary(res['kept']))
-    print(f'wrote {res["index"]} in {time.time() - start:.1f} s')
+    return print_result(res, start)
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(main())

@@ -3,12 +3,16 @@
 Example:
     python tools/data/ntu_to_store.py --skeletons-dir data/nturgbd_skeletons \
         --out data/stores/ntu60 --benchmark ntu60 --preprocess aimclr
+Ends with the store check (tools/data/check_store.py); exit status 1 when it
+fails.
 """
 import argparse
+import sys
 import time
 
 from tqdm import tqdm
 
+from msclr_plugin.data_prep.common import add_store_args, print_result
 from msclr_plugin.data_prep.ntu import convert_ntu, read_ignore_list
 
 
@@ -20,12 +24,7 @@ def parse_args():
         help='directory of SsssCcccPpppRrrrAaaa.skeleton')
     parser.add_argument('--out', required=True, help='output store dir')
     parser.add_argument('--benchmark', choices=['ntu60', 'ntu120'], default='ntu60')
-    parser.add_argument(
-        '--preprocess',
-        choices=['none', 'aimclr'],
-        default='none',
-        help='aimclr: centre on the neck role, resize to 50 '
-        'frames, align shoulders with +x per frame')
+    add_store_args(parser, source=False)
     parser.add_argument('--max-bodies', type=int, default=2)
     parser.add_argument(
         '--ignore-list',
@@ -47,10 +46,10 @@ def main():
         max_bodies=args.max_bodies,
         ignore=read_ignore_list(args.ignore_list),
         max_clips=args.max_clips,
+        check=not args.no_check,
         progress=lambda it: tqdm(it, desc='NTU clips', unit='clip'))
-    print(res['skipped'].summary(res['kept']))
-    print(f'wrote {res["index"]} in {time.time() - start:.1f} s')
+    return print_result(res, start)
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(main())
