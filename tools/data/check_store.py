@@ -19,21 +19,12 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('store', help='store directory')
     parser.add_argument('--conventions', nargs='+', help='check only these')
-    parser.add_argument(
-        '--min-up',
-        type=float,
-        default=THRESHOLDS['up'],
-        help='least median cosine of the pelvis->neck directions')
-    parser.add_argument(
-        '--min-lr',
-        type=float,
-        default=THRESHOLDS['lr'],
-        help='least median cosine of the shoulder lines')
-    parser.add_argument(
-        '--max-centre',
-        type=float,
-        default=THRESHOLDS['centre'],
-        help='largest median distance of the torso centres (m)')
+    for key, flag, what in (
+            ('up', '--min-up', 'least median cosine of the pelvis->neck directions'),
+            ('lr', '--min-lr', 'least median cosine of the shoulder lines'),
+            ('centre', '--max-centre',
+             'largest median distance of the pelvis and neck roles (m)')):
+        parser.add_argument(flag, type=float, default=THRESHOLDS[key], help=what)
     parser.add_argument(
         '--torso-ratio',
         type=float,
