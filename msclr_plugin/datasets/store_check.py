@@ -3,9 +3,10 @@
 One implementation for ``tools/data/check_store.py``, the converters (which
 run it at the end) and ``MultiSkeletonDataset(validate=True)``:
 
-- the index (schema, labels within ``num_classes``, split indices, disjoint
-  train/val/test splits) and the arrays (offsets, clip identity), checked
-  when the store opens (:class:`~msclr_plugin.datasets.store.SkeletonStore`);
+- the index (schema, labels within ``num_classes``, split indices) and the
+  arrays (offsets, clip identity), checked when the store opens
+  (:class:`~msclr_plugin.datasets.store.SkeletonStore`), and disjoint
+  train/val/test splits;
 - every clip of every convention: its recorded CRC, shape, finite values,
   at least one non-zero coordinate (:func:`~.store.check_clip`);
 - per pair of conventions, over the clips, whether body 0 is in the same
@@ -22,7 +23,7 @@ import numpy as np
 
 from msclr_plugin.skeletons import SkeletonLayout
 from .body_frame import AXIS_ROLES, body_axes
-from .store import SkeletonStore, check_clip
+from .store import SkeletonStore, check_clip, split_overlaps
 
 # Limits on the median over clips of each agreement (the per-clip value is
 # the median over the frames where both conventions hold body 0). An axis
@@ -62,9 +63,11 @@ class StoreCheck:
         notes (list[str]): Facts that do not fail the check.
         bad_clips (dict): ``{position: message}`` of clips failing a
             per-clip check (positions into the checked clips).
-        agreement (dict): ``{(conv_a, conv_b): stats}`` with, per metric,
-            ``median`` over clips, ``worst`` ``[(clip, value)]``, ``beyond``
-            (clips past the threshold) and ``clips`` (clips measured).
+        agreement (dict): ``{(conv_a, conv_b): stats}`` with, per metric
+            (``up``, ``lr``, ``centre``, ``torso``, ``facing``), ``median``
+            over clips (for ``facing``: the fraction of the decisive clips
+            that agree), ``worst`` ``[(clip, value)]``, ``beyond`` (clips
+            past the threshold) and ``clips`` (clips measured).
     """
 
     def __init__(self, source: str, num_clips: int,
@@ -303,6 +306,8 @@ def check_store(store: Union[str, SkeletonStore],
                          thresholds=thresholds,
                          max_worst=max_worst,
                          progress=progress)
+    report.errors += [f'{root}: {msg}' for msg in split_overlaps(
+        store.splits, store.clip_names)]
     if not store.reader.has_identity:
         report.notes.append('the store records no clip identity (version 1): '
                             'convert it again to detect swapped clips')
