@@ -164,7 +164,8 @@ def test_metrabs_formats_into_an_aligned_store(sample, tmp_path):
     convert_ntu(str(sample['root']), store, clips=[CLIP])
     for name in ('smpl_24', 'coco'):
         attach_convention(store, str(tmp_path / 'est'), f'{store}_{name}', name,
-                          name, pattern='{clip}.npz', key=name, on_mismatch='error')
+                          name, pattern='{clip}.npz', key=name, axes='MTVC',
+                          on_mismatch='error')
         store = f'{store}_{name}'
     final = store
     opened = SkeletonStore(final)

@@ -10,7 +10,8 @@
 #       --skeletons-dir data/nturgb+d_skeletons
 #   python tools/data/attach_convention.py --store data/stores/ntu60 \
 #       --files-dir data/metrabs --out data/stores/ntu60_msclr \
-#       --name smplx_42 --pattern '{clip}.npz' --key smplx_42 --on-mismatch error
+#       --name smplx_42 --pattern '{clip}.npz' --key smplx_42 --axes MTVC \
+#       --on-mismatch error
 # The store is raw (camera space, variable length): every convention is
 # centred, aligned and resampled to 50 frames online (raw_pretrain_pipeline;
 # a store made with --preprocess aimclr passes through it unchanged).

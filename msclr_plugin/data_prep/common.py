@@ -215,12 +215,12 @@ class StoreBuilder:
                 else dict(layout=spec)
             self.layouts[name] = get_layout(spec['layout'])
             source = spec.get('source')
-            self.sources[name] = source_frame(**source) if source else None
+            self.sources[name] = source_frame(**(source or {}))
             self.normalize[name] = resolve_normalize(spec.get('normalize', normalize))
             specs[name] = dict(
                 layout=self.layouts[name],
                 scale=spec.get('scale', 1.0),
-                source=self.sources[name] or source_frame(),
+                source=self.sources[name],
                 normalize=self.normalize[name],
                 coords=spec.get('coords'))
         self.writer = SkeletonStoreWriter(out, specs, classes, num_classes)
@@ -230,8 +230,12 @@ class StoreBuilder:
         """Check one convention's array and bring it into the store's frame
         and normalisation (what :meth:`add` stores)."""
         kp = check_keypoint(kp, self.layouts[name], where)
-        kp = to_store_frame(kp, self.sources[name])
         norm = self.normalize[name]
+        if kp.shape[-1] < 3 and (norm or self.sources[name] != source_frame()):
+            raise ConversionError(
+                f'{where}: {kp.shape[-1]} channels; source axes and body '
+                'normalisation need x, y, z', 'not 3D')
+        kp = to_store_frame(kp, self.sources[name])
         return kp if norm is None else normalize_body(kp, self.layouts[name], **norm)
 
     def add(self,

@@ -20,7 +20,12 @@ Examples (NTU RGB videos are mirrored: --mirror):
         --fov 84.1 --skeletons-dir data/nturgb+d_skeletons
     python tools/data/attach_convention.py --store data/stores/ntu60 \
         --files-dir data/metrabs --out data/stores/ntu60_msclr \
-        --name smplx_42 --pattern '{clip}.npz' --key smplx_42 --on-mismatch error
+        --name smplx_42 --pattern '{clip}.npz' --key smplx_42 --axes MTVC \
+        --on-mismatch error
+    python tools/data/attach_convention.py --store work/stores/ntu60 \
+        --files-dir work/mediapipe --out work/stores/ntu60_mp \
+        --name blazepose_33 --pattern '{clip}.npz' --key blazepose_33 --channels 3 \
+        --axes MTVC --up y-down
 """
 import argparse
 import importlib
