@@ -115,19 +115,37 @@ def test_estimated_convention_and_tool(pku, tmp_path):
     root, kinect = pku
     est = tmp_path / 'est'
     est.mkdir()
-    for video, frames in (('0002-L', 103), ('0002-M', 103), ('A01N01-R', 90)):
-        smpl = np.arange(2 * frames * 72, dtype=np.float32).reshape(2, frames, 24, 3)
-        np.savez(est / f'{video}.npz', smpl_24=smpl)
+    # an estimate of the same people, 2 cm off, in the store's frame; layout
+    # 'nturgb+d' (the Kinect v2 joints under another name) so the store
+    # checker compares real bodies
+    noise = np.random.default_rng(0).normal(0, 0.005, size=(2, 103, 25, 3))
+    people = {'0002-L': (kinect, np.zeros_like(kinect)),
+              '0002-M': (kinect[::-1], kinect + 1)}
+    for video, (first, second) in people.items():
+        estimate = np.stack([first, second]) + 0.02 + noise
+        estimate[~np.stack([first, second]).any(axis=(2, 3))] = 0
+        np.savez(est / f'{video}.npz', **{'nturgb+d': estimate.astype(np.float32)})
+    np.savez(est / 'A01N01-R.npz',
+             **{'nturgb+d': np.ones((2, 90, 25, 3), np.float32)})
     tool = load_tool('data/pku_mmd_to_store')
-    res = tool.main(['--skeletons-dir', str(root / 'skeleton'), '--labels-dir',
-                     str(root / 'label'), '--out', str(tmp_path / 'store'),
-                     '--split', f'xsub={root / "xsub.txt"}',
-                     '--estimated', f'smpl_24={est}'])
+    code = tool.main(['--skeletons-dir', str(root / 'skeleton'), '--labels-dir',
+                      str(root / 'label'), '--out', str(tmp_path / 'store'),
+                      '--split', f'xsub={root / "xsub.txt"}',
+                      '--estimated', f'nturgb+d={est}'])
+    assert code == 0  # the store check passed: the conventions agree
+    index = json.loads((tmp_path / 'store' / 'index.json').read_text())
     # A01N01-R's file has 90 frames, its skeletons 103: its clips are left out
-    assert res['skipped'].counts()['bad estimated file'] == 1
+    assert [s['kind'] for s in index['skipped']].count('bad estimated file') == 1
     store = SkeletonStore(str(tmp_path / 'store'))
-    assert list(store.conventions) == ['kinectv2_25', 'smpl_24']
-    smpl = store.get(store.clip_names.index('0002-L_01'), 'smpl_24')
-    full = np.load(est / '0002-L.npz')['smpl_24']
-    np.testing.assert_array_equal(smpl, full[:, 40:103])
-    assert list(store.num_frames('smpl_24')) == list(store.num_frames('kinectv2_25'))
+    assert list(store.conventions) == ['kinectv2_25', 'nturgb+d']
+    clip = store.get(store.clip_names.index('0002-L_01'), 'nturgb+d')
+    full = np.load(est / '0002-L.npz')['nturgb+d']
+    np.testing.assert_array_equal(clip, full[:, 40:103])
+    assert list(store.num_frames('nturgb+d')) == list(store.num_frames('kinectv2_25'))
+    # an estimate in other units fails the check: exit status 1
+    np.savez(est / '0002-L.npz', **{'nturgb+d': full * 1000})
+    np.savez(est / '0002-M.npz',
+             **{'nturgb+d': np.load(est / '0002-M.npz')['nturgb+d'] * 1000})
+    assert tool.main(['--skeletons-dir', str(root / 'skeleton'), '--labels-dir',
+                      str(root / 'label'), '--out', str(tmp_path / 'mm'),
+                      '--estimated', f'nturgb+d={est}']) == 1

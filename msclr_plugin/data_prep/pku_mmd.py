@@ -31,7 +31,7 @@ import numpy as np
 from msclr_plugin.skeletons import get_layout
 
 from .attach import load_array
-from .common import ConversionError, SkipReport, check_keypoint
+from .common import ConversionError, StoreBuilder, check_keypoint
 
 LAYOUT = 'kinectv2_25'
 NUM_BODIES = 2
@@ -143,6 +143,8 @@ def convert_pku_mmd(skeletons_dir: str,
                     split_files: Optional[Dict[str, str]] = None,
                     estimated: Optional[Dict[str, dict]] = None,
                     videos: Optional[Sequence[str]] = None,
+                    preprocess: str = 'none',
+                    check: bool = True,
                     progress=None) -> Dict:
     """Convert PKU-MMD skeleton and label files into a store.
 
@@ -159,12 +161,17 @@ def convert_pku_mmd(skeletons_dir: str,
             interval. A video whose file is missing or has another frame
             count loses its clips (counted).
         videos (Sequence[str], optional): Convert only these videos.
+        preprocess (str | dict): Body normalisation of every convention
+            (:class:`~msclr_plugin.data_prep.common.StoreBuilder`). Defaults
+            to ``'none'``: camera space, as the NTU configs expect (they
+            normalise online).
+        check (bool): Run the store checker at the end. Defaults to True.
         progress (callable, optional): Wraps the video iterator (tqdm).
 
     Returns:
-        dict: ``kept``, ``skipped`` (a :class:`SkipReport`), ``index``.
+        dict: ``kept``, ``skipped`` (a :class:`SkipReport`), ``index``,
+        ``check``.
     """
-    from msclr_plugin.datasets.store import SkeletonStoreWriter
     names = list(videos) if videos is not None else list_videos(skeletons_dir)
     members = {name: read_split_file(path)
                for name, path in (split_files or {}).items()}
@@ -173,9 +180,11 @@ def convert_pku_mmd(skeletons_dir: str,
         extra[conv] = dict(layout=spec.get('layout', conv),
                            pattern=spec.get('pattern', '{video}.npz'),
                            key=spec.get('key', conv), files_dir=spec['files_dir'])
-    writer = SkeletonStoreWriter(out, {LAYOUT: LAYOUT, **{
-        c: s['layout'] for c, s in extra.items()}})
-    report = SkipReport()
+    builder = StoreBuilder(
+        out, {LAYOUT: LAYOUT, **{c: s['layout'] for c, s in extra.items()}},
+        normalize=preprocess,
+        classes=[f'A{a:02d}' for a in range(1, NUM_CLASSES + 1)])
+    report = builder.report
     splits = {f'{s}_{p}': [] for s in members for p in ('train', 'val')}
     truncated, outside = [], {s: 0 for s in members}
     for video in (progress(names) if progress else names):
@@ -208,11 +217,11 @@ def convert_pku_mmd(skeletons_dir: str,
             if end > len(seq):
                 truncated.append(clip)
             kp = seq[start:end].transpose(1, 0, 2, 3)
-            if not kp.any():
-                report.add(clip, f'{where}: all coordinates are zero', 'all zeros')
+            idx = builder.add(clip, label - 1, {
+                LAYOUT: kp, **{c: a[:, start:end] for c, a in others.items()}},
+                source=where)
+            if idx is None:
                 continue
-            idx = writer.add(clip, label - 1, {
-                LAYOUT: kp, **{c: a[:, start:end] for c, a in others.items()}})
             for split, parts in members.items():
                 part = 'train' if video in parts['train'] else \
                     'val' if video in parts['val'] else None
@@ -220,18 +229,16 @@ def convert_pku_mmd(skeletons_dir: str,
                     outside[split] += 1
                 else:
                     splits[f'{split}_{part}'].append(idx)
-    writer.set_splits(splits)
-    writer.classes = [f'A{a:02d}' for a in range(1, NUM_CLASSES + 1)]
-    writer.skipped = report.items
-    writer.meta = dict(
-        source='PKU-MMD skeleton and label files',
-        interval='rows start..end-1 of the skeleton file',
-        truncated=truncated,
-        not_in_split=outside,
-        split_files=dict(split_files or {}),
-        estimated={c: s['files_dir'] for c, s in extra.items()})
-    kept = len(writer.clip_names)
-    return dict(kept=kept, skipped=report, index=writer.close())
+    return builder.finish(
+        splits=splits,
+        meta=dict(
+            source='PKU-MMD skeleton and label files',
+            interval='rows start..end-1 of the skeleton file',
+            truncated=truncated,
+            not_in_split=outside,
+            split_files=dict(split_files or {}),
+            estimated={c: s['files_dir'] for c, s in extra.items()}),
+        check=check)
 
 
 def _estimated(spec: dict, video: str, num_frames: int) -> np.ndarray:

@@ -10,12 +10,16 @@ Example:
     python tools/data/pku_mmd_to_store.py --skeletons-dir data/pku_mmd/skeleton \
         --labels-dir data/pku_mmd/label --out data/stores/pku1 \
         --split xsub=data/pku_mmd/cross-subject.txt xview=data/pku_mmd/cross-view.txt
+Ends with the store check (tools/data/check_store.py); exit status 1 when it
+fails.
 """
 import argparse
+import sys
 import time
 
 from tqdm import tqdm
 
+from msclr_plugin.data_prep.common import add_store_args, print_result
 from msclr_plugin.data_prep.pku_mmd import convert_pku_mmd
 
 
@@ -41,6 +45,7 @@ def parse_args(argv=None):
     parser.add_argument('--estimated', nargs='+', default=[], metavar='NAME=DIR',
                         help='per-video <video>.npz files holding array NAME '
                         '(layout NAME), cut like the skeletons')
+    add_store_args(parser, source=False)
     return parser.parse_args(argv)
 
 
@@ -52,11 +57,11 @@ def main(argv=None):
         split_files=pairs(args.split, '--split'),
         estimated={n: dict(files_dir=d)
                    for n, d in pairs(args.estimated, '--estimated').items()},
+        preprocess=args.preprocess,
+        check=not args.no_check,
         progress=lambda it: tqdm(it, desc='videos', unit='video'))
-    print(res['skipped'].summary(res['kept']))
-    print(f'wrote {res["index"]} in {time.time() - start:.1f} s')
-    return res
+    return print_result(res, start)
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(main())
