@@ -117,7 +117,8 @@ def test_user_layout_from_config_dict():
     layout = get_layout(spec)
     assert layout.flip.tolist() == [0, 1, 2, 4, 3]
     assert get_layout('tiny_user') is layout
-    with pytest.raises(ValueError, match='already registered'):
+    with pytest.raises(ValueError,
+                       match=r"already in use \(they differ in \['center'\]"):
         get_layout(dict(spec, center='pelvis'))
 
 
@@ -141,7 +142,9 @@ def test_mmpose_meta_file(tmp_path):
         "skeleton_info={0: dict(link=('nose', 'left_eye'), id=0),"
         "1: dict(link=('nose', 'right_eye'), id=1),"
         "2: dict(link=('nose', 'neck'), id=2)})\n")
-    layout = layout_from_mmpose_meta(str(meta))
+    with pytest.raises(ValueError, match='no role'):
+        layout_from_mmpose_meta(str(meta))  # no shoulders
+    layout = layout_from_mmpose_meta(str(meta), required_roles=())
     assert layout.name == 'mmpose_toy'
     assert layout.flip.tolist() == [0, 2, 1, 3]
     assert layout.center == 0  # graph centre
@@ -170,3 +173,151 @@ def test_regressor_chain_and_translation():
     assert reg.weights[tgt, src] == pytest.approx(1.0)
     with pytest.raises(ValueError, match='expected 22 joints'):
         reg(np.zeros((3, 21, 3)))
+
+
+# Kinect for Windows SDK v1 joint order (NUI_SKELETON_POSITION_INDEX), the
+# names as MSR Action3D's layout spells them
+KINECT_V1_NAMES = [
+    'HipCenter', 'Spine', 'ShoulderCenter', 'Head', 'ShoulderLeft',
+    'ElbowLeft', 'WristLeft', 'HandLeft', 'ShoulderRight', 'ElbowRight',
+    'WristRight', 'HandRight', 'HipLeft', 'KneeLeft', 'AnkleLeft', 'FootLeft',
+    'HipRight', 'KneeRight', 'AnkleRight', 'FootRight'
+]
+
+
+def _kinect_v1_spec(name='test_kinect_v1'):
+    msr = get_layout('msr_action3d_20')
+    edges = [[msr.joint_names[a], msr.joint_names[b]] for a, b in msr.edges]
+    return dict(name=name, joint_names=KINECT_V1_NAMES, edges=edges,
+                center='Spine')
+
+
+def test_layout_files(tmp_path):
+    import yaml
+    spec = _kinect_v1_spec('file_json')
+    (tmp_path / 'a.json').write_text(json.dumps(spec))
+    layout = get_layout(str(tmp_path / 'a.json'))
+    assert layout.name == 'file_json' and get_layout('file_json') is layout
+    # YAML, name from the file name
+    spec.pop('name')
+    (tmp_path / 'file_yaml.yaml').write_text(yaml.safe_dump(spec))
+    assert get_layout(str(tmp_path / 'file_yaml.yaml')).name == 'file_yaml'
+    # a Python file holding `layout = dict(...)`, as in a config
+    (tmp_path / 'lay.py').write_text(f'layout = dict(name="file_py", **{spec!r})\n')
+    assert get_layout(str(tmp_path / 'lay.py')).joint_names == \
+        tuple(KINECT_V1_NAMES)
+    # errors name the file
+    with pytest.raises(FileNotFoundError, match='none.yaml'):
+        get_layout(str(tmp_path / 'none.yaml'))
+    (tmp_path / 'bad.yaml').write_text('joint_names: [a, b\n')
+    with pytest.raises(ValueError, match='bad.yaml: cannot read'):
+        get_layout(str(tmp_path / 'bad.yaml'))
+    (tmp_path / 'typo.json').write_text(json.dumps(dict(spec, joints=[])))
+    with pytest.raises(ValueError, match=r"typo.json: .*unknown fields \['joints'\]"):
+        get_layout(str(tmp_path / 'typo.json'))
+    (tmp_path / 'lacks.json').write_text(json.dumps(dict(joint_names=['a'])))
+    with pytest.raises(ValueError, match=r"lacks.json: .*lacks \['center', 'edges'\]"):
+        get_layout(str(tmp_path / 'lacks.json'))
+
+
+def test_roles_checked_and_found_from_names():
+    # Kinect v1 names: every role found, none given
+    layout = get_layout(_kinect_v1_spec())
+    assert {r: [layout.joint_names[j] for j in js]
+            for r, js in layout.roles.items()} == dict(
+                pelvis=['HipCenter'], spine=['Spine'], neck=['ShoulderCenter'],
+                head=['Head'], left_shoulder=['ShoulderLeft'],
+                right_shoulder=['ShoulderRight'], left_hip=['HipLeft'],
+                right_hip=['HipRight'])
+    # limb names only: neck and pelvis are the means of shoulders and hips
+    limbs = SkeletonLayout('limbs', ['lsho', 'rsho', 'l_hip', 'R_Hip'],
+                           [(0, 1), (0, 2), (1, 3)], 0, flip=[1, 0, 3, 2])
+    assert limbs.roles['neck'] == (0, 1) and limbs.roles['pelvis'] == (2, 3)
+    # given roles win; the round trip keeps them
+    again = SkeletonLayout(**dict(layout.to_dict(), name='v1_again',
+                                  roles=dict(neck='Head')))
+    assert again.roles['neck'] == (again.index('Head'), )
+    with pytest.raises(ValueError, match=r"unknown role 'chest'; known roles"):
+        SkeletonLayout('bad', ['neck', 'a'], [(0, 1)], 0,
+                       roles=dict(chest='a'))
+    # the default pipeline's roles are required, with a message saying how
+    with pytest.raises(ValueError, match=r"no role \['left_shoulder', "
+                       r"'right_shoulder'\].*MSPreNormalize.*required_roles"):
+        SkeletonLayout('bad', ['neck', 'hand_L', 'hand_R'], [(0, 1), (0, 2)],
+                       0)
+    free = SkeletonLayout('free', ['a', 'b'], [(0, 1)], 0, required_roles=())
+    assert free.roles == {}
+    assert get_layout(free.to_dict()).required_roles == ()
+
+
+def test_flip_that_breaks_bones_warns_naming_them():
+    with pytest.warns(UserWarning, match='not bones: hand_L-elbow_L -> '
+                      'hand_R-elbow_R, hand_R-neck -> hand_L-neck;'):
+        SkeletonLayout('crooked', ['neck', 'elbow_L', 'elbow_R', 'hand_L',
+                                   'hand_R'],
+                       [(1, 0), (2, 0), (3, 1), (4, 0)], 0,
+                       roles=dict(left_shoulder='elbow_L',
+                                  right_shoulder='elbow_R'))
+
+
+def test_regressor_by_joint_names():
+    """A user layout with Kinect v1 names in the SDK order reaches the
+    built-ins through msr_action3d_20 without any spec."""
+    user = get_layout(_kinect_v1_spec('user_kinect_v1'))
+    msr = get_layout('msr_action3d_20')
+    reg = JointRegressor.between('user_kinect_v1', 'coco')
+    x = np.random.default_rng(0).normal(size=(4, 20, 3))
+    to_msr = [user.index(n) for n in msr.joint_names]
+    np.testing.assert_allclose(
+        reg(x), JointRegressor.between('msr_action3d_20', 'coco')(x[:, to_msr]))
+    back = JointRegressor.between('msr_action3d_20', 'user_kinect_v1')
+    np.testing.assert_array_equal(back(x[:, to_msr]), x)
+    # other names through aliases
+    spec = _kinect_v1_spec('aliased_v1')
+    rename = {n: f'j{i}' for i, n in enumerate(KINECT_V1_NAMES)}
+    spec['joint_names'] = [rename[n] for n in KINECT_V1_NAMES]
+    spec['edges'] = [[rename[a], rename[b]] for a, b in spec['edges']]
+    spec['roles'] = dict(neck='j2', left_shoulder='j4', right_shoulder='j8')
+    spec['center'] = 'j1'
+    spec['flip'] = user.flip.tolist()
+    spec['aliases'] = {v: k for k, v in rename.items()}
+    np.testing.assert_allclose(JointRegressor.between(spec, 'coco')(x), reg(x))
+    with pytest.raises(KeyError, match='no built-in regressor chain from tiny_user'):
+        JointRegressor.between('tiny_user', 'coco')
+
+
+def test_kinect_v2_derived_conventions(shared_data):
+    """Kinect v2 -> SMPL-24 / SMPL-X-42 / MHAD-43 on the real NTU sample:
+    translation-equivariant, corresponding joints copied, the body upright."""
+    from msclr_plugin.data_prep.ntu import load_clip
+    kp = load_clip(str(shared_data / 'ntu_sample' /
+                       'S001C001P001R001A001.skeleton'))[0]
+    kinect = get_layout('kinectv2_25')
+    for target, same in (('smpl_24', dict(lsho='ShoulderLeft', rkne='KneeRight',
+                                          lwri='WristLeft')),
+                         ('smplx_42', dict(lsho='ShoulderLeft', lthu='ThumbLeft',
+                                           rmiddle='HandTipRight')),
+                         ('berkeley_mhad_43', dict(lsho2='ShoulderLeft',
+                                                   relb='ElbowRight',
+                                                   lfoo='FootLeft'))):
+        reg = JointRegressor.between('kinectv2_25', target)
+        assert [l.name for l in (reg.source, reg.target)] == ['kinectv2_25',
+                                                             target]
+        np.testing.assert_allclose(reg.weights.sum(axis=1), 1.0, atol=1e-9)
+        out, layout = reg(kp), get_layout(target)
+        for tgt, src in same.items():
+            np.testing.assert_array_equal(out[:, layout.index(tgt)],
+                                          kp[:, kinect.index(src)])
+        head = layout.role_position(out, 'head')[:, 1]
+        pelvis = layout.role_position(out, 'pelvis')[:, 1]
+        assert (head - pelvis > 0.4).all()
+        # the left side stays left
+        left = layout.role_position(out, 'left_shoulder')[:, 0]
+        assert (left < layout.role_position(out, 'right_shoulder')[:, 0]).all()
+    # Kinect -> SMPL inverts SMPL -> Kinect on the joints both copy, and on
+    # Neck and Head
+    round_trip = JointRegressor.between('smpl_24', 'kinectv2_25') @ \
+        JointRegressor.between('kinectv2_25', 'smpl_24')
+    kept = [kinect.index(n) for n in ('Neck', 'Head', 'ShoulderLeft',
+                                      'HandRight', 'FootLeft', 'SpineBase')]
+    np.testing.assert_allclose(round_trip(kp)[:, kept], kp[:, kept], atol=1e-5)

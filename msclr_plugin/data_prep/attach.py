@@ -1,5 +1,6 @@
-"""Attach a convention computed elsewhere (e.g. MeTRAbs SMPL-X, MediaPipe)
-to an existing store, writing a new store.
+"""Attach a convention computed elsewhere (e.g. MeTRAbs SMPL-X, MediaPipe),
+or derived from one of the store's conventions by a joint regressor, to an
+existing store, writing a new store.
 
 Per-clip files are found by a name pattern (``{clip}`` is replaced by the
 clip name) and may be ``.npy``, ``.npz`` (array chosen by ``key``) or ``.pt``
@@ -16,7 +17,7 @@ from typing import Dict, Optional, Union
 
 import numpy as np
 
-from msclr_plugin.skeletons import get_layout
+from msclr_plugin.skeletons import JointRegressor, get_layout
 from msclr_plugin.skeletons.registry import LayoutLike
 
 from .common import (ConversionError, StoreBuilder, load_array, resample_frames,
@@ -50,7 +51,7 @@ def _reference_normalize(src, reference: str) -> Union[str, dict, None]:
 
 
 def attach_convention(store: str,
-                      files_dir: str,
+                      files_dir: Optional[str],
                       out: str,
                       name: str,
                       layout: LayoutLike,
@@ -64,6 +65,7 @@ def attach_convention(store: str,
                       channels: Optional[int] = None,
                       reference: Optional[str] = None,
                       on_mismatch: str = 'resample',
+                      derive_from: Optional[str] = None,
                       check: bool = True,
                       progress=None) -> Dict:
     """Write a copy of ``store`` with one more convention per clip.
@@ -73,7 +75,8 @@ def attach_convention(store: str,
 
     Args:
         store (str): The existing store.
-        files_dir (str): Directory of per-clip files.
+        files_dir (str, optional): Directory of per-clip files (None with
+            ``derive_from``).
         out (str): The new store (must differ from ``store``).
         name (str): Name of the new convention.
         layout (str | dict | SkeletonLayout): Its layout.
@@ -98,6 +101,11 @@ def attach_convention(store: str,
         on_mismatch (str): A frame count that differs from the reference:
             ``'resample'`` (linear, with a warning, counted in ``meta``),
             ``'skip'`` or ``'error'``.
+        derive_from (str, optional): Instead of files, derive the new
+            convention from this convention of the store (as stored: in the
+            store frame, with its scale) through
+            :meth:`JointRegressor.between` (built-in chains and joint
+            names); then normalised as ``preprocess`` says.
         check (bool): Run the store checker at the end. Defaults to True.
         progress (callable, optional): Wraps the clip iterator.
 
@@ -122,6 +130,15 @@ def attach_convention(store: str,
         raise KeyError(f'{store} has no convention {reference!r}')
     if preprocess is None:
         preprocess = _reference_normalize(src, reference)
+    regressor = None
+    if derive_from is not None:
+        if derive_from not in src.conventions:
+            raise KeyError(f'{store} has no convention {derive_from!r} to '
+                           f'derive {name} from ({sorted(src.conventions)})')
+        regressor = JointRegressor.between(src.layout(derive_from), layout)
+    elif files_dir is None:
+        raise ValueError('give the directory of the files or the '
+                         'convention to derive from')
     specs = {
         c: dict(
             layout=src.layout(c),
@@ -134,38 +151,48 @@ def attach_convention(store: str,
     specs[name] = dict(
         layout=layout,
         source=dict(scale=scale, up=up, mirror=mirror),
-        normalize=preprocess)
+        normalize=preprocess) if regressor is None else dict(
+            # made from stored values: already in the store frame
+            layout=layout,
+            scale=specs[derive_from]['scale'],
+            normalize=preprocess)
     builder = StoreBuilder(out, specs, classes=src.classes, num_classes=src.num_classes)
     old_frames = {c: src.source_frames(c) for c in src.conventions}
     resampled, new_index = [], {}
     clips = range(len(src))
     for i in (progress(clips) if progress else clips):
         clip = src.clip_names[i]
-        path = osp.join(files_dir, pattern.format(clip=clip))
-        where = f'{path} (clip {clip}, convention {name})'
-        if not osp.isfile(path):
-            builder.skip(clip, f'no file {path}', f'no {name} file')
-            continue
-        try:
-            arr = load_array(path, key)
-            kp = to_mtvc(arr, _axes_of(arr, axes, path), where)
-        except ConversionError as err:
-            builder.skip(clip, str(err), f'bad {name} file')
-            continue
-        if channels is not None:
-            kp = kp[..., :channels]
-        want = int(old_frames[reference][i])
-        if kp.shape[1] != want:
-            msg = f'{where}: {kp.shape[1]} frames, {reference} has {want}'
-            if on_mismatch == 'error':
-                raise ConversionError(msg)
-            if on_mismatch == 'skip':
-                builder.skip(clip, msg, 'frame count mismatch')
-                continue
-            warnings.warn(msg + '; resampled linearly')
-            kp = resample_frames(kp, want)
-            resampled.append(clip)
+        frames = {c: int(f[i]) for c, f in old_frames.items()}
         arrays = {c: src.get(i, c, scaled=False) for c in src.conventions}
+        if regressor is not None:
+            path = f'{store}, convention {derive_from}'
+            kp = regressor(arrays[derive_from])
+            frames[name] = frames[derive_from]
+        else:
+            path = osp.join(files_dir, pattern.format(clip=clip))
+            where = f'{path} (clip {clip}, convention {name})'
+            if not osp.isfile(path):
+                builder.skip(clip, f'no file {path}', f'no {name} file')
+                continue
+            try:
+                arr = load_array(path, key)
+                kp = to_mtvc(arr, _axes_of(arr, axes, path), where)
+            except ConversionError as err:
+                builder.skip(clip, str(err), f'bad {name} file')
+                continue
+            if channels is not None:
+                kp = kp[..., :channels]
+            want = int(old_frames[reference][i])
+            if kp.shape[1] != want:
+                msg = f'{where}: {kp.shape[1]} frames, {reference} has {want}'
+                if on_mismatch == 'error':
+                    raise ConversionError(msg)
+                if on_mismatch == 'skip':
+                    builder.skip(clip, msg, 'frame count mismatch')
+                    continue
+                warnings.warn(msg + '; resampled linearly')
+                kp = resample_frames(kp, want)
+                resampled.append(clip)
         arrays[name] = kp
         idx = builder.add(
             clip,
@@ -173,8 +200,7 @@ def attach_convention(store: str,
             arrays,
             path,
             prepared=src.conventions,
-            source_frames={c: int(f[i])
-                           for c, f in old_frames.items()})
+            source_frames=frames)
         if idx is not None:
             new_index[i] = idx
     meta = dict(src.index.get('meta') or {})
@@ -184,7 +210,8 @@ def attach_convention(store: str,
         key=key,
         axes=axes,
         reference=reference,
-        resampled=resampled)
+        resampled=resampled) if regressor is None else dict(
+            derived_from=derive_from)
     res = builder.finish({
         s: [new_index[i] for i in idx if i in new_index]
         for s, idx in src.splits.items()

@@ -21,8 +21,8 @@ from msclr_plugin.skeletons.registry import LayoutLike
 
 __all__ = [
     'ConversionError', 'check_keypoint', 'resample_frames', 'aimclr_preprocess',
-    'load_array', 'to_mtvc', 'SkipReport', 'StoreBuilder', 'add_store_args',
-    'source_args', 'print_result'
+    'load_array', 'to_mtvc', 'fit_persons', 'SkipReport', 'StoreBuilder',
+    'add_store_args', 'source_args', 'print_result'
 ]
 
 
@@ -89,6 +89,15 @@ def to_mtvc(arr: np.ndarray, axes: str, where: str) -> np.ndarray:
     if 'M' not in order:
         arr, order = arr[None], 'M' + order
     return np.transpose(arr, [order.index(a) for a in 'MTVC'])
+
+
+def fit_persons(kp: np.ndarray, num_person: int) -> np.ndarray:
+    """Pad ``(M, T, V, C)`` with zero bodies or cut it to ``num_person`` (the
+    store needs one M per convention)."""
+    if kp.shape[0] >= num_person:
+        return kp[:num_person]
+    pad = np.zeros((num_person - kp.shape[0], ) + kp.shape[1:], kp.dtype)
+    return np.concatenate([kp, pad])
 
 
 def load_array(path: str,

@@ -16,16 +16,7 @@ from msclr_plugin.datasets.safe_pickle import UnsafePickleError, load_pickle
 from msclr_plugin.skeletons import get_layout
 from msclr_plugin.skeletons.registry import LayoutLike
 
-from .common import ConversionError, StoreBuilder
-
-
-def _fit_persons(kp: np.ndarray, num_person: int) -> np.ndarray:
-    """Pad with zero bodies or cut to ``num_person`` (the store needs one M
-    per convention)."""
-    if kp.shape[0] >= num_person:
-        return kp[:num_person]
-    pad = np.zeros((num_person - kp.shape[0], ) + kp.shape[1:], kp.dtype)
-    return np.concatenate([kp, pad])
+from .common import ConversionError, StoreBuilder, fit_persons
 
 
 def _label_index(label, classes: Optional[Sequence[str]],
@@ -144,7 +135,7 @@ def import_mmaction_pkl(pkl: str,
                 raise ConversionError(f'{where}: duplicate frame_dir',
                                       'bad annotation')
             if kp.ndim == 4:
-                kp = _fit_persons(kp, num_person)
+                kp = fit_persons(kp, num_person)
         except (ConversionError, ValueError, TypeError) as err:
             builder.skip(name, str(err), getattr(err, 'kind', None) or 'bad annotation')
             continue

@@ -1,5 +1,6 @@
 """A skeleton convention as data: :class:`SkeletonLayout`."""
 import re
+import warnings
 from collections import deque
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
@@ -7,6 +8,32 @@ import numpy as np
 from mmengine.logging import print_log
 
 JointRef = Union[int, str]
+
+KNOWN_ROLES = ('pelvis', 'spine', 'neck', 'head', 'left_shoulder',
+               'right_shoulder', 'left_hip', 'right_hip')
+# what the default pipeline asks for: MSPreNormalize centres on ``neck`` and
+# turns the shoulder line onto +x (as does aimclr_preprocess)
+REQUIRED_ROLES = ('neck', 'left_shoulder', 'right_shoulder')
+
+# joint names that stand for a role, compared lower-case without separators;
+# earlier names win when a layout has several
+_ROLE_NAMES = dict(
+    pelvis=('pelvis', 'pelv', 'hipcenter', 'spinebase', 'midhip', 'hips',
+            'root'),
+    spine=('spine', 'spinemid', 'spin', 'spi2'),
+    neck=('neck', 'shouldercenter', 'spineshoulder', 'neckbase', 'thorax'),
+    head=('head', 'nose'))
+_SIDED_ROLE_NAMES = dict(shoulder=('shoulder', 'sho'), hip=('hip', ))
+
+
+def _role_candidates(role: str) -> Tuple[str, ...]:
+    if role in _ROLE_NAMES:
+        return _ROLE_NAMES[role]
+    side, part = role.split('_')
+    return tuple(
+        name for word in _SIDED_ROLE_NAMES[part]
+        for name in (side + word, word + side, side[0] + word, word + side[0]))
+
 
 def _swap_side(name: str) -> Optional[str]:
     """The mirrored joint name, or None when the name carries no side.
@@ -28,6 +55,47 @@ def _swap_side(name: str) -> Optional[str]:
         other = 'R' if match.group(1) == 'L' else 'L'
         return name[:match.start(1)] + other + name[match.end(1):]
     return None
+
+
+def _plain(name: str) -> str:
+    return re.sub(r'[^a-z0-9]', '', name.lower())
+
+
+def default_roles(names: Sequence[str],
+                  roles: Dict[str, List[str]]) -> Dict[str, List[str]]:
+    """Roles missing from ``roles`` found from joint names.
+
+    A role is the joint with a usual name for it (``neck``, ``ShoulderCenter``,
+    ``SpineShoulder``; ``ShoulderLeft``, ``left_shoulder``, ``shoulder_L``,
+    ``lsho``; ...); failing that, ``neck`` is the mean of the shoulders and
+    ``pelvis`` the mean of the hips.
+
+    Args:
+        names (Sequence[str]): Joint names of the layout.
+        roles (dict): The roles already given, ``role -> joint names``.
+
+    Returns:
+        dict: ``role -> [joint names]`` for the roles it could find.
+    """
+    plain = {}
+    for name in names:
+        plain.setdefault(_plain(name), name)
+    found = {}
+    for role in KNOWN_ROLES:
+        if role in roles:
+            continue
+        for candidate in _role_candidates(role):
+            if candidate in plain:
+                found[role] = [plain[candidate]]
+                break
+    for role, parts in (('neck', 'shoulder'), ('pelvis', 'hip')):
+        pair = [f'left_{parts}', f'right_{parts}']
+        if role not in roles and role not in found and all(
+                p in roles or p in found for p in pair):
+            found[role] = [
+                n for p in pair for n in (roles.get(p) or found[p])
+            ]
+    return found
 
 
 def flip_from_names(names: Sequence[str]) -> List[int]:
@@ -74,12 +142,23 @@ class SkeletonLayout:
             None for a layout without sides (identity). Must be an involution.
         roles (dict, optional): Semantic anchors for normalisation and
             rendering, ``role -> joint name or list of names`` (a list means
-            the mean of those joints). Known roles: ``pelvis``, ``spine``,
-            ``neck``, ``head``, ``left_shoulder``, ``right_shoulder``,
-            ``left_hip``, ``right_hip``.
+            the mean of those joints). Known roles (others are rejected):
+            ``pelvis``, ``spine``, ``neck``, ``head``, ``left_shoulder``,
+            ``right_shoulder``, ``left_hip``, ``right_hip``. Roles not given
+            are found from the joint names where possible (see
+            :func:`default_roles`; logged).
         description (str): Where the convention comes from.
-        verbose (bool): Log a note when the graph has several connected
-            components. Defaults to True.
+        aliases (dict, optional): ``joint -> name or list of names`` under
+            which the joint also goes when regressors between conventions
+            are matched by joint name (e.g. ``dict(hip_c='HipCenter')``), see
+            :meth:`JointRegressor.between`.
+        required_roles (Sequence[str]): Roles that must be given or found:
+            by default those of the default pipeline (``MSPreNormalize``:
+            ``neck``, ``left_shoulder``, ``right_shoulder``). Pass ``()`` for
+            a layout never normalised by roles.
+        verbose (bool): Log the roles found from names and the connected
+            components of a disconnected graph; warn when the flip does not
+            map bones onto bones. Defaults to True.
     """
 
     def __init__(self,
@@ -90,6 +169,8 @@ class SkeletonLayout:
                  flip: Union[Sequence[int], str, None] = 'auto',
                  roles: Optional[Dict[str, Union[str, Sequence[str]]]] = None,
                  description: str = '',
+                 aliases: Optional[Dict[str, Union[str, Sequence[str]]]] = None,
+                 required_roles: Sequence[str] = REQUIRED_ROLES,
                  verbose: bool = True) -> None:
         if not name or not isinstance(name, str) or '.' in name:
             raise ValueError(f'layout name must be a non-empty string without '
@@ -127,11 +208,20 @@ class SkeletonLayout:
             flip = range(self.num_joints)
         self.flip = np.asarray(list(flip), dtype=np.int64)
         self._check_flip()
+        if verbose and not self.flip_preserves_edges():
+            warnings.warn(
+                f'layout {name}: the flip permutation maps bones onto '
+                f'pairs that are not bones: '
+                f'{", ".join(self._unflipped_edges())}; '
+                'check the flip (or the edges)', stacklevel=2)
 
-        self.roles = {}
-        for role, joints in (roles or {}).items():
-            joints = [joints] if isinstance(joints, (str, int)) else joints
-            self.roles[role] = tuple(self.index(j) for j in joints)
+        self.required_roles = tuple(required_roles)
+        self.roles = self._resolve_roles(roles or {}, verbose)
+        self.aliases = {}
+        for joint, names in (aliases or {}).items():
+            names = [names] if isinstance(names, str) else list(names)
+            self.aliases[self.joint_names[self.index(joint)]] = tuple(
+                str(n) for n in names)
 
         self.hop_distance = self._hop_distance()
         self.components = self._components()
@@ -210,10 +300,56 @@ class SkeletonLayout:
 
     def flip_preserves_edges(self) -> bool:
         """Whether the flip permutation maps the bone set onto itself."""
+        return not self._unflipped_edges()
+
+    def _unflipped_edges(self) -> List[str]:
+        """``'a-b -> c-d'`` for every bone whose mirror is not a bone."""
         edges = {frozenset(e) for e in self.edges}
-        return edges == {
-            frozenset((int(self.flip[a]), int(self.flip[b])))
-            for a, b in self.edges
+        names = self.joint_names
+        out = []
+        for a, b in self.edges:
+            fa, fb = int(self.flip[a]), int(self.flip[b])
+            if frozenset((fa, fb)) not in edges:
+                out.append(f'{names[a]}-{names[b]} -> {names[fa]}-{names[fb]}')
+        return out
+
+    def _resolve_roles(self, roles: dict,
+                       verbose: bool) -> Dict[str, Tuple[int, ...]]:
+        """Check the given roles, find the missing ones from the names and
+        insist on the required ones."""
+        for role in list(roles) + list(self.required_roles):
+            if role not in KNOWN_ROLES:
+                raise ValueError(f'layout {self.name}: unknown role {role!r}; '
+                                 f'known roles: {list(KNOWN_ROLES)}')
+        given = {}
+        for role, joints in roles.items():
+            joints = [joints] if isinstance(joints,
+                                            (str, int, np.integer)) else joints
+            if not len(joints):
+                raise ValueError(f'layout {self.name}: role {role!r} names no '
+                                 'joint')
+            given[role] = [self.joint_names[self.index(j)] for j in joints]
+        found = default_roles(self.joint_names, given)
+        missing = [r for r in self.required_roles if r not in given and
+                   r not in found]
+        if missing:
+            raise ValueError(
+                f'layout {self.name}: no role {missing} and no joint named '
+                'for it (the default pipeline needs neck, left_shoulder and '
+                "right_shoulder: MSPreNormalize centres on 'neck' and turns the "
+                'shoulder line onto +x). Add roles=dict('
+                + ', '.join(f'{r}=<joint or [joints]>' for r in missing)
+                + '), or required_roles=[] for a layout that is never '
+                'normalised by roles')
+        if found and verbose:
+            print_log(
+                f'Skeleton layout {self.name}: roles found from joint names: '
+                + ', '.join(f'{r}={"+".join(js)}' for r, js in found.items())
+                + ' (give roles=... to choose others)', logger='current')
+        given.update(found)
+        return {
+            role: tuple(self.index(j) for j in given[role])
+            for role in KNOWN_ROLES if role in given
         }
 
     # ------------------------------------------------------------ graph facts
@@ -270,7 +406,7 @@ class SkeletonLayout:
             r: [self.joint_names[j] for j in js]
             for r, js in self.roles.items()
         }
-        return dict(
+        out = dict(
             name=self.name,
             joint_names=list(self.joint_names),
             edges=[list(e) for e in self.edges],
@@ -278,6 +414,11 @@ class SkeletonLayout:
             flip=self.flip.tolist(),
             roles=roles,
             description=self.description)
+        if self.aliases:
+            out['aliases'] = {j: list(n) for j, n in self.aliases.items()}
+        if self.required_roles != REQUIRED_ROLES:
+            out['required_roles'] = list(self.required_roles)
+        return out
 
     def __repr__(self) -> str:
         return (f'SkeletonLayout({self.name!r}, {self.num_joints} joints, '

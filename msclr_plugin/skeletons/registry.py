@@ -1,6 +1,9 @@
-"""Looking up layouts by name, from config dicts and from mmpose meta files."""
+"""Looking up layouts by name, from config dicts, layout files and mmpose
+meta files."""
 import copy
 import importlib.util
+import inspect
+import json
 import os.path as osp
 from typing import Dict, List, Optional, Union
 
@@ -11,6 +14,8 @@ LayoutLike = Union[str, dict, SkeletonLayout]
 
 _LAYOUTS: Dict[str, SkeletonLayout] = {}
 _USER_SPECS: Dict[str, dict] = {}
+LAYOUT_FILE_EXTS = ('.py', '.json', '.yaml', '.yml')
+_LAYOUT_FIELDS = tuple(inspect.signature(SkeletonLayout).parameters)
 
 
 def list_layouts() -> List[str]:
@@ -41,36 +46,102 @@ def register_layout(spec: Union[dict, SkeletonLayout],
         return get_layout(name)
     if name in _USER_SPECS and not force:
         if layout != _LAYOUTS[name]:
-            raise ValueError(f'a different layout named {name!r} is already '
-                             'registered (pass force=True to replace it)')
+            old, new = _LAYOUTS[name].to_dict(), layout.to_dict()
+            differ = sorted(k for k in set(old) | set(new)
+                            if old.get(k) != new.get(k))
+            raise ValueError(
+                f'a different layout named {name!r} is already in use '
+                f'(they differ in {differ}): a layout file edited after a '
+                'store was written with it, or two layouts sharing a name; '
+                'rename one (register_layout(..., force=True) replaces it)')
         return _LAYOUTS[name]
     _USER_SPECS[name] = layout.to_dict()
     _LAYOUTS[name] = layout
     return layout
 
 
-def get_layout(layout: LayoutLike) -> SkeletonLayout:
-    """Resolve a layout given by name, config dict or instance.
+def layout_spec(name: str) -> dict:
+    """The plain data (joint names, aliases, ...) of a built-in or registered
+    layout, without building it."""
+    if name in _USER_SPECS:
+        return _USER_SPECS[name]
+    if name in BUILTIN_LAYOUTS:
+        return BUILTIN_LAYOUTS[name]
+    return get_layout(name).to_dict()
 
-    A dict is built (and registered under its name, so that other components
-    can then refer to it by name); a name must be built-in or registered.
+
+def get_layout(layout: LayoutLike) -> SkeletonLayout:
+    """Resolve a layout given by name, layout file, config dict or instance.
+
+    A dict or a file (:func:`load_layout_file`) is built and registered under
+    its name, so that other components can then refer to it by name; a name
+    must be built-in or registered. Every tool and config entry that takes a
+    layout goes through here, so all of them take all four forms.
     """
     if isinstance(layout, SkeletonLayout):
         return layout
     if isinstance(layout, dict):
         return register_layout(layout)
     if not isinstance(layout, str):
-        raise TypeError(f'a layout is a name, a dict or a SkeletonLayout, got '
-                        f'{type(layout).__name__}')
+        raise TypeError(f'a layout is a name, a file, a dict or a '
+                        f'SkeletonLayout, got {type(layout).__name__}')
+    if layout.lower().endswith(LAYOUT_FILE_EXTS):
+        return load_layout_file(layout)
     if layout not in _LAYOUTS:
         if layout in BUILTIN_LAYOUTS:
             _LAYOUTS[layout] = SkeletonLayout(
                 name=layout, **copy.deepcopy(BUILTIN_LAYOUTS[layout]))
         else:
             raise KeyError(f'unknown skeleton layout {layout!r}; known: '
-                           f'{list_layouts()}. Define your own with a dict '
-                           '(see docs/skeletons.md).')
+                           f'{list_layouts()}. Give your own as a layout file '
+                           f'({"/".join(LAYOUT_FILE_EXTS)}) or a dict (see '
+                           'docs/skeletons.md).')
     return _LAYOUTS[layout]
+
+
+def load_layout_file(path: str) -> SkeletonLayout:
+    """Build and register the layout held by a file.
+
+    The file holds the keyword arguments of :class:`SkeletonLayout` (or
+    ``mmpose_meta=...``), either at its top level or under a key ``layout``:
+    a ``.json`` or ``.yaml``/``.yml`` file (read as plain data: loading it
+    runs no code) or a ``.py`` file read like an mmengine config (it runs as
+    Python, as configs do). ``name`` defaults to the file name without its
+    extension.
+
+    Raises:
+        FileNotFoundError: no such file.
+        ValueError: the file is not a layout; the message names the file.
+    """
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'layout file {path} does not exist')
+    ext = osp.splitext(path)[1].lower()
+    try:
+        if ext == '.json':
+            with open(path) as f:
+                spec = json.load(f)
+        elif ext == '.py':
+            from mmengine.config import Config
+            spec = Config.fromfile(path).to_dict()
+        else:
+            import yaml
+            with open(path) as f:
+                spec = yaml.safe_load(f)
+    except Exception as err:  # parsers raise many types
+        raise ValueError(f'layout file {path}: cannot read it '
+                         f'({type(err).__name__}: {err})') from None
+    if isinstance(spec, dict) and isinstance(spec.get('layout'), dict):
+        spec = spec['layout']
+    if not isinstance(spec, dict):
+        raise ValueError(f'layout file {path}: expected a mapping of layout '
+                         f'fields, got {type(spec).__name__}')
+    spec = dict(spec)
+    spec.setdefault('name', osp.splitext(osp.basename(path))[0])
+    try:
+        return register_layout(spec)
+    except (KeyError, ValueError, TypeError, IndexError) as err:
+        msg = err.args[0] if err.args else err
+        raise ValueError(f'layout file {path}: {msg}') from None
 
 
 def _from_dict(spec: dict) -> SkeletonLayout:
@@ -81,6 +152,10 @@ def _from_dict(spec: dict) -> SkeletonLayout:
     if missing:
         raise KeyError(f'layout dict {spec.get("name", "")!r} lacks '
                        f'{sorted(missing)}')
+    unknown = set(spec) - set(_LAYOUT_FIELDS)
+    if unknown:
+        raise KeyError(f'layout dict {spec["name"]!r}: unknown fields '
+                       f'{sorted(unknown)}; fields: {list(_LAYOUT_FIELDS)}')
     return SkeletonLayout(**spec)
 
 
@@ -140,7 +215,8 @@ def layout_from_mmpose_meta(source: str,
     if name is None:
         name = f"mmpose_{info.get('dataset_name', osp.basename(path)[:-3])}"
     if center is None:
-        probe = SkeletonLayout(name, names, edges, 0, flip, verbose=False)
+        probe = SkeletonLayout(name, names, edges, 0, flip,
+                               required_roles=(), verbose=False)
         comp = probe.components[0]
         ecc = probe.hop_distance[comp][:, comp].max(axis=1)
         center = comp[int(ecc.argmin())]

@@ -8,13 +8,17 @@ by name. Weights summing to 1 keep the result translation-equivariant;
 
 The built-in specs are hand-made geometric approximations (documented in
 docs/skeletons.md); they let one real motion (mocap) or one synthetic body
-appear in several conventions. They are not learned regressors.
+appear in several conventions. They are not learned regressors. Between
+layouts whose joints carry the same names (or aliases), a name-for-name copy
+needs no spec at all: a user layout with Kinect v1 names reaches every
+built-in through ``msr_action3d_20``.
 """
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
-from .registry import LayoutLike, get_layout
+from .layout import flip_from_names
+from .registry import LayoutLike, get_layout, layout_spec, list_layouts
 
 Spec = Dict[str, Dict[str, float]]
 
@@ -37,17 +41,22 @@ def _side(a: str, b: str, t: float) -> Dict[str, float]:
     return {a: t, b: -t}
 
 
+def _mirror_names(layout: str) -> Dict[str, str]:
+    """Joint name -> mirrored joint name of a built-in layout, from its plain
+    data (building it at import time would log its graph facts)."""
+    spec = layout_spec(layout)
+    names, flip = spec['joint_names'], spec['flip']
+    flip = flip_from_names(names) if flip == 'auto' else flip
+    return {name: names[f] for name, f in zip(names, flip)}
+
+
 def _mirror_spec(left: Spec, source: str, target: str) -> Spec:
     """Add the right-side entries by mirroring names through both layouts'
     flip permutations."""
-    src, tgt = get_layout(source), get_layout(target)
-
-    def swap(layout, name):
-        return layout.joint_names[layout.flip[layout.index(name)]]
-
+    src, tgt = _mirror_names(source), _mirror_names(target)
     spec = dict(left)
     for name, weights in left.items():
-        spec[swap(tgt, name)] = {swap(src, k): v for k, v in weights.items()}
+        spec[tgt[name]] = {src[k]: v for k, v in weights.items()}
     return spec
 
 
@@ -141,12 +150,119 @@ _MSR_TO_SMPL.update({
     'head': {'Head': 1.0},
 })
 
+
+def _substitute(term: Dict[str, float], spec: Spec) -> Dict[str, float]:
+    """A term over the target joints of ``spec`` rewritten over its source
+    joints (composition at the level of names)."""
+    return _plus(*({k: w * v for k, v in spec[name].items()}
+                   for name, w in term.items()))
+
+
+# Kinect v2 (NTU) to SMPL, for users without RGB videos: joints that
+# correspond are copied; the spine joints are interpolated as from Kinect v1
+# (HipCenter ~ SpineBase, Spine ~ SpineMid, ShoulderCenter ~ SpineShoulder);
+# neck and head invert _SMPL_TO_KINECT's Neck and Head exactly.
+_KINECT_TO_SMPL = _mirror_spec(
+    {
+        'lhip': {'HipLeft': 1.0},
+        'lkne': {'KneeLeft': 1.0},
+        'lank': {'AnkleLeft': 1.0},
+        'ltoe': {'FootLeft': 1.0},
+        'lcla': _lerp('SpineShoulder', 'ShoulderLeft', 0.5),
+        'lsho': {'ShoulderLeft': 1.0},
+        'lelb': {'ElbowLeft': 1.0},
+        'lwri': {'WristLeft': 1.0},
+        'lhan': {'HandLeft': 1.0},
+    }, 'kinectv2_25', 'smpl_24')
+_KINECT_TO_SMPL.update({
+    'pelv': {'SpineBase': 1.0},
+    'spi1': _lerp('SpineBase', 'SpineMid', 0.6),
+    'spi2': _lerp('SpineMid', 'SpineShoulder', 0.3),
+    'spi3': _lerp('SpineMid', 'SpineShoulder', 0.6),
+    'neck': _lerp('Head', 'Neck', 1.4),
+    'head': _lerp('Neck', 'Head', 0.6),
+})
+
+# Kinect v2 to MeTRAbs' SMPL-X 42: the body as SMPL (spine1-3 are bell, spin,
+# thor); hands from the Kinect hand joints (middle knuckle ~ HandLeft,
+# middle tip ~ HandTipLeft, thumb tip ~ ThumbLeft); face points as the COCO
+# ones (eye balls = eyes); toes ahead of the ankle along the foot and
+# sideways along the hip line, the heel below the ankle along the shin and
+# behind it along the foot.
+_KINECT_TO_SMPLX = {
+    {'spi1': 'bell', 'spi2': 'spin', 'spi3': 'thor'}.get(name, name): term
+    for name, term in _KINECT_TO_SMPL.items()
+    if name not in ('lhan', 'rhan')
+}
+_face = {
+    name: _substitute(_SMPL_TO_COCO[coco], _KINECT_TO_SMPL)
+    for name, coco in (('leye', 'left_eye'), ('leyehf', 'left_eye'),
+                       ('lear', 'left_ear'))
+}
+_KINECT_TO_SMPLX.update(_mirror_spec(
+    dict(
+        _face,
+        lmiddle1={'HandLeft': 1.0},
+        lmiddle={'HandTipLeft': 1.0},
+        lthu={'ThumbLeft': 1.0},
+        lto2=_plus(_lerp('AnkleLeft', 'FootLeft', 1.3),
+                   _side('HipRight', 'HipLeft', 0.15)),
+        lto3=_plus(_lerp('AnkleLeft', 'FootLeft', 1.1),
+                   _side('HipLeft', 'HipRight', 0.2)),
+        lhee=_plus(_lerp('KneeLeft', 'AnkleLeft', 1.1),
+                   _side('AnkleLeft', 'FootLeft', 0.3))), 'kinectv2_25',
+    'smplx_42'))
+_KINECT_TO_SMPLX.update({
+    'nose': _substitute(_SMPL_TO_COCO['nose'], _KINECT_TO_SMPL),
+    'jaw': _lerp('Neck', 'Head', 0.3),
+})
+
+# Kinect v2 to the 43 Berkeley MHAD markers (as MeTRAbs names them): each
+# marker at the anatomical point it is taped to, from the joints around it.
+# Markers in front of and behind the body (chest/backt, bell/backl,
+# lhipf/lhipb) land on the body's mid-plane: a linear map cannot know the
+# facing direction.
+_KINECT_TO_MHAD = _mirror_spec(
+    {
+        'lhead': _plus({'Head': 1.0}, _side('ShoulderLeft', 'ShoulderRight',
+                                            0.25)),
+        'lback': _plus(_lerp('SpineMid', 'SpineShoulder', 0.7),
+                       _side('ShoulderLeft', 'ShoulderRight', 0.25)),
+        'lside': _lerp('HipLeft', 'ShoulderLeft', 0.5),
+        'lsho1': _lerp('SpineShoulder', 'ShoulderLeft', 0.7),
+        'lsho2': {'ShoulderLeft': 1.0},
+        'larm': _lerp('ShoulderLeft', 'ElbowLeft', 0.5),
+        'lelb': {'ElbowLeft': 1.0},
+        'lwri': {'WristLeft': 1.0},
+        'lhan1': {'HandLeft': 1.0},
+        'lhan2': {'HandTipLeft': 1.0},
+        'lhan3': {'ThumbLeft': 1.0},
+        'lhipb': _lerp('SpineBase', 'HipLeft', 0.6),
+        'lhipf': _lerp('HipLeft', 'ShoulderLeft', 0.15),
+        'lhipl': _plus({'HipLeft': 1.0}, _side('HipLeft', 'HipRight', 0.4)),
+        'lleg': _lerp('HipLeft', 'KneeLeft', 0.5),
+        'lkne': {'KneeLeft': 1.0},
+        'lank': {'AnkleLeft': 1.0},
+        'lhee': _KINECT_TO_SMPLX['lhee'],
+        'lfoo': {'FootLeft': 1.0},
+    }, 'kinectv2_25', 'berkeley_mhad_43')
+_KINECT_TO_MHAD.update({
+    'head': _lerp('Neck', 'Head', 1.3),
+    'backt': {'SpineShoulder': 1.0},
+    'chest': _lerp('SpineMid', 'SpineShoulder', 0.6),
+    'backl': _lerp('SpineBase', 'SpineMid', 0.5),
+    'bell': _lerp('SpineBase', 'SpineMid', 0.6),
+})
+
 BUILTIN_REGRESSORS: Dict[Tuple[str, str], Spec] = {
     ('bandai_bvh_22', 'smpl_24'): _BANDAI_TO_SMPL,
     ('msr_action3d_20', 'smpl_24'): _MSR_TO_SMPL,
     ('smpl_24', 'kinectv2_25'): _SMPL_TO_KINECT,
     ('smpl_24', 'nturgb+d'): _SMPL_TO_KINECT,
     ('smpl_24', 'coco'): _SMPL_TO_COCO,
+    ('kinectv2_25', 'smpl_24'): _KINECT_TO_SMPL,
+    ('kinectv2_25', 'smplx_42'): _KINECT_TO_SMPLX,
+    ('kinectv2_25', 'berkeley_mhad_43'): _KINECT_TO_MHAD,
 }
 
 
@@ -193,14 +309,27 @@ class JointRegressor:
 
     @classmethod
     def between(cls, source: LayoutLike, target: LayoutLike) -> 'JointRegressor':
-        """The built-in regressor, composed along a chain when needed."""
+        """The regressor from ``source`` to ``target``, composed along the
+        shortest chain of built-in specs and name-for-name copies.
+
+        A name-for-name copy goes from layout A to layout B when every joint
+        of B has exactly one joint of A with the same name or alias (see
+        ``aliases`` of :class:`SkeletonLayout`). So a user layout with the
+        Kinect v1 joint names, in any order, reaches ``coco`` through
+        ``msr_action3d_20 -> smpl_24 -> coco``.
+
+        Example:
+            >>> get_layout('utk/kinect_v1_20.yaml')  # Kinect v1 names
+            >>> JointRegressor.between('kinect_v1_20', 'coco')
+        """
         src, tgt = get_layout(source).name, get_layout(target).name
         if src == tgt:
             return cls.from_matrix(src, tgt, np.eye(get_layout(src).num_joints))
         path = _find_path(src, tgt)
-        reg = cls(path[0], path[1], BUILTIN_REGRESSORS[(path[0], path[1])])
-        for a, b in zip(path[1:], path[2:]):
-            reg = cls(a, b, BUILTIN_REGRESSORS[(a, b)]) @ reg
+        reg = None
+        for a, b in zip(path, path[1:]):
+            step = cls(a, b, _spec(a, b))
+            reg = step if reg is None else step @ reg
         return reg
 
     def __matmul__(self, other: 'JointRegressor') -> 'JointRegressor':
@@ -222,17 +351,56 @@ class JointRegressor:
         return out.astype(keypoint.dtype, copy=False)
 
 
+def name_spec(source: str, target: str) -> Optional[Spec]:
+    """The name-for-name copy from ``source`` to ``target`` (layout names),
+    or None unless every target joint has exactly one source joint of the
+    same name or alias."""
+    src, tgt = layout_spec(source), layout_spec(target)
+
+    def keys(spec, joint):
+        extra = (spec.get('aliases') or {}).get(joint, ())
+        return {joint, *([extra] if isinstance(extra, str) else extra)}
+
+    owners: Dict[str, set] = {}
+    for joint in src['joint_names']:
+        for key in keys(src, joint):
+            owners.setdefault(key, set()).add(joint)
+    spec = {}
+    for joint in tgt['joint_names']:
+        found = set().union(*(owners.get(k, set()) for k in keys(tgt, joint)))
+        if len(found) != 1:
+            return None
+        spec[joint] = {found.pop(): 1.0}
+    return spec
+
+
+def _spec(src: str, tgt: str) -> Spec:
+    return BUILTIN_REGRESSORS.get((src, tgt)) or name_spec(src, tgt)
+
+
 def _find_path(src: str, tgt: str) -> List[str]:
+    """Shortest chain of built-in specs and name-for-name copies (built-in
+    steps first among equals)."""
+    nodes = sorted(set(list_layouts()) | {src, tgt})
     frontier, seen = [[src]], {src}
     while frontier:
         nxt = []
         for path in frontier:
-            for (a, b) in BUILTIN_REGRESSORS:
-                if a == path[-1] and b not in seen:
-                    if b == tgt:
-                        return path + [b]
-                    seen.add(b)
-                    nxt.append(path + [b])
+            here = path[-1]
+            steps = [b for (a, b) in BUILTIN_REGRESSORS if a == here] + [
+                b for b in nodes
+                if b != here and name_spec(here, b) is not None
+            ]
+            for b in steps:
+                if b in seen:
+                    continue
+                if b == tgt:
+                    return path + [b]
+                seen.add(b)
+                nxt.append(path + [b])
         frontier = nxt
-    raise KeyError(f'no built-in regressor chain from {src} to {tgt}; '
-                   f'available: {sorted(BUILTIN_REGRESSORS)}')
+    raise KeyError(
+        f'no built-in regressor chain from {src} to {tgt}, and no chain '
+        'through layouts whose joint names (or aliases) match; give the '
+        f'joints of {src} the names of a built-in layout (or aliases=...), '
+        f'see docs/skeletons.md. Built-in specs: {sorted(BUILTIN_REGRESSORS)}')

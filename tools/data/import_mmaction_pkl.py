@@ -25,7 +25,8 @@ def parse_args():
     parser.add_argument(
         '--layout',
         default='kinectv2_25',
-        help='layout of "keypoint" (kinectv2_25, coco, ...)')
+        help='layout of "keypoint": a built-in name (kinectv2_25, coco, ...) '
+        'or a layout file (.yaml/.json/.py)')
     parser.add_argument(
         '--convention', help='name in the store '
         '(default: the layout name)')

@@ -333,7 +333,8 @@ class MSSTGCN(BaseModule):
                     joint_names=[f'joint{i}' for i in range(graph.num_node)],
                     edges=[tuple(e) for e in graph.inward],
                     center=graph.center,
-                    flip=None))
+                    flip=None,
+                    required_roles=()))
         else:
             layout = get_layout(graph.layout)
         blocks = list(stgcn.gcn)
