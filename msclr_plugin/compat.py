@@ -1,5 +1,5 @@
 """Deliberate fixes for two known breakages of the pinned OpenMMLab stack,
-and strict checkpoint loading.
+strict checkpoint loading and atomic checkpoint writing.
 
 All are applied once, when :mod:`msclr_plugin` is imported (which configs do
 through ``custom_imports``), and documented in ``docs/install.md`` and
@@ -29,6 +29,12 @@ through ``custom_imports``), and documented in ``docs/install.md`` and
    warnings and evaluates at chance. ``Runner.load_checkpoint`` is replaced by
    a strict one (:func:`runner_load_checkpoint`); ``init_cfg`` Pretrained is
    strict too (:class:`msclr_plugin.models.StrictPretrainedInit`).
+
+4. mmengine writes checkpoints (and the ``last_checkpoint`` pointer) in
+   place, so a kill or a full disk during a save leaves a truncated file
+   that a later ``--resume`` trips over. Local files are written through
+   :class:`~msclr_plugin.utils.checkpoint_files.AtomicLocalBackend`
+   (temporary file, then rename) instead.
 """
 import importlib.util
 import os.path as osp
@@ -150,19 +156,22 @@ def runner_load_checkpoint(self,
 
 
 def apply() -> None:
-    """Apply the fixes and strict loading (idempotent)."""
+    """Apply the fixes, strict loading and atomic writing (idempotent)."""
     global _APPLIED
     if _APPLIED:
         return
     _stub_missing_drn()
 
+    from mmengine.fileio import register_backend
     from mmengine.logging import HistoryBuffer
     from mmengine.runner import Runner
     from mmengine.runner.checkpoint import CheckpointLoader
+    from msclr_plugin.utils.checkpoint_files import AtomicLocalBackend
     HistoryBuffer.__reduce__ = _history_buffer_reduce
     torch.serialization.add_safe_globals([HistoryBuffer] +
                                          _numpy_scalar_globals())
     CheckpointLoader.register_scheme(
         prefixes='', loader=load_from_local_weights_only, force=True)
     Runner.load_checkpoint = runner_load_checkpoint
+    register_backend('local', AtomicLocalBackend, force=True, prefixes='')
     _APPLIED = True

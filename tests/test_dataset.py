@@ -377,22 +377,74 @@ def test_grouped_batches_workers(store):
     assert pairs_per_epoch[0] != pairs_per_epoch[1]
 
 
-def test_grouped_sampler_drop_last_and_sharding(store):
-    dataset = MultiSkeletonDataset(store)
-    totals = []
-    for rank in range(2):
-        sampler = DefaultSampler(dataset, shuffle=True, seed=3)
-        sampler.rank, sampler.world_size = rank, 2
-        sampler.num_samples = len(range(rank, len(dataset), 2))
-        sampler.total_size = len(dataset)
-        batches = list(ConventionGroupedBatchSampler(sampler, 4, drop_last=True))
-        assert all(len(b) == 4 for b in batches)
-        assert len(batches) == len(
-            ConventionGroupedBatchSampler(sampler, 4, drop_last=True))
-        totals += [i for b in batches for i in b]
-    assert len(set(totals)) == len(totals)
+def _rank_sampler(dataset, rank, world, seed=3):
+    sampler = DefaultSampler(dataset, shuffle=True, seed=seed)
+    sampler.rank, sampler.world_size = rank, world
+    return sampler
+
+
+@pytest.mark.parametrize('drop_last', [True, False])
+@pytest.mark.parametrize('mix', [False, True])
+def test_grouped_sampler_shares_pairs_across_ranks(tmp_path, drop_last, mix):
+    """Two ranks of batch 4 train on the global batches of one process with
+    batch 8: the same pair at every step, the same number of steps, equal
+    batch sizes; every item of the epoch once (padding repeats items of the
+    last batch only)."""
+    dataset = MultiSkeletonDataset(make_store(tmp_path / 's', num_clips=37))
+    kwargs = dict(drop_last=drop_last, mix_leftovers=mix)
+    single = ConventionGroupedBatchSampler(_rank_sampler(dataset, 0, 1), 8, **kwargs)
+    ranks = [ConventionGroupedBatchSampler(_rank_sampler(dataset, r, 2), 4, **kwargs)
+             for r in range(2)]
+    for epoch in (0, 3):
+        for s in [single] + ranks:
+            s.set_epoch(epoch)
+        whole = list(single)
+        shares = [list(r) for r in ranks]
+        assert len(whole) == len(single) == len(shares[0]) == len(shares[1])
+        assert [len(r) for r in ranks] == [len(whole)] * 2
+        for batch, b0, b1 in zip(whole, *shares):
+            assert len(b0) == len(b1) == -(-len(batch) // 2)
+            assert set(b0 + b1) == set(batch)
+            pairs = {dataset.pair_of(i) for i in batch}
+            assert {dataset.pair_of(i) for i in b0 + b1} == pairs
+            assert mix or len(pairs) == 1
+            assert all(i // len(dataset) == epoch for i in batch)
+        seen = [i for b in whole for i in b]
+        assert len(seen) == len(set(seen))
+        if not drop_last:
+            assert len(seen) == len(dataset)
+        if mix:  # a plain sampler's count, whatever the pairs drawn
+            count = len(dataset) / 8
+            assert len(whole) == (int(count) if drop_last else -(-len(dataset) // 8))
+            assert sum(len({dataset.pair_of(i) for i in b}) > 1 for b in whole) >= 1
+        else:
+            counts = {}
+            for i in range(len(dataset)):
+                pair = dataset.pair_of(i + epoch * len(dataset))
+                counts[pair] = counts.get(pair, 0) + 1
+            full = sum(c // 8 for c in counts.values())
+            assert len(whole) == full + (0 if drop_last else sum(
+                c % 8 > 0 for c in counts.values()))
     with pytest.raises(TypeError, match='MultiSkeletonDataset'):
         ConventionGroupedBatchSampler(DefaultSampler(list(range(5))), 2)
+
+
+def test_grouped_sampler_one_process_is_unchanged(store):
+    """One process: plain bucketing of the sampler's own order, as before
+    the several-process design (full buckets as they fill, leftovers last)."""
+    dataset = MultiSkeletonDataset(store)
+    sampler = DefaultSampler(dataset, shuffle=True, seed=5)
+    sampler.set_epoch(2)
+    order = list(sampler)
+    expected, buckets = [], {}
+    for index in order:
+        bucket = buckets.setdefault(dataset.pair_of(index + 2 * len(dataset)), [])
+        bucket.append(index + 2 * len(dataset))
+        if len(bucket) == 4:
+            expected.append(list(bucket))
+            bucket.clear()
+    expected += [b for b in buckets.values() if b]
+    assert list(ConventionGroupedBatchSampler(sampler, 4)) == expected
 
 
 def _read_msr(path):

@@ -90,7 +90,8 @@ def test_train_args_merge(tmp_path):
         'train_cfg.max_epochs=7'
     ])
     cfg = train.merge_args(Config.fromfile(str(config)), args)
-    assert cfg.resume is True and cfg.load_from is None
+    # nothing to resume from in the work directory yet
+    assert cfg.resume is False and cfg.load_from is None
     assert cfg.optim_wrapper.type == 'AmpOptimWrapper'
     assert cfg.randomness.seed == 3 and cfg.train_cfg.max_epochs == 7
     assert cfg.work_dir.endswith('cfg')
@@ -169,9 +170,31 @@ train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=4)
 optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.1, momentum=0.9))
 param_scheduler = [dict(type='MultiStepLR', milestones=[3], gamma=0.1)]
 default_hooks = dict(checkpoint=dict(type='CheckpointHook', interval=1),
-                     logger=dict(type='LoggerHook', interval=1))
+                     logger=dict(type='LoggerHook', interval=1),
+                     epoch_length=dict(type='EpochLengthHook'))
 log_level = 'WARNING'
 '''
+
+
+@HOOKS.register_module(force=True)
+class _EtaProbe(Hook):
+    """The ETA never goes negative and the total is exact at the end,
+    though the grouped sampler's epochs differ in length."""
+    priority = 'LOWEST'  # after IterTimerHook
+
+    def before_train(self, runner):
+        self.lengths = []
+
+    def before_train_epoch(self, runner):
+        self.lengths.append(len(runner.train_dataloader))
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
+        assert runner.message_hub.get_info('eta') >= 0
+
+    def after_train(self, runner):
+        # mmengine's own count is the first epoch's length x epochs
+        assert len(set(self.lengths)) > 1
+        assert runner.max_iters == runner.iter == sum(self.lengths)
 
 
 class _Killed(Exception):
@@ -222,3 +245,15 @@ def test_kill_and_resume_equals_the_uninterrupted_run(tmp_path):
     # epochs 3-4 changed the queue, so the equality above is not vacuous
     two = torch.load(resumed / 'epoch_2.pth', weights_only=True)['state_dict']
     assert not torch.equal(two['queue'], b['state_dict']['queue'])
+
+
+def test_eta_with_epochs_of_varying_length(tmp_path):
+    from .test_dataset import PRETRAIN_PIPELINE, make_store
+    config = tmp_path / 'cfg.py'
+    config.write_text(STORE_CONFIG.format(
+        store=make_store(tmp_path / 'store', num_clips=24),
+        pipeline=PRETRAIN_PIPELINE).replace('max_epochs=4', 'max_epochs=2').replace(
+            'batch_size=2', 'batch_size=3') +
+        "custom_hooks.append(dict(type='_EtaProbe'))\n")
+    load_tool('train').main([str(config), '--work-dir', str(tmp_path / 'w'),
+                             '--seed', '1'])

@@ -12,15 +12,13 @@ Examples:
     bash tools/dist_test.sh <config> <checkpoint> 8 --dump scores.pkl
 """
 import argparse
-import os.path as osp
 
 from mmengine.config import Config
-from mmengine.runner import Runner
 
 import msclr_plugin  # noqa: F401  (stack fixes + registration, first)
 from msclr_plugin.utils.checkpoint import CheckpointError
 from msclr_plugin.utils.cli import add_launcher_args, parse_launcher_args
-from mmaction.registry import RUNNERS
+from msclr_plugin.utils.launch import build_runner, work_dir_of
 
 
 def parse_args(argv=None):
@@ -41,11 +39,7 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     cfg.launcher = args.launcher
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir', None) is None:
-        cfg.work_dir = osp.join('./work_dirs',
-                                osp.splitext(osp.basename(args.config))[0])
+    cfg.work_dir = work_dir_of(cfg, args.config, args.work_dir)
     cfg.load_from = args.checkpoint
     if args.dump is not None:
         if not args.dump.endswith(('.pkl', '.pickle')):
@@ -64,7 +58,7 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
 def main(argv=None):
     args = parse_args(argv)
     cfg = merge_args(Config.fromfile(args.config), args)
-    runner = (Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg))
+    runner = build_runner(cfg)
     try:
         runner.test()
     except CheckpointError as err:  # strict loading: the keys that differ

@@ -11,15 +11,16 @@ Examples:
     bash tools/dist_train.sh <config> 8                 # torchrun, 8 GPUs
 """
 import argparse
-import os.path as osp
+import logging
 
 from mmengine.config import Config
-from mmengine.runner import Runner
+from mmengine.logging import print_log
 
 import msclr_plugin  # noqa: F401  (stack fixes + registration, first)
 from msclr_plugin.utils.cli import add_launcher_args, parse_launcher_args
 from msclr_plugin.utils import tune_allocator
-from mmaction.registry import RUNNERS
+from msclr_plugin.utils.checkpoint_files import last_complete_checkpoint
+from msclr_plugin.utils.launch import build_runner, work_dir_of
 
 
 def parse_args(argv=None):
@@ -32,7 +33,7 @@ def parse_args(argv=None):
         type=str,
         const='auto',
         help='resume from this checkpoint, or (no value) from the latest '
-        'checkpoint of the work directory')
+        'complete checkpoint of the work directory')
     parser.add_argument('--amp', action='store_true', help='automatic mixed precision')
     parser.add_argument(
         '--no-validate', action='store_true', help='skip evaluation during training')
@@ -56,12 +57,7 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
         cfg.val_dataloader = None
         cfg.val_evaluator = None
     cfg.launcher = args.launcher
-    # work_dir: command line > config > ./work_dirs/<config name>
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir', None) is None:
-        cfg.work_dir = osp.join('./work_dirs',
-                                osp.splitext(osp.basename(args.config))[0])
+    cfg.work_dir = work_dir_of(cfg, args.config, args.work_dir)
     if args.amp:
         wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
         if wrapper not in ('OptimWrapper', 'AmpOptimWrapper'):
@@ -69,12 +65,6 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
                              f'the config uses {wrapper}')
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
-    if args.resume == 'auto':
-        cfg.resume = True
-        cfg.load_from = None
-    elif args.resume is not None:
-        cfg.resume = True
-        cfg.load_from = args.resume
     if args.auto_scale_lr:
         if 'auto_scale_lr' not in cfg:
             raise ValueError('--auto-scale-lr needs auto_scale_lr='
@@ -89,9 +79,21 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
         randomness['diff_rank_seed'] = True
     if args.deterministic:
         randomness['deterministic'] = True
-    cfg.randomness = randomness
+    if randomness:
+        cfg.randomness = randomness
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
+    if args.resume == 'auto':
+        # the newest checkpoint that is whole (an interrupted save elsewhere
+        # may have left a truncated one); none: train from scratch
+        cfg.load_from = last_complete_checkpoint(cfg.work_dir)
+        cfg.resume = cfg.load_from is not None
+        if not cfg.resume:
+            print_log(f'--resume: no checkpoint in {cfg.work_dir}, training '
+                      'from scratch', logger='current', level=logging.WARNING)
+    elif args.resume is not None:
+        cfg.resume = True
+        cfg.load_from = args.resume
     return cfg
 
 
@@ -101,8 +103,7 @@ def main(argv=None):
     # MSCLR_TUNE_MALLOC=1 keeps freed activations in the process (glibc):
     # fewer page faults per step, see docs/benchmarks.md
     tune_allocator()
-    runner = (Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg))
-    runner.train()
+    build_runner(cfg).train()
 
 
 if __name__ == '__main__':

@@ -9,7 +9,9 @@ default_hooks = dict(
     param_scheduler=dict(type='ParamSchedulerHook'),
     checkpoint=dict(type='CheckpointHook', interval=10, max_keep_ckpts=3),
     sampler_seed=dict(type='DistSamplerSeedHook'),
-    sync_buffers=dict(type='SyncBuffersHook'))
+    sync_buffers=dict(type='SyncBuffersHook'),
+    # epochs of the grouped sampler vary in length: keeps the ETA right
+    epoch_length=dict(type='EpochLengthHook'))
 
 # generators in checkpoints: kill-and-resume is exact (docs/pretraining.md);
 # labels checked against the classifier before the first step
@@ -18,6 +20,7 @@ custom_hooks = [dict(type='RNGStateHook'), dict(type='LabelRangeHook')]
 env_cfg = dict(
     cudnn_benchmark=False,
     mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
+    # gloo where there is no CUDA (msclr_plugin.utils.launch)
     dist_cfg=dict(backend='nccl'))
 
 log_processor = dict(type='LogProcessor', window_size=20, by_epoch=True)

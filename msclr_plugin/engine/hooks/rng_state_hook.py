@@ -51,6 +51,15 @@ class RNGStateHook(Hook):
     the same stream. Data augmentation is seeded per item
     (:class:`MSMultiView`) and needs none of this.
 
+    The states are those at the end of the checkpoint's epoch, where the
+    uninterrupted run goes on with the next epoch. Its first draw there may
+    be the dataloader's: a new iterator takes its workers' base seed from
+    the global torch generator, which a loader with persistent workers does
+    once (first epoch) and any other loader every epoch. So the states are
+    restored before the resumed run's first epoch starts, or, with
+    persistent workers (whose iterator the resumed run creates anew), right
+    after that iterator is created, at the first iteration.
+
     In several processes ``save_checkpoint`` runs on rank 0 only, so the
     ranks' states are gathered at the end of each epoch (where this plugin's
     configs save): an iteration-based checkpoint of a multi-process run
@@ -66,6 +75,7 @@ class RNGStateHook(Hook):
     def __init__(self, priority: Union[int, str] = 80) -> None:
         self.priority = priority
         self._loaded: Optional[List[dict]] = None
+        self._pending: Optional[dict] = None
         self._before_val: Optional[dict] = None
         self._epoch_states: Optional[List[dict]] = None
         self._epoch_iter = -1
@@ -101,7 +111,16 @@ class RNGStateHook(Hook):
                 f'{len(states)} ranks, this run has {world_size}; they are not '
                 'restored and the resumed run is not bit-exact')
             return
-        set_rng_state(states[rank])
+        loader = runner.train_dataloader
+        if loader.num_workers > 0 and loader.persistent_workers:
+            self._pending = states[rank]
+        else:
+            set_rng_state(states[rank])
+
+    def before_train_iter(self, runner, batch_idx: int, data_batch=None) -> None:
+        if self._pending is not None:
+            set_rng_state(self._pending)
+            self._pending = None
 
     def before_val(self, runner) -> None:
         self._before_val = get_rng_state()

@@ -10,7 +10,7 @@ from mmengine.model import BaseModule
 from mmaction.registry import MODELS
 from ..graphs import MultiSkeletonGraph
 from ..layers import STGCNBlock
-from ..utils import index_tensor
+from ..utils import ddp_anchor, index_tensor
 
 Skeleton = Union[None, int, str, Sequence, torch.Tensor]
 
@@ -219,13 +219,18 @@ class MSSTGCN(BaseModule):
                  mask: Optional[torch.Tensor]) -> torch.Tensor:
         """Per-convention input BN on (N, M, T, V, C), native joints only."""
         N, M, T, V, C = x.shape
-        groups = ([(idx, None)] if isinstance(idx, int) else [
-            (conv,
-             index_tensor([i for i, c in enumerate(idx) if c == conv],
-                          x.device)) for conv in sorted(set(idx))
-        ])
+        convs = [idx] if isinstance(idx, int) else sorted(set(idx))
+        if self.data_bn_type != 'none' and any(
+                getattr(bn, 'is_synced', False) for bn in self.data_bn.values()):
+            # synchronised BNs are collectives: every rank calls each one,
+            # with the rows (maybe none) of its batch in that convention
+            convs = range(len(self.names))
+        per_sample = [idx] * N if isinstance(idx, int) else idx
         out = x if mask is None else torch.zeros_like(x)
-        for conv, rows in groups:
+        for conv in convs:
+            # None: the whole batch is of this convention
+            rows = None if conv == idx else index_tensor(
+                [i for i, c in enumerate(per_sample) if c == conv], x.device)
             num = self.graph.num_joints[conv]
             part = x if rows is None else x.index_select(0, rows)
             part = part[:, :, :, :num]
@@ -237,11 +242,11 @@ class MSSTGCN(BaseModule):
                     (n * M, num * C, T) if self.data_bn_type == 'VC' else
                     (n, M * num * C, T))
                 part = bn(flat).view(n, M, num, C, T).permute(0, 1, 4, 2, 3)
-            if mask is None:
+            if rows is None and mask is None:
                 out = part
             elif rows is None:
                 out[:, :, :, :num] = part
-            else:
+            elif rows.numel():
                 out[rows, :, :, :num] = part
         return out
 
@@ -262,6 +267,11 @@ class MSSTGCN(BaseModule):
         idx = self.skeleton_index(skeleton, N)
         mask = self.joint_mask(idx, N, V)
         x = self._data_bn(x, idx, mask)
+        used = {idx} if isinstance(idx, int) else set(idx)
+        anchor = ddp_anchor(self._convention_parameters(
+            name for i, name in enumerate(self.names) if i not in used))
+        if anchor is not None:
+            x = x + anchor
         x = x.permute(0, 1, 4, 2, 3).reshape(N * M, C, T, V)
         mask_nm = None if mask is None else mask.repeat_interleave(M, dim=0)
         # convention of every (sample, person) row, for mixed batches
@@ -273,6 +283,16 @@ class MSSTGCN(BaseModule):
         if mask is not None:
             x = x * mask[:, None, None, None, :].to(x.dtype)
         return x
+
+    def _convention_parameters(self, names) -> List[nn.Parameter]:
+        """The input BN and edge-importance parameters of conventions."""
+        params = []
+        for name in names:
+            if self.data_bn_type != 'none':
+                params += list(self.data_bn[name].parameters())
+            params += [block.gcn.PA[name] for block in self.gcn
+                       if block.gcn.adaptive is not None]
+        return params
 
     def _adjacency(self, block: STGCNBlock, idx: Union[int, List[int]],
                    idx_nm: Optional[torch.Tensor], V: int) -> torch.Tensor:

@@ -9,7 +9,7 @@ from mmaction.models.heads.base import BaseHead
 from mmaction.registry import MODELS
 from mmaction.utils import SampleList
 from msclr_plugin.skeletons import get_layout
-from ..utils import index_tensor
+from ..utils import ddp_anchor, index_tensor
 
 Conventions = Union[None, str, Sequence[str]]
 
@@ -156,21 +156,25 @@ class MSLinearHead(BaseHead):
                                  f'sample (classifiers for {self.skeletons})')
             skeletons = self.skeletons[0]
         if isinstance(skeletons, str):
-            return self.fc[self._key(skeletons)](x)
+            skeletons = [skeletons] * x.shape[0]
         if len(skeletons) != x.shape[0]:
             raise ValueError(f'{len(skeletons)} conventions for '
                              f'{x.shape[0]} samples')
         keys = [self._key(s) for s in skeletons]
         if len(set(keys)) == 1:
-            return self.fc[keys[0]](x)
-        # Route each sample through its own classifier only, so a classifier
-        # gets no gradient from samples of other conventions.
-        out = x.new_zeros(x.shape[0], self.num_classes)
-        for key in dict.fromkeys(keys):
-            rows = index_tensor([i for i, k in enumerate(keys) if k == key],
-                                x.device)
-            out = out.index_copy(0, rows, self.fc[key](x.index_select(0, rows)))
-        return out
+            out = self.fc[keys[0]](x)
+        else:
+            # Route each sample through its own classifier only, so a
+            # classifier gets no gradient from samples of other conventions.
+            out = x.new_zeros(x.shape[0], self.num_classes)
+            for key in dict.fromkeys(keys):
+                rows = index_tensor([i for i, k in enumerate(keys) if k == key],
+                                    x.device)
+                out = out.index_copy(0, rows,
+                                     self.fc[key](x.index_select(0, rows)))
+        anchor = ddp_anchor(p for name in self.skeletons if name not in keys
+                            for p in self.fc[name].parameters())
+        return out if anchor is None else out + anchor
 
     def loss(self, feats: torch.Tensor, data_samples: SampleList,
              skeletons: Conventions = None, **kwargs) -> Dict:

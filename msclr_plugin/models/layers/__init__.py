@@ -1,5 +1,9 @@
 from .dropout import MSDropout
 from .masked_bn import MaskedBatchNorm2d
+from .sync_bn import MaskedSyncBatchNorm, convert_sync_batchnorm
 from .st_block import GraphConv, STGCNBlock, TemporalConv
 
-__all__ = ['MSDropout', 'MaskedBatchNorm2d', 'GraphConv', 'TemporalConv', 'STGCNBlock']
+__all__ = [
+    'MSDropout', 'MaskedBatchNorm2d', 'MaskedSyncBatchNorm', 'convert_sync_batchnorm',
+    'GraphConv', 'TemporalConv', 'STGCNBlock'
+]

@@ -1,0 +1,287 @@
+"""Several processes through the user's commands: tools/dist_train.sh and
+tools/dist_test.sh (torchrun, gloo on this CPU), and kill -9 + --resume with
+persistent dataloader workers."""
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import mmengine
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.runner import Runner
+
+import msclr_plugin  # noqa: F401
+from mmaction.registry import MODELS
+from msclr_plugin.engine.hooks import KNNMonitorHook
+from .test_dataset import PRETRAIN_PIPELINE, make_store
+
+ROOT = Path(__file__).resolve().parents[1]
+CONVS = ['kinectv2_25', 'msr_action3d_20', 'smpl_24']
+
+PRETRAIN = '''
+_base_ = {runtime!r}
+custom_imports = dict(imports=['msclr_plugin', 'tests.run_hooks'])
+model = dict(
+    type='MSAimCLR',
+    data_preprocessor=dict(type='MultiSkeletonDataPreprocessor'),
+    backbone=dict(
+        type='MSSTGCN',
+        graph_cfg=dict(type='MultiSkeletonGraph', layouts={convs!r}),
+        channels=(8, 8, 16, 16), num_stages=4, down_stages=(3, ),
+        tcn_dropout=0.5),
+    neck=dict(type='MSProjectionNeck', in_channels=16, hid_channels=16,
+              out_channels=8),
+    feat_dim=8, queue_len=40, mining_epoch=1, shuffle_bn={shuffle_bn})
+train_dataloader = dict(
+    batch_size=2, num_workers={workers}, persistent_workers={persistent},
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    batch_sampler={batch_sampler},
+    dataset=dict(type='MultiSkeletonDataset', ann_file={store!r},
+                 split='train', pipeline={pipeline!r}))
+train_cfg = dict(type='EpochBasedTrainLoop', max_epochs={epochs})
+optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.1, momentum=0.9,
+                                    weight_decay=1e-4))
+param_scheduler = [dict(type='MultiStepLR', milestones=[{epochs}], gamma=0.1)]
+default_hooks = dict(checkpoint=dict(interval=1, max_keep_ckpts=5),
+                     logger=dict(interval=1))
+log_level = 'WARNING'
+custom_hooks = [dict(type='RNGStateHook'), {hooks}]
+'''
+
+KNN = '''
+knn_data = dict(type='MultiSkeletonDataset', ann_file={store!r},
+                conventions=['kinectv2_25'], mode='kinectv2_25',
+                pipeline={eval_pipeline!r})
+knn_loader = dict(batch_size=4, num_workers=0,
+                  sampler=dict(type='DefaultSampler', shuffle=False))
+knn_hook = dict(
+    type='KNNMonitorHook', interval=1, k=3,
+    train_dataloader=dict(knn_loader, dataset=dict(knn_data, split='train')),
+    val_dataloader=dict(knn_loader, dataset=dict(knn_data, split='val',
+                                                 test_mode=True)))
+custom_hooks = [dict(type='RNGStateHook'), dict(type='DumpRankStateHook'),
+                knn_hook]
+'''
+
+EVAL_PIPELINE = [
+    dict(type='MSMultiView', common=[dict(type='MSResample', clip_len=12)],
+         default=[]),
+    dict(type='PackMultiSkeletonInputs')
+]
+
+PROBE = '''
+_base_ = {runtime!r}
+model = dict(
+    type='MSRecognizerGCN',
+    backbone=dict(
+        type='MSSTGCN',
+        graph_cfg=dict(type='MultiSkeletonGraph', layouts={convs!r}),
+        channels=(8, 8, 16, 16), num_stages=4, down_stages=(3, ),
+        frozen_stages=4),
+    cls_head=dict(type='MSLinearHead', num_classes=3, in_channels=16,
+                  skeletons={convs!r}, feat_norm=True),
+    data_preprocessor=dict(type='MultiSkeletonDataPreprocessor'))
+dataset = dict(type='MultiSkeletonDataset', ann_file={store!r},
+               pipeline={eval_pipeline!r})
+train_dataloader = dict(
+    batch_size=3, num_workers=0,
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    dataset=dict(dataset, split='train', mode='single'))
+val_dataloader = dict(
+    batch_size=4, num_workers=0,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(dataset, split='val', mode='all', test_mode=True))
+test_dataloader = val_dataloader
+val_evaluator = dict(type='MSAccMetric', topk=(1, 2))
+test_evaluator = val_evaluator
+train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=2, val_interval=2)
+val_cfg = dict(type='ValLoop')
+test_cfg = dict(type='TestLoop')
+optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.5, momentum=0.9))
+sync_bn = 'torch'
+default_hooks = dict(checkpoint=dict(interval=2), logger=dict(interval=1))
+log_level = 'WARNING'
+'''
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return str(sock.getsockname()[1])
+
+
+def run(args, **env):
+    """Run a command from the repository root; fail with its output."""
+    result = subprocess.run(
+        args, cwd=ROOT, capture_output=True, text=True, timeout=600,
+        env=dict(os.environ, PORT=free_port(), **env))
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-6000:]
+    return result
+
+
+@pytest.fixture(scope='module')
+def store(tmp_path_factory):
+    return make_store(tmp_path_factory.mktemp('dist') / 'store', num_clips=26)
+
+
+def write_config(path, template, store, **fields):
+    values = dict(runtime=str(ROOT / 'configs/_base_/default_runtime.py'),
+                  convs=CONVS, store=store, pipeline=PRETRAIN_PIPELINE,
+                  eval_pipeline=EVAL_PIPELINE)
+    values.update(fields)
+    path.write_text(template.format(**values))
+    return str(path)
+
+
+def rank_states(work):
+    states = [torch.load(work / f'rank{r}.pth', weights_only=True) for r in range(2)]
+    return states
+
+
+def assert_ranks_identical(work):
+    """Every rank's weights, key encoder, queue, BN statistics and optimizer
+    state are bit for bit the same."""
+    r0, r1 = rank_states(work)
+    assert r0['iters'] == r1['iters'] > 0
+    assert r0['state_dict'].keys() == r1['state_dict'].keys()
+    for name, value in r0['state_dict'].items():
+        assert torch.equal(value, r1['state_dict'][name]), name
+    s0, s1 = r0['optimizer']['state'], r1['optimizer']['state']
+    assert s0.keys() == s1.keys() and len(s0) > 0
+    for key, value in s0.items():
+        assert torch.equal(value['momentum_buffer'], s1[key]['momentum_buffer'])
+    return r0, r1
+
+
+@pytest.mark.dist
+def test_dist_train_grouped_ranks_agree_and_knn_equals_one_process(store, tmp_path):
+    """tools/dist_train.sh CONFIG 2 with no option: MS-AimCLR (EADM, D3M,
+    mining from epoch 2) on grouped batches (pairs shared across ranks, mixed
+    leftovers), kNN monitor under DDP."""
+    config = write_config(
+        tmp_path / 'grouped.py', PRETRAIN + KNN, store, workers=0,
+        persistent=False, shuffle_bn=False, epochs=2, hooks='',
+        batch_sampler="dict(type='ConventionGroupedBatchSampler', "
+        "drop_last=True, mix_leftovers=True)")
+    work = tmp_path / 'work'
+    run(['bash', 'tools/dist_train.sh', config, '2', '--work-dir', str(work)])
+    r0, r1 = assert_ranks_identical(work)
+    # 13 train clips x 3 conventions, global batch 4: 9 steps an epoch
+    assert r0['iters'] == 2 * (13 * 3 // 4)
+    # one pair per step, the same on both ranks, but for the mixed batches
+    # of pooled leftovers at the end of each epoch
+    shared = [p0 == p1 and len(p0) == 1 for p0, p1 in zip(r0['pairs'], r1['pairs'])]
+    for epoch in (shared[:9], shared[9:]):
+        assert epoch == sorted(epoch, reverse=True) and 4 <= sum(epoch) < 9
+    state = r0['state_dict']
+    # the queue holds the keys of both ranks: 4 per step
+    assert int(state['queue_ptr']) == (4 * r0['iters']) % 40
+    logged = [json.loads(line) for line in
+              next(work.glob('*/vis_data/scalars.json')).read_text().splitlines()]
+    assert {r['epoch'] for r in logged if 'num_positives' in r} == {2}
+    knn = [r['knn/top1'] for r in logged if 'knn/top1' in r]
+    assert len(knn) == 2
+    # the same kNN top-1 from the saved weights in this single process
+    cfg = Config.fromfile(config)
+    model = MODELS.build(cfg.model)
+    model.load_state_dict(torch.load(work / 'epoch_2.pth', weights_only=True)
+                          ['state_dict'])
+    hook = KNNMonitorHook(k=3)
+    hook_cfg = cfg.knn_hook
+    hook._loaders = tuple(Runner.build_dataloader(hook_cfg[key], seed=0)
+                          for key in ('train_dataloader', 'val_dataloader'))
+    assert hook.evaluate(model) == knn[-1]
+
+
+@pytest.mark.dist
+def test_dist_train_padded_shuffle_bn_sync_bn_ranks_agree(store, tmp_path):
+    """Padded mixed batches (no batch sampler), MoCo's shuffling BN and
+    SyncBN, 2 processes: the ranks end identical."""
+    config = write_config(
+        tmp_path / 'padded.py', PRETRAIN + "sync_bn = 'torch'\n", store,
+        workers=0, persistent=False, shuffle_bn=True, epochs=1,
+        batch_sampler='None, drop_last=True',
+        hooks="dict(type='DumpRankStateHook')")
+    work = tmp_path / 'work'
+    run([sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node=2',
+         f'--master_port={free_port()}', 'tools/train.py', config, '--launcher',
+         'pytorch', '--work-dir', str(work)])
+    r0, r1 = assert_ranks_identical(work)
+    # DefaultSampler: 39 items padded to 2 x 20, batch 2 per rank
+    assert r0['iters'] == 10
+    assert any(len(p) > 1 for p in r0['pairs'] + r1['pairs'])  # padded
+    assert int(r0['state_dict']['queue_ptr']) == (4 * r0['iters']) % 40
+
+
+@pytest.mark.dist
+def test_linear_probe_and_test_under_ddp_equal_one_process(store, tmp_path):
+    """Probe training (per-convention heads, some missing from a rank's
+    batch; SyncBN on the head's feature norm) with tools/dist_train.sh, its
+    checkpoint tested by tools/dist_test.sh and by tools/test.py in one
+    process: the same metrics and scores."""
+    config = write_config(tmp_path / 'probe.py', PROBE, store)
+    work = tmp_path / 'work'
+    run(['bash', 'tools/dist_train.sh', config, '2', '--work-dir', str(work)])
+    checkpoint = str(work / 'epoch_2.pth')
+    run(['bash', 'tools/dist_test.sh', config, checkpoint, '2', '--work-dir',
+         str(tmp_path / 'dist'), '--dump', str(tmp_path / 'dist.pkl')])
+    run([sys.executable, 'tools/test.py', config, checkpoint, '--work-dir',
+         str(tmp_path / 'one'), '--dump', str(tmp_path / 'one.pkl')])
+
+    def metrics(pattern):
+        lines = [json.loads(line) for path in tmp_path.glob(pattern)
+                 for line in path.read_text().splitlines()]
+        found = [{k: v for k, v in r.items() if k.startswith('acc/')}
+                 for r in lines if any(k.startswith('acc/') for k in r)]
+        assert len(found) == 1, pattern
+        return found[0]
+
+    # validation inside the 2-process training, test in 2 processes and in 1
+    val = metrics('work/*/vis_data/scalars.json')
+    assert metrics('dist/*/*.json') == metrics('one/*/*.json') == val
+    dumps = [mmengine.load(str(tmp_path / f'{n}.pkl')) for n in ('dist', 'one')]
+    assert len(dumps[0]) == len(dumps[1]) == 13
+    for a, b in zip(*dumps):
+        assert torch.allclose(a['pred_score'], b['pred_score'], atol=1e-5)
+
+
+def test_kill_9_mid_epoch_with_persistent_workers_resumes_exactly(store, tmp_path):
+    """2 persistent dataloader workers (the shipped setting), SIGKILL in the
+    middle of epoch 2 of 3, ``--resume``: the final encoder, key encoder,
+    queue and optimizer state equal the uninterrupted run's bit for bit."""
+    fields = dict(workers=2, persistent=True, shuffle_bn=False, epochs=3,
+                  batch_sampler="dict(type='ConventionGroupedBatchSampler', "
+                  "drop_last=True)")
+    config = write_config(tmp_path / 'cfg.py', PRETRAIN, store, hooks='', **fields)
+    straight, resumed = tmp_path / 'straight', tmp_path / 'resumed'
+    train = [sys.executable, 'tools/train.py', config, '--seed', '0']
+    run(train + ['--work-dir', str(straight)])
+    epochs = [json.loads(line)['epoch'] for line in next(straight.glob(
+        '*/vis_data/scalars.json')).read_text().splitlines()]
+    kill_at = epochs.count(1) + 2  # the middle of epoch 2
+    assert epochs.count(2) > 3
+    killed = write_config(tmp_path / 'killed.py', PRETRAIN, store,
+                          hooks=f"dict(type='SelfKillHook', at_iter={kill_at})",
+                          **fields)
+    killed = subprocess.run(
+        [sys.executable, 'tools/train.py', killed, '--seed', '0', '--work-dir',
+         str(resumed)], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert killed.returncode == -9, killed.stderr[-3000:]
+    assert (resumed / 'epoch_1.pth').exists()
+    assert not (resumed / 'epoch_2.pth').exists()
+    run(train + ['--work-dir', str(resumed), '--resume'])
+    a = torch.load(straight / 'epoch_3.pth', weights_only=True)
+    b = torch.load(resumed / 'epoch_3.pth', weights_only=True)
+    assert any(k.startswith('momentum_backbone.') for k in a['state_dict'])
+    for name, value in a['state_dict'].items():
+        assert torch.equal(value, b['state_dict'][name]), name
+    assert a['optimizer']['param_groups'] == b['optimizer']['param_groups']
+    for key, value in a['optimizer']['state'].items():
+        assert torch.equal(value['momentum_buffer'],
+                           b['optimizer']['state'][key]['momentum_buffer'])
+    one = torch.load(resumed / 'epoch_1.pth', weights_only=True)['state_dict']
+    assert not torch.equal(one['queue'], b['state_dict']['queue'])
