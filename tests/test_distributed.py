@@ -220,12 +220,18 @@ def test_dist_train_padded_shuffle_bn_sync_bn_ranks_agree(store, tmp_path):
 @pytest.mark.dist
 def test_linear_probe_and_test_under_ddp_equal_one_process(store, tmp_path):
     """Probe training (per-convention heads, some missing from a rank's
-    batch; SyncBN on the head's feature norm) with tools/dist_train.sh, its
-    checkpoint tested by tools/dist_test.sh and by tools/test.py in one
-    process: the same metrics and scores."""
+    batch; SyncBN on the head's feature norm) with tools/slurm_train.sh (2
+    CPU tasks through a stand-in srun), its checkpoint tested by
+    tools/dist_test.sh and by tools/test.py in one process: the same metrics
+    and scores."""
     config = write_config(tmp_path / 'probe.py', PROBE, store)
     work = tmp_path / 'work'
-    run(['bash', 'tools/dist_train.sh', config, '2', '--work-dir', str(work)])
+    run(['bash', 'tools/slurm_train.sh', 'cpu', 'probe', config, '--work-dir',
+         str(work)], GPUS='2', GPUS_PER_NODE='0', MASTER_PORT=free_port(),
+        PATH=f"{ROOT / 'tests/fake_slurm'}:{os.environ['PATH']}")
+    steps = [json.loads(line).get('iter') for line in next(
+        work.glob('*/vis_data/scalars.json')).read_text().splitlines()]
+    assert max(s for s in steps if s) == 2 * 7  # 2 tasks: 20 items, batch 3
     checkpoint = str(work / 'epoch_2.pth')
     run(['bash', 'tools/dist_test.sh', config, checkpoint, '2', '--work-dir',
          str(tmp_path / 'dist'), '--dump', str(tmp_path / 'dist.pkl')])
@@ -285,3 +291,90 @@ def test_kill_9_mid_epoch_with_persistent_workers_resumes_exactly(store, tmp_pat
                            b['optimizer']['state'][key]['momentum_buffer'])
     one = torch.load(resumed / 'epoch_1.pth', weights_only=True)['state_dict']
     assert not torch.equal(one['queue'], b['state_dict']['queue'])
+
+
+def _ddp_worker(rank, port, out_dir):
+    """Two gloo processes: SyncBN against BN over the whole batch in one
+    process; MSCrosSCLR and per-convention classifiers under DDP without
+    find_unused_parameters, with conventions missing from a rank's batch."""
+    import copy
+
+    import torch.distributed as dist
+    from torch.nn.parallel import DistributedDataParallel as DDP
+
+    from msclr_plugin.models.layers import (MaskedBatchNorm2d,
+                                            convert_sync_batchnorm)
+    from .test_pretrain_models import KINECT, SMPLX, model_cfg, samples, views
+    torch.set_num_threads(1)
+    dist.init_process_group('gloo', init_method=f'tcp://127.0.0.1:{port}',
+                            rank=rank, world_size=2)
+    out = {}
+    try:
+        g = torch.Generator().manual_seed(0)
+        rows = slice(4 * rank, 4 * rank + 4)
+        for shape, masked in (((8, 4, 5, 6), True), ((8, 6, 5), False)):
+            x = torch.randn(*shape, generator=g) * 3 + 2
+            grad_out = torch.randn(*shape, generator=g)
+            mask = torch.rand(8, shape[-1], generator=g) > 0.3
+            mask[:, 0] = True
+            mask = mask if masked else None
+            ref = (MaskedBatchNorm2d if masked else torch.nn.BatchNorm1d)(shape[1])
+            with torch.no_grad():
+                ref.weight.uniform_(0.5, 1.5, generator=g)
+                ref.bias.uniform_(-1, 1, generator=g)
+            synced = convert_sync_batchnorm(copy.deepcopy(ref))
+            x_full = x.clone().requires_grad_()
+            x_half = x[rows].clone().requires_grad_()
+            y_full = ref(x_full) if mask is None else ref(x_full, mask)
+            (y_full * grad_out).sum().backward()
+            y = synced(x_half, None if mask is None else mask[rows])
+            (y * grad_out[rows]).sum().backward()
+            weight_grad = synced.weight.grad.clone()
+            dist.all_reduce(weight_grad)  # what DDP sums (then averages)
+            out[len(shape)] = [
+                (y, y_full[rows]), (x_half.grad, x_full.grad[rows]),
+                (weight_grad, ref.weight.grad),
+                (synced.running_mean, ref.running_mean),
+                (synced.running_var, ref.running_var)]
+        # MSCrosSCLR: Kinect queries only, so the SMPL-X input BN and edge
+        # importance of the query encoders get no gradient from the batch
+        torch.manual_seed(0)
+        model = DDP(MODELS.build(model_cfg('MSCrosSCLR', layouts=(KINECT, SMPLX))))
+        optim = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+        for step in range(3):
+            key = (KINECT, SMPLX)[step % 2]
+            losses = model(views(vk=25 if key == KINECT else 42, seed=10 * step + rank),
+                           samples(KINECT, key), mode='loss')
+            sum(v for k, v in losses.items() if k.startswith('loss')).backward()
+            optim.step()
+            optim.zero_grad()
+        out['crossclr'] = model.module.state_dict()
+        # per-convention classifiers: rank 0's batch has no SMPL-X sample
+        head = DDP(MODELS.build(dict(type='MSLinearHead', num_classes=3,
+                                     in_channels=8, skeletons=[KINECT, SMPLX])))
+        convs = [KINECT] * 4 if rank == 0 else [KINECT, SMPLX] * 2
+        for _ in range(2):
+            head(torch.randn(4, 8, generator=g), convs).sum().backward()
+        out['head'] = [p.grad for p in head.parameters()]
+        torch.save(out, f'{out_dir}/rank{rank}.pt')
+    finally:
+        dist.destroy_process_group()
+
+
+@pytest.mark.dist
+def test_sync_bn_and_ddp_without_find_unused_parameters(tmp_path):
+    import torch.multiprocessing as mp
+    mp.spawn(_ddp_worker, args=(int(free_port()), str(tmp_path)), nprocs=2)
+    ranks = [torch.load(tmp_path / f'rank{r}.pt', weights_only=True) for r in range(2)]
+    for out in ranks:
+        for dims in (4, 3):  # masked (N, C, T, V) and BatchNorm1d-like
+            for got, expected in out[dims]:
+                assert torch.allclose(got, expected, atol=1e-5), dims
+    compared = 0
+    for name, value in ranks[0]['crossclr'].items():
+        if 'running_' not in name and 'num_batches' not in name:  # per rank
+            assert torch.equal(value, ranks[1]['crossclr'][name]), name
+            compared += 1
+    assert compared > 100
+    for a, b in zip(ranks[0]['head'], ranks[1]['head']):
+        assert torch.equal(a, b)
