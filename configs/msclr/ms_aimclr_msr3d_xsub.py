@@ -11,8 +11,10 @@ conventions = ['msr_action3d_20', 'coco']
 # query's own clip from earlier steps as negatives (measured in
 # docs/results.md: 2048 -> 256 gave AimCLR +7 and MS-AimCLR +8 points linear)
 model = dict(backbone=dict(graph_cfg=dict(layouts=conventions)), queue_len=256)
+# 291 clips: floor(582 / 32) = 18 = 2 x floor(291 / 32) equal steps with AimCLR
 train_dataloader = dict(
-    batch_size=32, dataset=dict(ann_file='data/msr3d', conventions=conventions))
+    batch_size=32, batch_sampler=dict(drop_last=True),
+    dataset=dict(ann_file='data/msr3d', conventions=conventions))
 # kNN top-1 of the encoder every 2 epochs (training curves), on the Kinect v1
 # recording: bank = training clips, queries = test clips
 knn_data = dict(

@@ -18,7 +18,12 @@ train_dataloader = dict(
     num_workers=2,
     persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=True),
-    batch_sampler=dict(type='ConventionGroupedBatchSampler', drop_last=True),
+    # leftovers of the pairs pooled into mixed batches: ceil(clips x 2 /
+    # batch) steps an epoch, exactly twice the AimCLR baseline's here
+    # (docs/datasets.md, tools/analysis/count_steps.py)
+    batch_sampler=dict(
+        type='ConventionGroupedBatchSampler', drop_last=False,
+        mix_leftovers=True),
     dataset=dict(
         type='MultiSkeletonDataset',
         ann_file=data_root,
