@@ -18,6 +18,8 @@ import msclr_plugin  # noqa: F401
 from mmaction.registry import MODELS
 from msclr_plugin.engine.hooks import KNNMonitorHook
 from .test_dataset import PRETRAIN_PIPELINE, make_store
+from .test_eval_runner import model_cfg
+from .test_tools_train import TINY_MODEL, assert_same_training_state
 
 ROOT = Path(__file__).resolve().parents[1]
 CONVS = ['kinectv2_25', 'msr_action3d_20', 'smpl_24']
@@ -25,17 +27,8 @@ CONVS = ['kinectv2_25', 'msr_action3d_20', 'smpl_24']
 PRETRAIN = '''
 _base_ = {runtime!r}
 custom_imports = dict(imports=['msclr_plugin', 'tests.run_hooks'])
-model = dict(
-    type='MSAimCLR',
-    data_preprocessor=dict(type='MultiSkeletonDataPreprocessor'),
-    backbone=dict(
-        type='MSSTGCN',
-        graph_cfg=dict(type='MultiSkeletonGraph', layouts={convs!r}),
-        channels=(8, 8, 16, 16), num_stages=4, down_stages=(3, ),
-        tcn_dropout=0.5),
-    neck=dict(type='MSProjectionNeck', in_channels=16, hid_channels=16,
-              out_channels=8),
-    feat_dim=8, queue_len=40, mining_epoch=1, shuffle_bn={shuffle_bn})
+''' + TINY_MODEL.format(layouts=CONVS, mining_epoch=1) + '''
+model.update(queue_len=40, shuffle_bn={shuffle_bn})
 train_dataloader = dict(
     batch_size=2, num_workers={workers}, persistent_workers={persistent},
     sampler=dict(type='DefaultSampler', shuffle=True),
@@ -75,16 +68,7 @@ EVAL_PIPELINE = [
 
 PROBE = '''
 _base_ = {runtime!r}
-model = dict(
-    type='MSRecognizerGCN',
-    backbone=dict(
-        type='MSSTGCN',
-        graph_cfg=dict(type='MultiSkeletonGraph', layouts={convs!r}),
-        channels=(8, 8, 16, 16), num_stages=4, down_stages=(3, ),
-        frozen_stages=4),
-    cls_head=dict(type='MSLinearHead', num_classes=3, in_channels=16,
-                  skeletons={convs!r}, feat_norm=True),
-    data_preprocessor=dict(type='MultiSkeletonDataPreprocessor'))
+model = {probe!r}
 dataset = dict(type='MultiSkeletonDataset', ann_file={store!r},
                pipeline={eval_pipeline!r})
 train_dataloader = dict(
@@ -128,32 +112,30 @@ def store(tmp_path_factory):
     return make_store(tmp_path_factory.mktemp('dist') / 'store', num_clips=26)
 
 
+def probe_model():
+    """A frozen random encoder and one classifier per convention."""
+    cfg = model_cfg()
+    cfg['backbone']['graph_cfg']['layouts'] = CONVS
+    cfg['cls_head'].update(skeletons=CONVS, feat_norm=True)
+    cfg['data_preprocessor'] = dict(type='MultiSkeletonDataPreprocessor')
+    return cfg
+
+
 def write_config(path, template, store, **fields):
     values = dict(runtime=str(ROOT / 'configs/_base_/default_runtime.py'),
-                  convs=CONVS, store=store, pipeline=PRETRAIN_PIPELINE,
-                  eval_pipeline=EVAL_PIPELINE)
+                  store=store, pipeline=PRETRAIN_PIPELINE,
+                  eval_pipeline=EVAL_PIPELINE, probe=probe_model())
     values.update(fields)
     path.write_text(template.format(**values))
     return str(path)
 
 
-def rank_states(work):
-    states = [torch.load(work / f'rank{r}.pth', weights_only=True) for r in range(2)]
-    return states
-
-
 def assert_ranks_identical(work):
     """Every rank's weights, key encoder, queue, BN statistics and optimizer
-    state are bit for bit the same."""
-    r0, r1 = rank_states(work)
+    state are bit for bit the same after training."""
+    r0, r1 = [torch.load(work / f'rank{r}.pth', weights_only=True) for r in range(2)]
     assert r0['iters'] == r1['iters'] > 0
-    assert r0['state_dict'].keys() == r1['state_dict'].keys()
-    for name, value in r0['state_dict'].items():
-        assert torch.equal(value, r1['state_dict'][name]), name
-    s0, s1 = r0['optimizer']['state'], r1['optimizer']['state']
-    assert s0.keys() == s1.keys() and len(s0) > 0
-    for key, value in s0.items():
-        assert torch.equal(value['momentum_buffer'], s1[key]['momentum_buffer'])
+    assert_same_training_state(r0, r1)
     return r0, r1
 
 
@@ -282,13 +264,7 @@ def test_kill_9_mid_epoch_with_persistent_workers_resumes_exactly(store, tmp_pat
     run(train + ['--work-dir', str(resumed), '--resume'])
     a = torch.load(straight / 'epoch_3.pth', weights_only=True)
     b = torch.load(resumed / 'epoch_3.pth', weights_only=True)
-    assert any(k.startswith('momentum_backbone.') for k in a['state_dict'])
-    for name, value in a['state_dict'].items():
-        assert torch.equal(value, b['state_dict'][name]), name
-    assert a['optimizer']['param_groups'] == b['optimizer']['param_groups']
-    for key, value in a['optimizer']['state'].items():
-        assert torch.equal(value['momentum_buffer'],
-                           b['optimizer']['state'][key]['momentum_buffer'])
+    assert_same_training_state(a, b)
     one = torch.load(resumed / 'epoch_1.pth', weights_only=True)['state_dict']
     assert not torch.equal(one['queue'], b['state_dict']['queue'])
 

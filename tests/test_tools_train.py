@@ -197,6 +197,21 @@ class _EtaProbe(Hook):
         assert runner.max_iters == runner.iter == sum(self.lengths)
 
 
+def assert_same_training_state(a, b):
+    """Two checkpoints (or rank dumps) hold bit-identical weights, key
+    encoder, queue, BN statistics and SGD state."""
+    assert any(k.startswith('momentum_backbone.') for k in a['state_dict'])
+    assert a['state_dict'].keys() == b['state_dict'].keys()
+    for name, value in a['state_dict'].items():
+        assert torch.equal(value, b['state_dict'][name]), name
+    assert a['optimizer']['param_groups'] == b['optimizer']['param_groups']
+    assert a['optimizer']['state'].keys() == b['optimizer']['state'].keys()
+    assert len(a['optimizer']['state']) > 0
+    for key, value in a['optimizer']['state'].items():
+        assert torch.equal(value['momentum_buffer'],
+                           b['optimizer']['state'][key]['momentum_buffer'])
+
+
 class _Killed(Exception):
     pass
 
@@ -233,15 +248,8 @@ def test_kill_and_resume_equals_the_uninterrupted_run(tmp_path):
     train.main([str(config), '--work-dir', str(resumed), '--seed', '0', '--resume'])
     a = torch.load(straight / 'epoch_4.pth', weights_only=True)
     b = torch.load(resumed / 'epoch_4.pth', weights_only=True)
-    assert any(k.startswith('momentum_backbone.') for k in a['state_dict'])
-    assert a['state_dict'].keys() == b['state_dict'].keys()
-    for name, value in a['state_dict'].items():
-        assert torch.equal(value, b['state_dict'][name]), name
+    assert_same_training_state(a, b)
     assert a['optimizer']['param_groups'][0]['lr'] == pytest.approx(0.01)
-    assert a['optimizer']['param_groups'] == b['optimizer']['param_groups']
-    for key, value in a['optimizer']['state'].items():
-        assert torch.equal(value['momentum_buffer'],
-                           b['optimizer']['state'][key]['momentum_buffer'])
     # epochs 3-4 changed the queue, so the equality above is not vacuous
     two = torch.load(resumed / 'epoch_2.pth', weights_only=True)['state_dict']
     assert not torch.equal(two['queue'], b['state_dict']['queue'])
