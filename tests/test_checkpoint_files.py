@@ -12,7 +12,8 @@ import msclr_plugin  # noqa: F401  (registers the atomic backend)
 from msclr_plugin.utils.checkpoint_files import (AtomicLocalBackend,
                                                  is_complete_checkpoint,
                                                  last_complete_checkpoint)
-from .test_tools_train import CONFIG, load_tool
+from .conftest import load_tool
+from .test_tools_train import CONFIG
 
 
 def checkpoint(value, size=1000):
