@@ -1,6 +1,6 @@
 """MSSTGCN: one ST-GCN shared by several skeleton conventions."""
 import copy
-from typing import Dict, List, Optional, Sequence, Union
+from typing import Dict, Iterator, List, Optional, Sequence, Union
 
 import numpy as np
 import torch
@@ -284,15 +284,15 @@ class MSSTGCN(BaseModule):
             x = x * mask[:, None, None, None, :].to(x.dtype)
         return x
 
-    def _convention_parameters(self, names) -> List[nn.Parameter]:
-        """The input BN and edge-importance parameters of conventions."""
-        params = []
+    def _convention_parameters(self, names) -> Iterator[nn.Parameter]:
+        """The input BN and edge-importance parameters of conventions
+        (lazily: only read under several processes)."""
         for name in names:
             if self.data_bn_type != 'none':
-                params += list(self.data_bn[name].parameters())
-            params += [block.gcn.PA[name] for block in self.gcn
-                       if block.gcn.adaptive is not None]
-        return params
+                yield from self.data_bn[name].parameters()
+            for block in self.gcn:
+                if block.gcn.adaptive is not None:
+                    yield block.gcn.PA[name]
 
     def _adjacency(self, block: STGCNBlock, idx: Union[int, List[int]],
                    idx_nm: Optional[torch.Tensor], V: int) -> torch.Tensor:
