@@ -1,5 +1,6 @@
 import importlib.util
 import logging
+import os
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,15 @@ def load_tool(path: str):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def repo_env(**extra) -> dict:
+    """The environment of a subprocess with the repository root first on
+    ``PYTHONPATH``: configs may import ``tests.*`` hooks, and a worktree's
+    ``msclr_plugin`` wins over an editable install of another checkout."""
+    path = os.pathsep.join(
+        [str(ROOT)] + [p for p in [os.environ.get('PYTHONPATH')] if p])
+    return dict(os.environ, PYTHONPATH=path, **extra)
 
 
 def pytest_configure(config):

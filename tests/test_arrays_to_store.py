@@ -16,7 +16,7 @@ from msclr_plugin.data_prep.common import ConversionError
 from msclr_plugin.datasets.store import SkeletonStore
 from msclr_plugin.skeletons import JointRegressor, get_layout
 
-from .conftest import ROOT, load_tool
+from .conftest import ROOT, load_tool, repo_env
 
 MSR = 'msr_action3d/real_world_coordinates'
 
@@ -310,8 +310,7 @@ def test_walkthrough_without_python(shared_data, tmp_path):
 
     # fresh processes, in a folder laid out like the repository's root
     os.symlink(ROOT / 'configs', tmp_path / 'configs')
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-        [str(ROOT)] + [p for p in [os.environ.get('PYTHONPATH')] if p]))
+    env = repo_env()
 
     def tool(*argv):
         run = subprocess.run([sys.executable, str(ROOT / 'tools' / argv[0]),

@@ -17,7 +17,7 @@ from mmengine.runner import Runner
 import msclr_plugin  # noqa: F401
 from mmaction.registry import MODELS
 from msclr_plugin.engine.hooks import KNNMonitorHook
-from .conftest import load_tool
+from .conftest import load_tool, repo_env
 from .test_dataset import PRETRAIN_PIPELINE, make_store
 from .test_eval_runner import model_cfg
 from .test_tools_train import TINY_MODEL, assert_same_training_state
@@ -103,7 +103,7 @@ def run(args, **env):
     """Run a command from the repository root; fail with its output."""
     result = subprocess.run(
         args, cwd=ROOT, capture_output=True, text=True, timeout=600,
-        env=dict(os.environ, PORT=free_port(), **env))
+        env=repo_env(PORT=free_port(), **env))
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-6000:]
     return result
 
@@ -259,7 +259,8 @@ def test_kill_9_mid_epoch_with_persistent_workers_resumes_exactly(store, tmp_pat
                           **fields)
     killed = subprocess.run(
         [sys.executable, 'tools/train.py', killed, '--seed', '0', '--work-dir',
-         str(resumed)], cwd=ROOT, capture_output=True, text=True, timeout=600)
+         str(resumed)], cwd=ROOT, capture_output=True, text=True, timeout=600,
+        env=repo_env())
     assert killed.returncode == -9, killed.stderr[-3000:]
     assert (resumed / 'epoch_1.pth').exists()
     assert not (resumed / 'epoch_2.pth').exists()
