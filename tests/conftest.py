@@ -37,6 +37,19 @@ def pytest_configure(config):
     torch.set_num_threads(2)
 
 
+def pytest_collection_modifyitems(config, items):
+    """Tests marked ``cuda`` skip, saying why, where no GPU is usable."""
+    if torch.cuda.is_available():
+        return
+    reason = (f'no CUDA device (torch {torch.__version__}, '
+              + (f'built for CUDA {torch.version.cuda}'
+                 if torch.version.cuda else 'a CPU-only build')
+              + '): run python tools/gpu_check.py on a GPU machine')
+    for item in items:
+        if 'cuda' in item.keywords:
+            item.add_marker(pytest.mark.skip(reason=reason))
+
+
 @pytest.fixture(autouse=True)
 def _mmaction_scope():
     """Every test builds in mmaction's scope, whatever a Runner built by an

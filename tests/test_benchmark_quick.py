@@ -25,8 +25,12 @@ def test_benchmark_step_quick(tmp_path):
     assert [r['mode'] for r in results] == ['single', 'grouped', 'padded']
     for r in results:
         assert r['batch'] == 2 and r['clips_per_s'] > 0
+        assert r['variant'] == 'fp32' and not r['cuda_graph']
         assert math.isfinite(r['loss']) and r['peak_rss_mb'] > 0
         assert r['minor_faults_per_step'] >= 0
+        # CPU seconds of the process per wall second of its steps
+        assert 0 < r['cpu_util'] <= 1.5  # one thread (+ a little spill)
+        assert r['machine_busy'] is None or 0 <= r['machine_busy'] <= 1
     assert results[0]['conventions'] == ['kinectv2_25']
     assert results[1]['conventions'] == ['kinectv2_25', 'smplx_42']
     saved = json.loads(out.read_text())

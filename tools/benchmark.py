@@ -12,13 +12,24 @@ losses; backward; SGD; EMA; enqueue) in clips/s and peak memory, for
 - ``padded``:  MS-AimCLR on mixed batches zero-padded to the largest joint
   count (the reference MS-CLR approach), padded joints masked.
 
-Each (mode, batch) runs in its own process so that peak RSS is its own;
+Variants (``--variants``): ``fp32`` or ``bf16`` (autocast,
+``AutocastOptimWrapper``), each optionally ``+graph`` (``MSAimCLR(
+cuda_graph=True)``: forward and backward replayed from CUDA graphs; on CPU
+and for padded batches the same code runs eagerly). Every step is the
+model's own ``train_step`` (data preprocessor, loss, backward, optimizer),
+then a read of the loss, as mmengine's logger does every iteration.
+
+Each (mode, batch) runs in its own process so that peak RSS is its own
+(the variants of one mode share it: peak RSS is per process);
 every process gets the same allocator settings (--malloc-tuned calls
 ``msclr_plugin.utils.tune_allocator`` in all of them: glibc keeps freed
 activation buffers instead of unmapping them, see docs/benchmarks.md).
-Each result records the minor page faults per step and the load average
-around the run: with other processes busy on the same cores, OpenMP threads
-wait for each other and a step can take several times longer.
+Each result records the minor page faults per step, the load average
+around the run, the process's CPU utilisation (CPU seconds of all its
+threads per wall second) and the share of the machine's CPU time that was
+busy (all processes, from /proc/stat): with other processes busy on the
+same cores, OpenMP threads wait for each other and a step can take several
+times longer; these two numbers make that contention visible.
 
 Layers: forward + backward of the CPU fast paths next to the plain torch
 formulations they replace (dropout; the graph contraction), interleaved in
@@ -46,6 +57,7 @@ Examples:
     python tools/benchmark.py --quick      # all of them, CI-sized
 """
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -67,7 +79,7 @@ AIMCLR_ENCODER = dict(
     tcn_dropout=0.5)
 
 
-def build_model(layouts, queue_len):
+def build_model(layouts, queue_len, cuda_graph=False, non_blocking=False):
     import msclr_plugin  # noqa: F401
     from mmaction.registry import MODELS
     backbone = dict(
@@ -79,13 +91,57 @@ def build_model(layouts, queue_len):
             backbone=backbone,
             neck=dict(type='MSProjectionNeck'),
             queue_len=queue_len,
-            data_preprocessor=None))
+            cuda_graph=cuda_graph,
+            data_preprocessor=dict(
+                type='MultiSkeletonDataPreprocessor',
+                non_blocking=non_blocking)))
+
+
+class CPUMeter:
+    """CPU use over the regions run inside ``with meter:``: this process's
+    CPU seconds (all threads) per wall second, and the busy share of all
+    the machine's CPUs (every process, from /proc/stat)."""
+
+    def __init__(self):
+        self.wall = self.cpu = 0.
+        self.ticks = [0, 0]  # total, idle (+ iowait)
+
+    @staticmethod
+    def _now():
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        try:
+            with open('/proc/stat') as f:
+                ticks = [int(v) for v in f.readline().split()[1:]]
+            machine = (sum(ticks), ticks[3] + ticks[4])
+        except OSError:  # not Linux
+            machine = (0, 0)
+        return time.perf_counter(), usage.ru_utime + usage.ru_stime, machine
+
+    def __enter__(self):
+        self._start = self._now()
+        return self
+
+    def __exit__(self, *exc):
+        wall, cpu, machine = self._now()
+        self.wall += wall - self._start[0]
+        self.cpu += cpu - self._start[1]
+        self.ticks[0] += machine[0] - self._start[2][0]
+        self.ticks[1] += machine[1] - self._start[2][1]
+
+    def read(self):
+        """``dict(cpu_util, machine_busy)``; machine_busy is None where
+        /proc/stat is missing or the region was shorter than a tick."""
+        return dict(
+            cpu_util=self.cpu / max(self.wall, 1e-9),
+            machine_busy=(1 - self.ticks[1] / self.ticks[0]
+                          if self.ticks[0] > 0 else None))
 
 
 def make_batch(mode, conventions, batch, frames, persons, step, rng,
-               device):
-    """Inputs and data samples of one batch for a benchmark mode (``step``
-    picks the convention pair of a grouped batch)."""
+               pin=False):
+    """Host inputs and data samples of one batch for a benchmark mode
+    (``step`` picks the convention pair of a grouped batch; ``pin``: in
+    pinned memory, as a DataLoader with ``pin_memory=True`` gives them)."""
     import torch
     from mmaction.structures import ActionDataSample
 
@@ -108,7 +164,7 @@ def make_batch(mode, conventions, batch, frames, persons, step, rng,
         for i, conv in enumerate(convs):
             x[i, :, :, :joints[conv]] = torch.randn(persons, frames,
                                                     joints[conv], 3)
-        return x.to(device)
+        return x.pin_memory() if pin else x
 
     queries = [q for q, _ in pairs]
     keys = [k for _, k in pairs]
@@ -122,52 +178,73 @@ def make_batch(mode, conventions, batch, frames, persons, step, rng,
     return inputs, samples
 
 
-def run_step(args):
-    """Measure one (mode, batch) in this process; prints a JSON line."""
-    from msclr_plugin.utils import tune_allocator
-    tuned = tune_allocator(args.malloc_tuned)
-    load_start = os.getloadavg()[0]
+def parse_variant(variant):
+    """``'bf16+graph'`` -> ``('bf16', True)``."""
+    precision, _, graph = variant.partition('+')
+    if precision not in ('fp32', 'bf16') or graph not in ('', 'graph'):
+        raise ValueError(f'variant {variant!r}: expected fp32 or bf16, '
+                         'optionally +graph')
+    return precision, graph == 'graph'
+
+
+def measure_variant(args, mode, variant, device):
+    """One variant of one (mode, batch), in this process."""
     import torch
-    torch.set_num_threads(args.threads)
+    from mmengine.optim import OptimWrapper
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from msclr_plugin.engine import AutocastOptimWrapper
+    precision, graph = parse_variant(variant)
     torch.manual_seed(0)
-    device = torch.device(args.device)
-    conventions = args.conventions[:1] if args.mode == 'single' \
+    cuda = device.type == 'cuda'
+    conventions = args.conventions[:1] if mode == 'single' \
         else args.conventions
-    model = build_model(conventions, args.queue_len).to(device).train()
+    model = build_model(conventions, args.queue_len, cuda_graph=graph,
+                        non_blocking=cuda).to(device).train()
     optim = torch.optim.SGD(
         [p for p in model.parameters() if p.requires_grad],
         lr=0.1, momentum=0.9, weight_decay=1e-4)
-    # fp16 autocast on CUDA needs loss scaling; bf16 (CPU) does not
-    scaler = torch.amp.GradScaler(
-        device.type, enabled=args.amp and device.type == 'cuda')
+    wrapper = (AutocastOptimWrapper if precision == 'bf16' else
+               OptimWrapper)(optimizer=optim)
+    pairs = 1 if mode == 'single' else len(conventions)**2
+    # graphs: every signature runs its eager warm-up steps and is captured
+    # before the measured steps (grouped cycles its pairs)
+    warmup = max(args.warmup, (model._step_graphs.warmup + 1) * pairs
+                 if graph and cuda else 0)
+    # FLOPs of eager steps, counted during the warm-up (one step per pair)
+    flop_steps = (min(warmup, pairs)
+                  if args.count_flops and not graph else 0)
+    flops = FlopCounterMode(display=False)
     rng = np.random.default_rng(0)
-    times, faults = [], 0
-    if device.type == 'cuda':
+    times, faults, meter = [], 0, CPUMeter()
+    if cuda:
         torch.cuda.reset_peak_memory_stats()
-    for step in range(args.warmup + args.iters):
-        inputs, samples = make_batch(args.mode, conventions, args.batch,
+    for step in range(warmup + args.iters):
+        inputs, samples = make_batch(mode, conventions, args.batch,
                                      args.frames, args.persons,
-                                     step - args.warmup, rng, device)
-        if device.type == 'cuda':
-            torch.cuda.synchronize()
+                                     step - warmup, rng, cuda)
+        data = dict(inputs=inputs, data_samples=samples)
         minflt = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-        start = time.perf_counter()
-        with torch.autocast(device.type, enabled=args.amp):
-            losses = model.loss(inputs, samples)
-            loss = sum(v for k, v in losses.items() if k.startswith('loss'))
-        optim.zero_grad(set_to_none=True)
-        scaler.scale(loss).backward()
-        scaler.step(optim)
-        scaler.update()
-        if device.type == 'cuda':
-            torch.cuda.synchronize()
-        if step >= args.warmup:
-            times.append(time.perf_counter() - start)
+        region = (meter if step >= warmup else
+                  flops if step < flop_steps else contextlib.nullcontext())
+        with region:
+            start = time.perf_counter()
+            log_vars = model.train_step(data, wrapper)
+            # mmengine's logger reads the loss every iteration: a sync
+            loss = log_vars['loss'].item()
+            elapsed = time.perf_counter() - start
+        if step >= warmup:
+            times.append(elapsed)
             faults += resource.getrusage(
                 resource.RUSAGE_SELF).ru_minflt - minflt
     result = dict(
-        mode=args.mode,
+        mode=mode,
         batch=args.batch,
+        variant=variant,
+        precision=precision,
+        cuda_graph=graph,
+        graphs_captured=len(model._step_graphs) if graph else 0,
+        device=str(device),
         conventions=conventions,
         median_step_s=statistics.median(times),
         # throughput over all measured steps: grouped steps differ in cost
@@ -175,49 +252,102 @@ def run_step(args):
         step_s=times,
         peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         minor_faults_per_step=faults / len(times),
-        malloc_tuned=tuned,
-        amp=args.amp,
-        threads=args.threads,
-        load_avg_1min=[load_start, os.getloadavg()[0]],
-        loss=float(loss.detach()))
-    if device.type == 'cuda':
+        warmup_steps=warmup,
+        gflop_per_step=(flops.get_total_flops() / flop_steps / 1e9
+                        if flop_steps else None),
+        loss=loss,
+        **meter.read())
+    if cuda:
         result['peak_cuda_mb'] = torch.cuda.max_memory_allocated() / 2**20
-    print('RESULT ' + json.dumps(result), flush=True)
+    return result
 
 
-def _run_child(cmd, env, what):
-    """Run a benchmark process; returns the dict of its ``RESULT`` line."""
-    out = subprocess.run(
-        cmd, env=env, capture_output=True, text=True, check=False)
-    line = [ln for ln in out.stdout.splitlines() if ln.startswith('RESULT ')]
-    if out.returncode or not line:
+def run_step(args):
+    """Measure every variant of the --modes at one batch size in this
+    process; prints one JSON line per (mode, variant)."""
+    from msclr_plugin.utils import tune_allocator
+    tuned = tune_allocator(args.malloc_tuned)
+    import torch
+    torch.set_num_threads(args.threads)
+    device = torch.device(args.device)
+    if device.type == 'cuda':
+        # fixed shapes per convention pair: let cuDNN pick its kernels
+        torch.backends.cudnn.benchmark = True
+    for mode in args.modes:
+        for variant in args.variants:
+            load_start = os.getloadavg()[0]
+            try:
+                result = measure_variant(args, mode, variant, device)
+            except Exception as exc:  # noqa: BLE001  (reported, go on)
+                result = dict(mode=mode, batch=args.batch, variant=variant,
+                              error=f'{type(exc).__name__}: {exc}'[:2000])
+            result.update(
+                malloc_tuned=tuned,
+                threads=args.threads,
+                load_avg_1min=[load_start, os.getloadavg()[0]])
+            print('RESULT ' + json.dumps(result), flush=True)
+
+
+def run_children(cmd, env, what, timeout=None):
+    """Run a benchmark process; returns the dicts of its ``RESULT`` lines.
+
+    Raises:
+        RuntimeError: The process failed, printed no result or ran past
+            ``timeout`` seconds (its output is in the message).
+    """
+    try:
+        out = subprocess.run(cmd, env=env, capture_output=True, text=True,
+                             check=False, timeout=timeout)
+    except subprocess.TimeoutExpired as exc:
+        raise RuntimeError(f'benchmark {what} ran past {timeout} s:\n'
+                           f'{exc.stdout or ""}{exc.stderr or ""}'[-6000:])
+    lines = [ln for ln in out.stdout.splitlines() if ln.startswith('RESULT ')]
+    if out.returncode or not lines:
         raise RuntimeError(f'benchmark {what} failed:\n'
                            f'{out.stdout[-2000:]}{out.stderr[-4000:]}')
-    return json.loads(line[0][7:])
+    return [json.loads(line[7:]) for line in lines]
 
 
-def bench_steps(args):
+def step_command(args, modes, batch):
+    """The command line of a ``_step`` child process."""
+    return [
+        sys.executable, os.path.abspath(__file__), '_step', '--modes', *modes,
+        '--batch',
+        str(batch), '--frames', str(args.frames), '--persons',
+        str(args.persons), '--iters', str(args.iters), '--warmup',
+        str(args.warmup), '--threads', str(args.threads), '--device',
+        args.device, '--queue-len', str(args.queue_len), '--conventions',
+        *args.conventions, '--variants', *args.variants
+    ] + (['--malloc-tuned'] if args.malloc_tuned else []) + (
+        ['--count-flops'] if args.count_flops else [])
+
+
+def format_step(r):
+    """One line of a step result."""
+    if 'error' in r:
+        return (f'  step {r["mode"]:8s} batch {r["batch"]:4d} '
+                f'{r["variant"]:10s}: ERROR {r["error"][:300]}')
+    cuda = (f', peak CUDA {r["peak_cuda_mb"]:.0f} MB'
+            if 'peak_cuda_mb' in r else '')
+    busy = r['machine_busy']
+    return (f'  step {r["mode"]:8s} batch {r["batch"]:4d} {r["variant"]:10s}'
+            f': {r["clips_per_s"]:8.1f} clips/s ({r["median_step_s"] * 1e3:.1f}'
+            f' ms/step, peak RSS {r["peak_rss_mb"]:.0f} MB{cuda}, '
+            f'{r["minor_faults_per_step"]:.0f} page faults/step, CPU '
+            f'{r["cpu_util"]:.2f} s/s, machine '
+            + ('n/a' if busy is None else f'{busy:.0%}') + ' busy, load '
+            f'{r["load_avg_1min"][0]:.1f}-{r["load_avg_1min"][1]:.1f})')
+
+
+def bench_steps(args, timeout=None):
     results = []
     env = dict(os.environ, OMP_NUM_THREADS=str(args.threads))
     for batch in args.batch:
         for mode in args.modes:
-            cmd = [
-                sys.executable, __file__, '_step', '--mode', mode,
-                '--batch', str(batch), '--frames', str(args.frames),
-                '--persons', str(args.persons), '--iters', str(args.iters),
-                '--warmup', str(args.warmup), '--threads', str(args.threads),
-                '--device', args.device, '--queue-len', str(args.queue_len),
-                '--conventions', *args.conventions
-            ] + (['--amp'] if args.amp else []) + (
-                ['--malloc-tuned'] if args.malloc_tuned else [])
-            results.append(_run_child(cmd, env, f'{mode} b{batch}'))
-            r = results[-1]
-            print(f'  step {mode:8s} batch {batch:4d}: {r["clips_per_s"]:7.1f} '
-                  f'clips/s  ({r["median_step_s"]:.3f} s/step, peak RSS '
-                  f'{r["peak_rss_mb"]:.0f} MB, '
-                  f'{r["minor_faults_per_step"]:.0f} page faults/step, load '
-                  f'{r["load_avg_1min"][0]:.1f}-{r["load_avg_1min"][1]:.1f})',
-                  flush=True)
+            cmd = step_command(args, [mode], batch)
+            for r in run_children(cmd, env, f'{mode} b{batch}', timeout):
+                results.append(r)
+                print(format_step(r), flush=True)
     return results
 
 
@@ -338,10 +468,12 @@ def _child_pids():
         return [int(p) for p in f.read().split()]
 
 
-def make_scale_store(root, clips, conventions, frames, persons):
+def make_scale_store(root, clips, conventions, frames, persons,
+                     xsub_train=None):
     """Write a synthetic store of NTU's shape: ``clips`` clips of ``frames``
     frames in every convention, 20-character names, 120 labels and
-    cross-subject / cross-setup splits.
+    cross-subject / cross-setup splits (``xsub_train``: the number of
+    cross-subject training clips, default half).
 
     The coordinates cycle through a pool of 16 random clips: only the sizes
     matter here, and drawing gigabytes of random numbers would dominate.
@@ -359,9 +491,11 @@ def make_scale_store(root, clips, conventions, frames, persons):
             writer.add(f'SYN{i:013d}A{i % 120 + 1:03d}', i % 120,
                        {c: clip[i % 16] for c, clip in pool.items()})
         ids = np.arange(clips)
+        train = (ids % 2 == 0 if xsub_train is None else
+                 np.isin(ids, np.linspace(0, clips - 1, xsub_train).round()))
         writer.set_splits(
             dict(
-                xsub_train=ids[ids % 2 == 0], xsub_val=ids[ids % 2 == 1],
+                xsub_train=ids[train], xsub_val=ids[~train],
                 xset_train=ids[ids % 3 != 0], xset_val=ids[ids % 3 == 0]))
 
 
@@ -451,7 +585,7 @@ def bench_scale(args):
                 '--batches', str(args.batches), '--threads', str(args.threads),
                 '--conventions', *args.conventions
             ]
-            r = _run_child(cmd, env, f'scale {clips} clips')
+            r, = run_children(cmd, env, f'scale {clips} clips')
             r.update(
                 store_bytes=sum(
                     e.stat().st_size for e in os.scandir(path)),
@@ -472,21 +606,37 @@ def bench_scale(args):
 
 
 def summarise(results):
-    by = {(r['mode'], r['batch']): r for r in results if 'mode' in r}
+    steps = {(r['mode'], r['batch'], r['variant']): r
+             for r in results if 'mode' in r and 'error' not in r}
     lines = []
-    for batch in sorted({b for _, b in by}):
-        grouped, padded = by.get(('grouped', batch)), by.get(('padded', batch))
-        single = by.get(('single', batch))
-        if grouped and padded:
+
+    def util(*rs):
+        return ' / '.join(f'{r["cpu_util"]:.2f}' for r in rs)
+
+    for batch in sorted({b for _, b, _ in steps}):
+        for variant in dict.fromkeys(v for _, _, v in steps):
+            grouped, padded, single = (
+                steps.get((mode, batch, variant))
+                for mode in ('grouped', 'padded', 'single'))
+            tag = f'batch {batch} {variant}'
+            if grouped and padded:
+                lines.append(
+                    f'{tag}: grouped / padded clips/s = '
+                    f'{grouped["clips_per_s"] / padded["clips_per_s"]:.2f}x, '
+                    f'peak RSS grouped / padded = '
+                    f'{grouped["peak_rss_mb"] / padded["peak_rss_mb"]:.2f}x '
+                    f'(CPU s/s {util(grouped, padded)})')
+            if grouped and single:
+                lines.append(
+                    f'{tag}: grouped (MS-AimCLR) / single (AimCLR) clips/s = '
+                    f'{grouped["clips_per_s"] / single["clips_per_s"]:.2f}x '
+                    f'(CPU s/s {util(grouped, single)})')
+    for (mode, batch, variant), r in steps.items():
+        base = steps.get((mode, batch, 'fp32'))
+        if variant != 'fp32' and base:
             lines.append(
-                f'batch {batch}: grouped / padded clips/s = '
-                f'{grouped["clips_per_s"] / padded["clips_per_s"]:.2f}x, '
-                f'peak RSS grouped / padded = '
-                f'{grouped["peak_rss_mb"] / padded["peak_rss_mb"]:.2f}x')
-        if grouped and single:
-            lines.append(
-                f'batch {batch}: grouped (MS-AimCLR) / single (AimCLR) '
-                f'clips/s = {grouped["clips_per_s"] / single["clips_per_s"]:.2f}x')
+                f'batch {batch} {mode}: {variant} / fp32 clips/s = '
+                f'{r["clips_per_s"] / base["clips_per_s"]:.2f}x')
     scale = sorted((r for r in results if r.get('kind') == 'scale'),
                    key=lambda r: r['clips'])
     if len(scale) > 1:
@@ -514,7 +664,6 @@ def parse_args(argv=None):
                         default=['kinectv2_25', 'smplx_42'])
     parser.add_argument('--modes', nargs='+',
                         default=['single', 'grouped', 'padded'])
-    parser.add_argument('--mode', help=argparse.SUPPRESS)
     parser.add_argument('--batch', nargs='+', type=int, default=[16, 64])
     parser.add_argument('--frames', type=int, default=50)
     parser.add_argument('--persons', type=int, default=2)
@@ -524,8 +673,14 @@ def parse_args(argv=None):
     parser.add_argument('--threads', type=int, default=2)
     parser.add_argument('--queue-len', type=int, default=32768)
     parser.add_argument('--device', default='cpu')
+    parser.add_argument('--variants', nargs='+', default=['fp32'],
+                        help='fp32 and/or bf16 (autocast), each optionally '
+                        '+graph (CUDA graphs), e.g. fp32 bf16+graph')
     parser.add_argument('--amp', action='store_true',
-                        help='autocast (bf16 on CPU, fp16 on CUDA)')
+                        help='shorthand for --variants bf16')
+    parser.add_argument('--count-flops', action='store_true',
+                        help='count the FLOPs of a step (conv and matmul, '
+                        'torch.utils.flop_counter) during the warm-up')
     parser.add_argument('--malloc-tuned', action='store_true',
                         help='glibc settings that keep freed activations '
                         '(msclr_plugin.utils.tune_allocator); applied to '
@@ -553,6 +708,10 @@ def parse_args(argv=None):
         args.queue_len, args.data_samples = 64, 100
         args.clips, args.clip_frames, args.workers, args.batches = \
             [200], 8, 2, 2
+    if args.amp:
+        args.variants = ['bf16']
+    for variant in args.variants:
+        parse_variant(variant)  # fails early on a typo
     if args.what in ('_step', '_scale'):
         args.batch = args.batch[0]
     return args
@@ -570,7 +729,7 @@ def main(argv=None):
     results = []
     print(f'machine: {platform.processor() or platform.machine()}, '
           f'{os.cpu_count()} cpus, torch {torch.__version__}, threads '
-          f'{args.threads}, device {args.device}, amp: {args.amp}, malloc '
+          f'{args.threads}, device {args.device}, variants {args.variants}, malloc '
           f'tuned: {args.malloc_tuned}, load average {os.getloadavg()}')
     if args.what in ('step', 'all'):
         results += bench_steps(args)

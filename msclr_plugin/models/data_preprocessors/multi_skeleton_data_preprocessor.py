@@ -10,19 +10,27 @@ from msclr_plugin.skeletons import get_layout
 from ..utils import index_tensor
 
 
-def _stack(tensors: Sequence[torch.Tensor], where: str) -> torch.Tensor:
-    """Stack ``(..., V, C)`` tensors, zero-padding V to the largest."""
+def _stack(tensors: Sequence[torch.Tensor], where: str,
+           pin: bool = False) -> torch.Tensor:
+    """Stack ``(..., V, C)`` tensors, zero-padding V to the largest; into
+    pinned memory if ``pin`` (then a non-blocking copy to a GPU does not
+    wait)."""
     shapes = {tuple(t.shape[:-2]) + (t.shape[-1], ) for t in tensors}
     if len(shapes) != 1:
         raise ValueError(f'{where}: samples differ in shape apart from V '
                          f'({sorted(shapes)}); resample and pad persons in '
                          'the pipeline (MSResample, MSPersonPadding)')
     num_joints = max(t.shape[-2] for t in tensors)
-    return torch.stack([
+    tensors = [
         t if t.shape[-2] == num_joints else F.pad(t,
                                                   (0, 0, 0, num_joints - t.shape[-2]))
         for t in tensors
-    ])
+    ]
+    if not pin:
+        return torch.stack(tensors)
+    out = torch.empty((len(tensors), ) + tensors[0].shape,
+                      dtype=tensors[0].dtype, pin_memory=True)
+    return torch.stack(tensors, out=out)
 
 
 def skeleton_stream(x: torch.Tensor, stream: str,
@@ -100,8 +108,9 @@ class MultiSkeletonDataPreprocessor(BaseDataPreprocessor):
             ``'joint'``.
         skeleton (str, optional): Layout of plain (view-less) inputs, needed
             for the bone stream there.
-        non_blocking (bool): Passed to BaseDataPreprocessor. Defaults to
-            False.
+        non_blocking (bool): Copy to the device without waiting (with a
+            GPU, the views are then stacked into pinned memory, which such
+            a copy needs). Defaults to False.
     """
 
     STREAMS = ('joint', 'bone', 'motion')
@@ -131,6 +140,7 @@ class MultiSkeletonDataPreprocessor(BaseDataPreprocessor):
             and ``data_samples``.
         """
         inputs = data['inputs']
+        pin = self._non_blocking and self._device.type == 'cuda'
         if isinstance(inputs, (list, tuple)) and inputs and isinstance(inputs[0], dict):
             views = list(inputs[0])
             for i, sample in enumerate(inputs):
@@ -141,7 +151,7 @@ class MultiSkeletonDataPreprocessor(BaseDataPreprocessor):
         if isinstance(inputs, dict):
             inputs = {
                 view:
-                _stack(tensors, f'view {view}') if isinstance(tensors,
+                _stack(tensors, f'view {view}', pin) if isinstance(tensors,
                                                               (list,
                                                                tuple)) else tensors
                 for view, tensors in inputs.items()
@@ -149,7 +159,7 @@ class MultiSkeletonDataPreprocessor(BaseDataPreprocessor):
         elif isinstance(inputs, (list, tuple)):
             if not inputs:
                 raise ValueError('empty batch')
-            inputs = _stack(inputs, 'inputs')
+            inputs = _stack(inputs, 'inputs', pin)
         data_samples: Optional[List] = data.get('data_samples')
         data = self.cast_data(dict(inputs=inputs, data_samples=data_samples))
         if self.stream != 'joint':

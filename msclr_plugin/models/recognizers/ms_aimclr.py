@@ -68,6 +68,10 @@ class MSAimCLR(MSMoCo):
         epoch = MessageHub.get_current_instance().get_info('epoch', 0)
         return epoch + 1 > self.mining_epoch
 
+    def graph_state(self) -> tuple:
+        """The mining phase (it changes the loss)."""
+        return (self.mining(), )
+
     def positive_mask(self, *negatives: torch.Tensor) -> torch.Tensor:
         """``(N, 1 + K)`` positives: the key and the union of every query
         type's top-``topk`` queue neighbours."""

@@ -9,8 +9,10 @@ import torch.nn.functional as F
 from mmengine.dist import all_gather, broadcast, get_rank, get_world_size
 from mmengine.dist import all_reduce
 from mmengine.model import BaseModel
+from mmengine.optim import OptimWrapper
 
 from mmaction.registry import MODELS
+from ..cuda_graphs import StepGraphs
 from ..utils import index_tensor
 
 Encoded = Tuple[torch.Tensor, Optional[torch.Tensor]]
@@ -57,6 +59,14 @@ class MSMoCo(BaseModel):
             no effect (a warning) in a single process. Defaults to False.
         query_view (str): Name of the query view. Defaults to ``'query'``.
         key_view (str): Name of the key view. Defaults to ``'key'``.
+        cuda_graph (bool): Replay each training step's forward and backward
+            from a CUDA graph captured per input signature
+            (:class:`~msclr_plugin.models.cuda_graphs.StepGraphs`): for
+            batches of one convention per view on one GPU (grouped batches,
+            ``ConventionGroupedBatchSampler``); mixed batches, CPU and
+            several processes run eagerly. The step stays the same
+            computation (dropout draws other random numbers). Defaults to
+            False.
         data_preprocessor (dict | nn.Module, optional): Defaults to
             ``dict(type='MultiSkeletonDataPreprocessor')``.
         init_cfg (dict | list, optional): Initialisation config.
@@ -73,6 +83,7 @@ class MSMoCo(BaseModel):
                  shuffle_bn: bool = False,
                  query_view: str = 'query',
                  key_view: str = 'key',
+                 cuda_graph: bool = False,
                  data_preprocessor: Optional[Union[dict, nn.Module]] = dict(
                      type='MultiSkeletonDataPreprocessor'),
                  init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
@@ -98,6 +109,8 @@ class MSMoCo(BaseModel):
         self.query_view = query_view
         self.key_view = key_view
         self.loss_nce = MODELS.build(loss_nce)
+        self.cuda_graph = cuda_graph
+        self._step_graphs = StepGraphs() if cuda_graph else None
         self.register_buffer('queue',
                              F.normalize(torch.randn(feat_dim, queue_len), dim=0))
         self.register_buffer('queue_ptr', torch.zeros(1, dtype=torch.long))
@@ -306,6 +319,65 @@ class MSMoCo(BaseModel):
         losses = dict(loss_nce=self.loss_nce(logits), nce_top1=self._top1(logits))
         self.enqueue(k)
         return losses
+
+    # ------------------------------------------------------ training step
+    def graph_state(self) -> tuple:
+        """Host-side state that changes what a training step computes (part
+        of a CUDA graph's signature); subclasses add theirs."""
+        return ()
+
+    def _graph_key(self, inputs, data_samples) -> Optional[tuple]:
+        """The signature of a step for :class:`StepGraphs`, or None when
+        the step runs eagerly (not on CUDA, a mixed batch, several
+        processes)."""
+        if not isinstance(inputs, dict) or get_world_size() > 1:
+            return None
+        views = []
+        for view, x in sorted(inputs.items()):
+            names = set(self._view_skeletons(data_samples, view) or [None])
+            if not x.is_cuda or len(names) != 1:
+                return None
+            views.append((view, names.pop(), tuple(x.shape), x.dtype))
+        return (tuple(views), torch.is_autocast_enabled('cuda'),
+                torch.get_autocast_dtype('cuda'), self.graph_state())
+
+    def train_step(self, data: Union[dict, tuple, list],
+                   optim_wrapper: OptimWrapper) -> Dict[str, torch.Tensor]:
+        """mmengine's training step; with ``cuda_graph``, forward and
+        backward replay from a CUDA graph where the batch allows it, then
+        the optimizer steps eagerly.
+
+        Args:
+            data (dict): A batch from the dataloader.
+            optim_wrapper (OptimWrapper): The optimizer wrapper.
+
+        Returns:
+            dict: The logged values (``loss`` and the loss terms).
+        """
+        if self._step_graphs is None:
+            return super().train_step(data, optim_wrapper)
+        if getattr(optim_wrapper, '_accumulative_counts', 1) != 1:
+            raise ValueError('cuda_graph does not support gradient '
+                             'accumulation (accumulative_counts > 1)')
+        with optim_wrapper.optim_context(self):
+            data = self.data_preprocessor(data, True)
+            inputs, samples = data['inputs'], data.get('data_samples')
+            key = self._graph_key(inputs, samples)
+            if key is None:
+                losses = self._run_forward(data, mode='loss')
+            else:
+                params = [p for p in self.parameters() if p.requires_grad]
+                log_vars = self._step_graphs(
+                    key, params, inputs,
+                    lambda x: self.parse_losses(self.loss(x, samples)))
+        if key is None:
+            loss, log_vars = self.parse_losses(losses)
+            # the gradient buffers still hold the last replayed step's
+            optim_wrapper.zero_grad()
+            optim_wrapper.update_params(loss)
+        else:
+            optim_wrapper.step()
+        return log_vars
 
     # -------------------------------------------------------- mmengine API
     def feature_input(
