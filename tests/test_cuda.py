@@ -243,3 +243,14 @@ def test_one_process_nccl_group(tmp_path):
         assert len(model._step_graphs) == 0  # DDP calls no module.train_step
     finally:
         dist.destroy_process_group()
+
+
+def test_cuda_graph_refuses_loss_scaling():
+    """A replayed backward is unscaled: AmpOptimWrapper would unscale
+    gradients that were never scaled."""
+    from mmengine.optim import AmpOptimWrapper
+    model = build(cuda_graph=True).train()
+    wrapper = AmpOptimWrapper.__new__(AmpOptimWrapper)  # needs no GPU
+    wrapper._accumulative_counts = 1
+    with pytest.raises(ValueError, match='AutocastOptimWrapper'):
+        model.train_step(batch(PAIRS[0]), wrapper)

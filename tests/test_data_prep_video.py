@@ -11,6 +11,11 @@ from msclr_plugin.data_prep.video import (MediaPipeExtractor, MMPoseExtractor,
                                           SkeletonExtractor)
 
 HAS_MEDIAPIPE = importlib.util.find_spec('mediapipe') is not None
+NO_MEDIAPIPE = 'the optional mediapipe==0.10.21 is not installed' + (
+    f' (it needs numpy<2; this environment has numpy {np.__version__})'
+    if int(np.__version__.split('.')[0]) >= 2 else '') + (
+        ': MSCLR_EXTRAS="mmpose video" bash tools/setup_env.sh, '
+        'docs/install.md')
 CLIP = 'S001C001P001R001A001'
 
 
@@ -72,8 +77,7 @@ def test_mediapipe_missing_message(monkeypatch):
         MediaPipeExtractor()
 
 
-@pytest.mark.skipif(
-    not HAS_MEDIAPIPE, reason='optional mediapipe==0.10.21 is not importable')
+@pytest.mark.skipif(not HAS_MEDIAPIPE, reason=NO_MEDIAPIPE)
 def test_mediapipe_reproduces_shared_npz(shared_data):
     sample = shared_data / 'ntu_sample'
     ref = np.load(sample / f'{CLIP}_mediapipe0.10.21_flipped.npz')

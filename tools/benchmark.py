@@ -605,6 +605,71 @@ def bench_scale(args):
     return results
 
 
+def bench_collate(args):
+    """What the main process spends per batch on what the dataloader
+    workers hand over, ``pseudo_collate`` against ``multi_skeleton_collate``
+    side by side: CPU seconds of the main process per batch (receiving the
+    batch, then the data preprocessor), over --batches batches of a grouped
+    pretraining loader (AimCLR views, 2 workers) on a synthetic store."""
+    import torch
+    from mmengine.config import Config
+    from mmengine.dataset import DefaultSampler, pseudo_collate
+    from torch.utils.data import DataLoader
+
+    from msclr_plugin.datasets import (ConventionGroupedBatchSampler,
+                                       MultiSkeletonDataset,
+                                       multi_skeleton_collate)
+    from msclr_plugin.models import MultiSkeletonDataPreprocessor
+    torch.set_num_threads(args.threads)
+    batch = args.batch[0]
+    root = args.store or tempfile.mkdtemp(prefix='msclr_collate_')
+    path = os.path.join(root, f'collate_{batch * (args.batches + 4)}c')
+    results = []
+    try:
+        if not os.path.isfile(os.path.join(path, 'index.json')):
+            make_scale_store(path, batch * (args.batches + 4),
+                             args.conventions, args.clip_frames, args.persons)
+        cfg = Config.fromfile(
+            os.path.join(ROOT, 'configs', '_base_', 'datasets',
+                         'aimclr_views.py'))
+        dataset = MultiSkeletonDataset(
+            path, conventions=args.conventions, mode='pretrain',
+            pipeline=cfg.pretrain_pipeline, seed=0)
+        pre = MultiSkeletonDataPreprocessor()
+        for name, fn in (('pseudo_collate', pseudo_collate),
+                         ('multi_skeleton_collate', multi_skeleton_collate)):
+            loader = DataLoader(
+                dataset,
+                batch_sampler=ConventionGroupedBatchSampler(
+                    DefaultSampler(dataset, shuffle=True, seed=0), batch,
+                    drop_last=True),
+                num_workers=args.workers, collate_fn=fn,
+                multiprocessing_context='fork')
+            batches = iter(loader)
+            next(batches)
+            receive, preprocess = CPUMeter(), CPUMeter()
+            for _ in range(args.batches):
+                with receive:
+                    data = next(batches)
+                with preprocess:
+                    pre(data)
+            del batches
+            results.append(
+                dict(kind='collate', collate=name, batch=batch,
+                     workers=args.workers, batches=args.batches,
+                     receive_cpu_ms=receive.cpu / args.batches * 1e3,
+                     preprocess_cpu_ms=preprocess.cpu / args.batches * 1e3))
+            r = results[-1]
+            print(f'  collate {name:22s} batch {batch}: main process '
+                  f'{r["receive_cpu_ms"]:.1f} ms CPU to receive a batch, '
+                  f'{r["preprocess_cpu_ms"]:.1f} ms to preprocess it',
+                  flush=True)
+    finally:
+        if not args.store:
+            shutil.rmtree(root)
+    return results
+
+
 def summarise(results):
     steps = {(r['mode'], r['batch'], r['variant']): r
              for r in results if 'mode' in r and 'error' not in r}
@@ -658,7 +723,8 @@ def parse_args(argv=None):
         'what',
         nargs='?',
         default='all',
-        choices=['step', 'data', 'layers', 'scale', 'all', '_step', '_scale'],
+        choices=['step', 'data', 'layers', 'scale', 'collate', 'all', '_step',
+                 '_scale'],
         help='what to measure (default: all)')
     parser.add_argument('--conventions', nargs='+',
                         default=['kinectv2_25', 'smplx_42'])
@@ -739,6 +805,8 @@ def main(argv=None):
         results += bench_layers(args)
     if args.what in ('data', 'all'):
         results += bench_data(args)
+    if args.what in ('collate', 'all'):
+        results += bench_collate(args)
     if args.what in ('scale', 'all'):
         scale = bench_scale(args)
         for line in summarise(scale):

@@ -7,6 +7,6 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 bash "$root/tools/setup_env.sh"
 cd "$root"
-. .venv/bin/activate
+. "$(bash tools/setup_env.sh --print-venv)/bin/activate"
 export MPLBACKEND=Agg
 python tools/demo.py "$@"

@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from mmengine.dist import all_gather, broadcast, get_rank, get_world_size
 from mmengine.dist import all_reduce
 from mmengine.model import BaseModel
-from mmengine.optim import OptimWrapper
+from mmengine.optim import AmpOptimWrapper, OptimWrapper
 
 from mmaction.registry import MODELS
 from ..cuda_graphs import StepGraphs
@@ -65,7 +65,8 @@ class MSMoCo(BaseModel):
             batches of one convention per view on one GPU (grouped batches,
             ``ConventionGroupedBatchSampler``); mixed batches, CPU and
             several processes run eagerly. The step stays the same
-            computation (dropout draws other random numbers). Defaults to
+            computation (dropout masks may differ from an eager run's).
+            Needs ``OptimWrapper`` or ``AutocastOptimWrapper``. Defaults to
             False.
         data_preprocessor (dict | nn.Module, optional): Defaults to
             ``dict(type='MultiSkeletonDataPreprocessor')``.
@@ -359,6 +360,11 @@ class MSMoCo(BaseModel):
         if getattr(optim_wrapper, '_accumulative_counts', 1) != 1:
             raise ValueError('cuda_graph does not support gradient '
                              'accumulation (accumulative_counts > 1)')
+        if isinstance(optim_wrapper, AmpOptimWrapper):
+            raise ValueError('cuda_graph replays an unscaled backward: use '
+                             "optim_wrapper=dict(type='AutocastOptimWrapper')"
+                             ' (bfloat16, no loss scaling) instead of '
+                             'AmpOptimWrapper')
         with optim_wrapper.optim_context(self):
             data = self.data_preprocessor(data, True)
             inputs, samples = data['inputs'], data.get('data_samples')
