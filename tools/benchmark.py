@@ -214,7 +214,7 @@ def measure_variant(args, mode, variant, device):
     # FLOPs of eager steps, counted during the warm-up (one step per pair)
     flop_steps = (min(warmup, pairs)
                   if args.count_flops and not graph else 0)
-    flops = FlopCounterMode(display=False)
+    flops, total_flops = FlopCounterMode(display=False), 0
     rng = np.random.default_rng(0)
     times, faults, meter = [], 0, CPUMeter()
     if cuda:
@@ -233,6 +233,8 @@ def measure_variant(args, mode, variant, device):
             # mmengine's logger reads the loss every iteration: a sync
             loss = log_vars['loss'].item()
             elapsed = time.perf_counter() - start
+        if step < flop_steps:  # the counter restarts at every entry
+            total_flops += flops.get_total_flops()
         if step >= warmup:
             times.append(elapsed)
             faults += resource.getrusage(
@@ -253,7 +255,7 @@ def measure_variant(args, mode, variant, device):
         peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         minor_faults_per_step=faults / len(times),
         warmup_steps=warmup,
-        gflop_per_step=(flops.get_total_flops() / flop_steps / 1e9
+        gflop_per_step=(total_flops / flop_steps / 1e9
                         if flop_steps else None),
         loss=loss,
         **meter.read())
