@@ -66,8 +66,8 @@ class MSMoCo(BaseModel):
             ``ConventionGroupedBatchSampler``); mixed batches, CPU and
             several processes run eagerly. The step stays the same
             computation (dropout masks may differ from an eager run's).
-            Needs ``OptimWrapper`` or ``AutocastOptimWrapper``. Defaults to
-            False.
+            Needs ``OptimWrapper`` or ``AutocastOptimWrapper``, and torch
+            >= 2.4. Defaults to False.
         data_preprocessor (dict | nn.Module, optional): Defaults to
             ``dict(type='MultiSkeletonDataPreprocessor')``.
         init_cfg (dict | list, optional): Initialisation config.
@@ -110,7 +110,6 @@ class MSMoCo(BaseModel):
         self.query_view = query_view
         self.key_view = key_view
         self.loss_nce = MODELS.build(loss_nce)
-        self.cuda_graph = cuda_graph
         self._step_graphs = StepGraphs() if cuda_graph else None
         self.register_buffer('queue',
                              F.normalize(torch.randn(feat_dim, queue_len), dim=0))
