@@ -68,3 +68,12 @@ def test_benchmark_scale_quick(tmp_path):
     assert json.loads(out.read_text())['results'][0]['clips'] == 200
     assert (stores / 'scale_200c_8f_2m_kinectv2_25_smplx_42' /
             'index.json').is_file()  # kept for reuse
+
+
+def test_benchmark_collate_quick():
+    results = _benchmark().main(['collate', '--quick', '--threads', '1'])
+    assert [r['collate'] for r in results] == [
+        'pseudo_collate', 'multi_skeleton_collate']
+    for r in results:
+        assert r['batch'] == 2 and r['batches'] == 2 and r['workers'] == 2
+        assert r['receive_cpu_ms'] > 0 and r['preprocess_cpu_ms'] >= 0
