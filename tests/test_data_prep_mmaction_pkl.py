@@ -94,7 +94,7 @@ def test_malicious_pickle_creates_no_file(tmp_path):
     pkl = tmp_path / 'evil.pkl'
     pkl.write_bytes(pickle.dumps(data))
     with pytest.raises(ConversionError, match=r'evil.pkl: refused to load global '
-                       r'(io|builtins).open'):
+                       r'(_?io|builtins)\.open'):
         import_mmaction_pkl(str(pkl), str(tmp_path / 's'))
     with pytest.raises(pickle.UnpicklingError, match='evil.pkl: refused'):
         MultiSkeletonDataset(str(pkl), conventions=['kinectv2_25'], mode='reference')
