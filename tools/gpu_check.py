@@ -552,7 +552,7 @@ def main(argv=None):
     parser.add_argument('--out', help='report folder (check)')
     parser.add_argument('--device', default='cuda', choices=['cuda', 'cpu'])
     parser.add_argument('--quick', action='store_true',
-                        help='CI-sized: batch 4, a few iterations, a small '
+                        help='CI-sized: batch 2, a few iterations, a small '
                         'store, only the fast config, only '
                         'tests/test_cuda.py')
     parser.add_argument('--budget-s', type=float, default=480)
@@ -589,11 +589,11 @@ def main(argv=None):
     args.slice_iters = dict(shipped=(20, 100), fast=(40, 300))
     args.loader_iters = (20, 200)
     if args.quick:
-        args.batch, args.frames, args.queue_len, args.threads = 4, 8, 64, 1
+        args.batch, args.frames, args.queue_len, args.threads = 2, 8, 64, 1
         args.step_iters, args.step_warmup = 1, 1
         args.variants = ['fp32', 'bf16+graph']
         args.clips, args.xsub_train, args.clip_frames = 240, 170, 20
-        args.slice_iters = dict(fast=(1, 2))
+        args.slice_iters = dict(fast=(1, 1))
         args.loader_iters = (1, 4)
         args.workers = min(args.workers, 2)
     budget = Budget(args.budget_s)
