@@ -284,9 +284,10 @@ def test_errors_name_the_clip():
 
 
 def test_feat_norm_standardises_features():
-    """With feat_norm the classifier sees standardised features: in training
-    mode its logits ignore a per-channel scale and shift of the features, and
-    the normalisation has no parameters of its own."""
+    """With feat_norm the classifier sees L2-normalised, standardised
+    features: in training mode its logits ignore the features' scale (a
+    random encoder's are ~1e-7) and a per-channel shift of the normalised
+    features, and the normalisation has no parameters of its own."""
     import torch
 
     from mmaction.registry import MODELS
@@ -295,9 +296,15 @@ def test_feat_norm_standardises_features():
              skeletons=['coco'], feat_norm=True))
     head.init_weights()
     head.train()
-    x = torch.randn(16, 8)
-    scale, shift = torch.rand(8) + 0.5, torch.randn(8) * 10
-    torch.testing.assert_close(
-        head(x, 'coco'), head(x * scale + shift, 'coco'), atol=1e-4, rtol=1e-4)
+    x = torch.randn(16, 8) + 3
+    for scale in (1e-7, 1e3):
+        torch.testing.assert_close(
+            head(x, 'coco'), head(x * scale, 'coco'), atol=1e-4, rtol=1e-4)
+    # a direction shared by every clip with a per-channel spread of 1e-4
+    # of the norm (small pretrainings) is standardised, not flattened
+    common = torch.rand(8) + 1
+    tight = common + 1e-4 * torch.randn(16, 8)
+    fed = head.feat_norm(torch.nn.functional.normalize(tight, dim=1))
+    assert fed.std(0).min() > 0.5  # with BatchNorm1d's default eps: ~0.01
     trainable = [n for n, p in head.named_parameters() if p.requires_grad]
     assert trainable == ['fc.coco.weight', 'fc.coco.bias']

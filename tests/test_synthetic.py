@@ -6,8 +6,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from msclr_plugin.data_prep.synthetic import (CLASSES, SyntheticGenerator,
-                                              generate_synthetic_store)
+from msclr_plugin.data_prep.synthetic import (CLASSES, ERROR_MODELS, NO_ERRORS,
+                                              SyntheticGenerator,
+                                              generate_synthetic_store, pelvis_tree)
 from msclr_plugin.datasets.store import SkeletonStore
 from msclr_plugin.skeletons import get_layout
 
@@ -102,7 +103,7 @@ def test_conventions_agree_but_are_not_copies():
 
     right = dist(k[:, kin.index('HandRight')], s[:, smpl.index('rhan')])
     wrong = dist(k[:, kin.index('HandRight')], s[:, smpl.index('lhan')])
-    assert 0.005 < right < 0.08 and wrong > 0.2
+    assert 0.005 < right < 0.15 and wrong > 0.2
     wrist = dist(c[:, coco.index('right_wrist')], s[:, smpl.index('rwri')])
     assert 0.01 < wrist < 0.15
     # coco has the larger (depth) noise
@@ -110,6 +111,73 @@ def test_conventions_agree_but_are_not_copies():
                   s[:, smpl.index('lhip'), 2]).std() > np.abs(
                       k[:, kin.index('HipLeft'), 2] -
                       s[:, smpl.index('lhip'), 2]).std()
+
+
+def _estimate(conv, **terms):
+    """Clean joints of one clip in ``conv`` and the same clip through an
+    error model made only of ``terms``."""
+    gen = SyntheticGenerator((conv, ), seed=0, errors={conv: terms})
+    label = CLASSES.index('punch')
+    clean = gen.regressors[conv](gen.motion(2, label, 0))
+    return gen, clean, gen.clip(2, label, 0)[conv][0].astype(np.float64)
+
+
+def test_each_error_term_is_measurable():
+    # jitter: white, or temporally correlated when smoothed
+    _, clean, out = _estimate('kinectv2_25', jitter=0.02)
+    res = out - clean
+    assert 0.018 < res.std() < 0.022
+
+    def lag1(r):
+        return np.corrcoef(r[1:].ravel(), r[:-1].ravel())[0, 1]
+
+    assert abs(lag1(res)) < 0.1
+    _, clean, out = _estimate('kinectv2_25', jitter=0.02, smooth=5)
+    assert lag1(out - clean) > 0.6
+    # depth noise: along Z only
+    _, clean, out = _estimate('coco', depth=0.05)
+    res = out - clean
+    assert 0.035 < res[..., 2].std() < 0.065 and np.abs(res[..., :2]).max() < 1e-6
+    # bone-length bias: every bone scaled by 1 + its bias in every frame,
+    # the same bias for every clip (systematic, the estimator's)
+    gen, clean, out = _estimate('smpl_24', bone_bias=0.1)
+    parents, _ = pelvis_tree(get_layout('smpl_24'))
+    bones = [j for j in range(24) if parents[j] != j]
+
+    def lengths(x):
+        return np.linalg.norm(x[:, bones] - x[:, parents[bones]], axis=-1)
+
+    ratio = lengths(out) / lengths(clean)
+    np.testing.assert_allclose(ratio, np.broadcast_to(1 + gen.bone_bias('smpl_24')[bones],
+                                                      ratio.shape), rtol=1e-5)
+    assert 0.05 < ratio[0].std() < 0.2
+    other = gen.clip(5, CLASSES.index('jump'), 1)['smpl_24'][0]
+    clean_other = gen.regressors['smpl_24'](gen.motion(5, CLASSES.index('jump'), 1))
+    np.testing.assert_allclose(lengths(other)[0] / lengths(clean_other)[0], ratio[0],
+                               rtol=1e-5)
+    # lag: the output trails the motion by exactly 3 frames
+    _, clean, out = _estimate('smpl_24', lag=3.0)
+    shifts = [np.abs(out[8:] - clean[8 - s:len(clean) - s]).max() for s in range(6)]
+    assert np.argmin(shifts) == 3 and shifts[3] < 1e-6
+    # dropped joints: only leaf joints (hands, feet, head...) hold a position
+    _, clean, out = _estimate('kinectv2_25', drop=0.05, drop_len=(5, 5))
+    layout = get_layout('kinectv2_25')
+    leaves = [v for v, n in enumerate(layout.neighbours()) if len(n) == 1]
+    held = np.all(out[1:] == out[:-1], axis=-1)  # (T - 1, V)
+    moving = np.any(clean[1:] != clean[:-1], axis=-1)
+    inner = [v for v in range(layout.num_joints) if v not in leaves]
+    assert not (held & moving)[:, inner].any()
+    assert 0.05 < (held & moving)[:, leaves].mean() < 0.4
+
+
+def test_conventions_have_different_kinds_of_error():
+    kinds = {conv: {k for k in ('depth', 'lag', 'drop') if model[k]} |
+             ({'smooth'} if model['smooth'] > 1 else set())
+             for conv, model in ERROR_MODELS.items()}
+    assert kinds['kinectv2_25'] == {'drop'}  # a depth sensor's tracker: occlusions
+    assert kinds['smpl_24'] == {'smooth', 'lag'}  # video estimator: smooth, late
+    assert {'depth', 'lag'} <= kinds['coco']  # lifted from 2D: depth poorly known
+    assert all(m['bone_bias'] > 0 and m['jitter'] for m in ERROR_MODELS.values())
 
 
 def test_wave_moves_the_right_hand():
@@ -156,14 +224,22 @@ def test_learnable_but_not_trivial(tmp_path):
     assert 3.0 / len(CLASSES) < acc < 0.98, acc
 
 
-def test_generation_speed():
-    gen = SyntheticGenerator(CONVS, seed=0)
-    start = time.perf_counter()
-    for label in range(len(CLASSES)):
-        for rep in range(10):
-            gen.clip(1, label, rep)
-    per_clip = (time.perf_counter() - start) / (10 * len(CLASSES))
-    assert per_clip < 0.05, f'{per_clip * 1e3:.1f} ms per clip'
+def test_error_models_cost_little_next_to_the_motion():
+    """A benchmark as a ratio in one run (no wall-clock limit): rendering with
+    every error model costs under 3x rendering without errors (the errors
+    are vectorised over frames)."""
+    def seconds(errors):
+        gen = SyntheticGenerator(CONVS, seed=0, errors=errors)
+        best = float('inf')
+        for _ in range(3):
+            start = time.perf_counter()
+            for label in range(len(CLASSES)):
+                gen.clip(1, label, 0)
+            best = min(best, time.perf_counter() - start)
+        return best
+
+    clean = {c: dict(NO_ERRORS) for c in CONVS}
+    assert seconds(None) < 3 * seconds(clean)
 
 
 def test_bad_arguments(tmp_path):

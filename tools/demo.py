@@ -1,17 +1,20 @@
-"""The main job: MS-AimCLR vs AimCLR on the embedded SYNTHETIC default data.
+"""The main job: MS-AimCLR vs AimCLR vs a random encoder on the SYNTHETIC data.
 
 Runs, with the project's own tools (each step a subprocess, as a user would):
 1. tools/data/make_synthetic.py: a multi-convention synthetic store;
-2. tools/train.py: MS-AimCLR (Kinect v2 + COCO) and AimCLR (Kinect v2)
-   pretraining, the same number of steps each;
-3. tools/train.py: a linear probe of each frozen encoder;
-4. tools/test.py --dump: Kinect v2 test scores, the skeleton-specific
-   ensemble (softmax averaged over conventions) and cross-convention
-   transfer (Kinect classifier on COCO clips);
-5. tools/knn_eval.py: kNN top-1 of each encoder;
-then prints a table and writes it to <work-dir>/results.json. The numbers
-are produced by this run; nothing is copied from elsewhere. Steps whose
-final checkpoint already exists in the work dir are not run again.
+2. for every seed: tools/train.py pretrains AimCLR (Kinect v2) and
+   MS-AimCLR (Kinect v2 + COCO) the same number of steps, and
+   ``tools/train.py --init-only`` writes MS-AimCLR's encoder as initialised
+   (the random-encoder control);
+3. tools/probe_eval.py evaluates each frozen encoder from one feature
+   extraction: linear probe (Kinect v2 test clips), kNN, the
+   skeleton-specific ensemble, Kinect->COCO transfer and cross-convention
+   retrieval;
+then prints mean +- std over the seeds, whether each pretrained encoder
+beats the control by more than two seed standard deviations, and writes
+every per-seed number, the commands and their wall times to
+``<work-dir>/results.json``. Each step prints its progress with an ETA.
+Steps whose output already exists in the work dir are not run again.
 """
 import argparse
 import json
@@ -20,19 +23,24 @@ import os.path as osp
 import sys
 import time
 
-from msclr_plugin.utils.jobs import JobRunner, pretrain_and_evaluate
+from mmengine.config import Config
+
+from msclr_plugin.utils.jobs import (JobRunner, beats_control, pretrain_and_evaluate,
+                                     results_table)
+from msclr_plugin.utils.progress import format_seconds
 
 DEMO = osp.join('configs', 'msclr', 'demo')
+# (row, pretraining config, evaluation config, whether it is pretrained)
+ROWS = (('aimclr', 'aimclr_synthetic.py', 'linear_aimclr_synthetic.py', True),
+        ('ms_aimclr', 'ms_aimclr_synthetic.py', 'linear_ms_aimclr_synthetic.py', True),
+        ('random_init', 'ms_aimclr_synthetic.py', 'linear_ms_aimclr_synthetic.py', False))
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--work-dir', default='work_dirs/demo')
+    parser.add_argument('--seeds', nargs='+', type=int, default=[0, 1, 2])
     parser.add_argument('--clips-per-class', type=int, default=3)
-    parser.add_argument('--pretrain-epochs', type=int, default=3,
-                        help='MS-AimCLR epochs (AimCLR runs twice as many: '
-                        'its epochs hold half the items)')
-    parser.add_argument('--linear-epochs', type=int, default=8)
     args = parser.parse_args()
     py = sys.executable
     work = args.work_dir
@@ -45,58 +53,34 @@ def main():
             [py, 'tools/data/make_synthetic.py', '--out', data, '--clips-per-class',
              str(args.clips_per_class), '--num-person', '1'],
             osp.join(work, 'make_synthetic.log'))
-    data_opt = [f'train_dataloader.dataset.ann_file={data}']
-    eval_data_opt = data_opt + [
-        f'val_dataloader.dataset.ann_file={data}',
-        f'test_dataloader.dataset.ann_file={data}'
-    ]
-
-    results = {}
-    for name, epochs, tests in (
-            ('aimclr', 2 * args.pretrain_epochs, dict(kinect='')),
-            ('ms_aimclr', args.pretrain_epochs,
-             dict(kinect='', ensemble='_ensemble', transfer_to_coco='_transfer'))):
-        lin = args.linear_epochs
-        results[name] = pretrain_and_evaluate(
-            jobs, work, name,
-            pretrain_cfg=f'{DEMO}/{name}_synthetic.py',
-            linear_cfg=f'{DEMO}/linear_{name}_synthetic.py',
-            tests={test: f'{DEMO}/linear_{name}_synthetic{suffix}.py'
-                   for test, suffix in tests.items()},
-            knn_cfg=f'{DEMO}/linear_aimclr_synthetic.py',
-            epochs=epochs,
-            linear_epochs=lin,
-            pretrain_opts=[
-                *data_opt, f'model.mining_epoch={max(1, epochs * 2 // 3)}',
-                f'param_scheduler.0.milestones=[{max(1, epochs - 1)}]',
-                f'default_hooks.checkpoint.interval={epochs}'
-            ],
-            linear_opts=[
-                f'train_cfg.val_begin={lin}', f'train_cfg.val_interval={lin}',
-                f'param_scheduler.0.milestones=[{max(1, lin * 4 // 5)}]',
-                f'default_hooks.checkpoint.interval={lin}'
-            ],
-            eval_opts=eval_data_opt)
-
-    def pct(row, key):
-        if key not in row:
-            return '   -  '
-        value = row[key].get('top1', row[key].get('knn_top1'))
-        return f'{100 * value:5.1f}' if value is not None else '   ?  '
-
-    lines = [
-        'SYNTHETIC default data (tools/data/make_synthetic.py), '
-        f'{time.time() - start:.0f} s in all',
-        f'{"model":10s} | linear top-1 (Kinect) | kNN top-1 | ensemble top-1 '
-        '| Kinect->COCO transfer',
-    ]
-    for name, row in results.items():
-        lines.append(f'{name:10s} | {pct(row, "kinect"):>21s} | '
-                     f'{pct(row, "knn"):>9s} | {pct(row, "ensemble"):>14s} | '
-                     f'{pct(row, "transfer_to_coco"):>21s}')
+    data_opts = [f'{loader}.dataset.ann_file={data}'
+                 for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader')]
+    runs = [(seed, row) for seed in args.seeds for row in ROWS]
+    rows = {name: {} for name, *_ in ROWS}
+    for done, (seed, (name, pretrain_cfg, eval_cfg, pretrained)) in enumerate(runs):
+        if done:
+            elapsed = time.time() - start
+            print(f'[demo] {done}/{len(runs)} encoders evaluated, '
+                  f'{format_seconds(elapsed)}, eta {format_seconds(elapsed * (len(runs) / done - 1))}',
+                  flush=True)
+        pretrain_cfg = osp.join(DEMO, pretrain_cfg)
+        epochs = Config.fromfile(pretrain_cfg).train_cfg.max_epochs if pretrained else 0
+        rows[name][seed] = pretrain_and_evaluate(
+            jobs, osp.join(work, f'seed{seed}'), name,
+            pretrain_cfg=pretrain_cfg, eval_cfg=osp.join(DEMO, eval_cfg),
+            epochs=epochs, seed=seed, pretrain_opts=data_opts[:1], eval_opts=data_opts)
+    seconds = time.time() - start
+    cpu = sum(r['cpu_seconds'] for r in jobs.records)
+    lines = [f'SYNTHETIC data (tools/data/make_synthetic.py), seeds '
+             f'{" ".join(map(str, args.seeds))}: mean +- sample std over seeds; '
+             f'{format_seconds(seconds)} wall, {format_seconds(cpu)} CPU in all', '',
+             *results_table(rows), '',
+             *beats_control(rows, 'random_init')]
     print('\n'.join(lines))
     with open(osp.join(work, 'results.json'), 'w') as f:
-        json.dump(dict(results=results, table=lines, commands=jobs.records), f, indent=1)
+        json.dump(dict(results=rows, seeds=args.seeds, table=lines,
+                       seconds=round(seconds), cpu_seconds=round(cpu),
+                       commands=jobs.records), f, indent=1)
 
 
 if __name__ == '__main__':

@@ -27,7 +27,8 @@ import time
 import numpy as np
 from mmengine.config import Config
 
-from msclr_plugin.utils.jobs import ROOT, JobRunner, last_checkpoint, pretrain_and_evaluate
+from msclr_plugin.utils.jobs import (ROOT, JobRunner, beats_control, last_checkpoint, metric_of,
+                                     pretrain_and_evaluate, results_table)
 
 CFG = osp.join('configs', 'msclr')
 SHARED = osp.join('..', 'shared', 'data')
@@ -50,12 +51,8 @@ DATASETS = dict(
         suffix='bandai',
         recorded='BVH skeleton (bandai_bvh_22)'),
 )
-METHODS = dict(
-    aimclr=dict(tests=dict(linear='')),
-    ms_aimclr=dict(tests=dict(linear='', ensemble='_ensemble', transfer='_transfer')))
+METHODS = ('aimclr', 'ms_aimclr')
 # an extra row's name is METHOD_NAME
-COLUMNS = (('linear', 'linear top-1'), ('knn', 'kNN top-1'),
-           ('ensemble', 'ensemble top-1'), ('transfer', 'transfer to COCO top-1'))
 MARKERS = ('<!-- real-results:begin -->', '<!-- real-results:end -->')
 
 
@@ -82,19 +79,23 @@ def parse_args(argv=None):
         '--variant', nargs='+', action='append', default=[],
         metavar='METHOD:NAME [KEY=VALUE ...]',
         help='an extra row, first dataset and seed only: METHOD pretrained with '
-        'these --cfg-options (e.g. ms_aimclr:cross train_dataloader.dataset.pairing=cross)')
+        'these --cfg-options (e.g. ms_aimclr:cross train_dataloader.dataset.pairing=cross); '
+        'options written eval:KEY=VALUE go to the evaluation instead '
+        '(e.g. eval:model.data_preprocessor.stream=joint)')
     return parser.parse_args(argv)
 
 
 def variants(specs):
-    """``[(method, name, cfg options)]`` of the ``--variant`` arguments."""
+    """``[(method, name, pretraining options, evaluation options)]`` of the
+    ``--variant`` arguments."""
     out = []
     for spec in specs:
         method, _, name = spec[0].partition(':')
         if method not in METHODS or not name:
             raise SystemExit(f'--variant {spec[0]!r}: expected METHOD:NAME with METHOD in '
                              f'{list(METHODS)}')
-        out.append((method, name, spec[1:]))
+        out.append((method, name, [o for o in spec[1:] if not o.startswith('eval:')],
+                    [o[len('eval:'):] for o in spec[1:] if o.startswith('eval:')]))
     return out
 
 
@@ -116,16 +117,9 @@ def figures(jobs, ds, work, out_dir):
     with open(osp.join(spec['store'], 'index.json')) as f, open(classes, 'w') as out:
         out.write('\n'.join(map(str, json.load(f)['classes'])) + '\n')
     jobs.run([py, 'tools/analysis/confusion_matrix.py',
-              osp.join(work, 'ms_aimclr_ensemble_scores.pkl'), '--classes', classes,
+              osp.join(work, 'ms_aimclr_scores', 'ensemble_scores.pkl'), '--classes', classes,
               '--out', osp.join(out_dir, f'{ds}_confusion_ms_aimclr_ensemble')],
              osp.join(work, 'confusion.log'))
-
-
-def top1(row, key):
-    entry = row.get(key)
-    if entry is None:
-        return None
-    return 100 * entry.get('top1', entry.get('knn_top1'))
 
 
 def environment():
@@ -142,38 +136,28 @@ def environment():
 
 
 def table(results, seeds, extra):
-    """Markdown: per dataset, mean +- std per row, then per-seed values;
+    """Markdown: per dataset, mean +- std per row (:func:`results_table`),
+    the comparisons with the random encoder, then the per-seed values;
     ``extra`` maps the variant rows to their cfg options."""
     lines = []
     for ds, rows in results.items():
         spec = DATASETS[ds]
         lines += [f'**{spec["title"]}**; AimCLR: {spec["recorded"]}; MS-AimCLR: the '
-                  'same + its COCO-17 rendering. Mean +- std over seeds '
-                  f'{", ".join(map(str, seeds))}.', '',
-                  '| method | ' + ' | '.join(name for _, name in COLUMNS) + ' |',
-                  '|---' * (len(COLUMNS) + 1) + '|']
-        for method, per_seed in rows.items():
-            cells = []
-            for key, _ in COLUMNS:
-                values = [top1(r, key) for r in per_seed.values()]
-                values = [v for v in values if v is not None]
-                if len(values) > 1:
-                    cells.append(f'{np.mean(values):.1f} +- {np.std(values):.1f}')
-                else:
-                    cells.append(f'{values[0]:.1f}' if values else '-')
-            lines.append(f'| {method} | ' + ' | '.join(cells) + ' |')
-        lines.append('')
+                  'same + its COCO-17 rendering. Mean +- sample std over seeds '
+                  f'{", ".join(map(str, seeds))}.', '', *results_table(rows), '']
         for row, opts in extra.items():
-            if row not in rows:
-                continue
-            lines.append(f'- {row}: seed {seeds[0]} only, pretrained with '
-                         f'`--cfg-options {" ".join(opts)}`')
+            if row in rows:
+                lines.append(f'- {row}: seed {seeds[0]} only, `--variant` options '
+                             f'`{" ".join(opts)}` (eval: to the evaluation)')
         if 'random_init' in rows:
-            lines.append("- random_init: AimCLR's encoder as initialised, not pretrained "
-                         '(same probe, tests and kNN)')
+            lines.append("- random_init: MS-AimCLR's encoder as initialised "
+                         '(`tools/train.py --init-only`), not pretrained; same evaluations')
+            lines += [f'- {line}' for line in beats_control(rows, 'random_init')]
         for method, per_seed in rows.items():
-            lines.append(f'- {method} per seed (linear / kNN): ' + '; '.join(
-                f'seed {s}: {top1(r, "linear"):.1f} / {top1(r, "knn"):.1f}'
+            lines.append(f'- {method} per seed (linear / kNN / retrieval top-1): ' + '; '.join(
+                f'seed {s}: ' + ' / '.join(
+                    '-' if v is None else f'{v:.1f}'
+                    for v in (metric_of(r, c) for c in ('linear', 'knn', 'retrieval')))
                 for s, r in per_seed.items()))
         lines.append('')
     return lines
@@ -190,30 +174,26 @@ def run_all(args):
         if not osp.isfile(osp.join(spec['store'], 'index.json')):
             jobs.run([sys.executable, *spec['convert']], osp.join(work, 'convert.log'))
         results[ds] = {}
-        runs = [(method, method, [], args.seeds) for method in METHODS]
+        runs = [(method, method, [], [], args.seeds) for method in METHODS]
         if args.random_init:
-            runs.append(('aimclr', 'random_init', ['train_cfg.max_epochs=0'], args.seeds))
+            runs.append(('ms_aimclr', 'random_init', None, [], args.seeds))
         if ds == args.datasets[0]:
-            runs += [(method, f'{method}_{name}', opts, args.seeds[:1])
-                     for method, name, opts in variants(args.variant)]
-        for method, row, opts, seeds in runs:
+            runs += [(method, f'{method}_{name}', opts, eval_opts, args.seeds[:1])
+                     for method, name, opts, eval_opts in variants(args.variant)]
+        for method, row, opts, eval_opts, seeds in runs:
             pretrain_cfg = osp.join(CFG, f'{method}_{spec["suffix"]}.py')
-            linear_cfg = osp.join(CFG, 'linear', f'linear_{method}_{spec["suffix"]}.py')
+            eval_cfg = osp.join(CFG, 'linear', f'linear_{method}_{spec["suffix"]}.py')
             results[ds][row] = {}
-            epochs = Config.fromfile(pretrain_cfg).train_cfg.max_epochs
-            epochs = int(dict(o.split('=', 1) for o in opts).get(
-                'train_cfg.max_epochs', epochs))
+            epochs = 0
+            if opts is not None:
+                epochs = Config.fromfile(pretrain_cfg).train_cfg.max_epochs
+                epochs = int(dict(o.split('=', 1) for o in opts).get(
+                    'train_cfg.max_epochs', epochs))
             for seed in seeds:
                 results[ds][row][seed] = pretrain_and_evaluate(
                     jobs, osp.join(work, f'seed{seed}'), row,
-                    pretrain_cfg=pretrain_cfg, linear_cfg=linear_cfg,
-                    tests={t: linear_cfg[:-3] + suffix + '.py'
-                           for t, suffix in METHODS[method]['tests'].items()},
-                    knn_cfg=linear_cfg,
-                    epochs=epochs,
-                    linear_epochs=Config.fromfile(linear_cfg).train_cfg.max_epochs,
-                    seed=seed,
-                    pretrain_opts=opts)
+                    pretrain_cfg=pretrain_cfg, eval_cfg=eval_cfg, epochs=epochs,
+                    seed=seed, pretrain_opts=opts or [], eval_opts=eval_opts)
         if args.figures and ds == 'msr3d':
             figures(jobs, ds, osp.join(work, f'seed{args.seeds[0]}'), args.figures)
     return results, jobs.records
@@ -240,7 +220,8 @@ def main(argv=None):
                     for row, per_seed in rows.items()}
                for ds, rows in record['results'].items()}
     lines = table(results, record['seeds'],
-                  {f'{m}_{name}': opts for m, name, opts in variants(args.variant)})
+                  {f'{m}_{name}': opts + [f'eval:{o}' for o in eval_opts]
+                   for m, name, opts, eval_opts in variants(args.variant)})
     command = ' '.join(shlex.quote(a) for a in record.get('argv', argv)
                        if a != '--table-only')
     lines.append(f'Produced by `python tools/real_results.py {command}` in '

@@ -8,6 +8,7 @@ Examples:
     python tools/train.py configs/msclr/<config>.py
     python tools/train.py <config> --resume            # latest in work_dir
     python tools/train.py <config> --cfg-options train_dataloader.batch_size=64
+    python tools/train.py <config> --seed 1 --init-only  # random-encoder control
     bash tools/dist_train.sh <config> 8                 # torchrun, 8 GPUs
 """
 import argparse
@@ -20,6 +21,7 @@ import msclr_plugin  # noqa: F401  (stack fixes + registration, first)
 from msclr_plugin.utils.cli import add_launcher_args, parse_launcher_args
 from msclr_plugin.utils import tune_allocator
 from msclr_plugin.utils.checkpoint_files import last_complete_checkpoint
+from msclr_plugin.utils.jobs import save_initial_checkpoint
 from msclr_plugin.utils.launch import build_runner, work_dir_of
 
 
@@ -46,6 +48,12 @@ def parse_args(argv=None):
         '--diff-rank-seed', action='store_true', help='a different seed on every rank')
     parser.add_argument(
         '--deterministic', action='store_true', help='deterministic cuDNN algorithms')
+    parser.add_argument(
+        '--init-only',
+        action='store_true',
+        help='write the model as initialised (seeded by --seed) to '
+        '<work-dir>/epoch_0.pth and stop, training nothing: the random-encoder '
+        'control of the evaluations')
     add_launcher_args(parser)
     return parse_launcher_args(parser, argv)
 
@@ -100,6 +108,9 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
 def main(argv=None):
     args = parse_args(argv)
     cfg = merge_args(Config.fromfile(args.config), args)
+    if args.init_only:
+        save_initial_checkpoint(cfg, osp.join(cfg.work_dir, 'epoch_0.pth'))
+        return
     # MSCLR_TUNE_MALLOC=1 keeps freed activations in the process (glibc):
     # fewer page faults per step, see docs/benchmarks.md
     tune_allocator()

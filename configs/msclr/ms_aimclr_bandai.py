@@ -6,8 +6,12 @@
 # COCO-17 rendering of the same motion (built-in joint regressors).
 _base_ = './demo/ms_aimclr_synthetic.py'
 conventions = ['bandai_bvh_22', 'coco']
-# a queue shorter than the 150 training clips (see ms_aimclr_msr3d_xsub.py)
-model = dict(backbone=dict(graph_cfg=dict(layouts=conventions)), queue_len=128)
+# the CPU recipe of the base (motion stream, queue of 64 = two batches,
+# docs/results.md); 8 epochs over clips x 2 conventions
+model = dict(backbone=dict(graph_cfg=dict(layouts=conventions)), mining_epoch=6)
+train_cfg = dict(max_epochs=8)
+param_scheduler = [dict(type='MultiStepLR', milestones=[7], gamma=0.1)]
+default_hooks = dict(checkpoint=dict(interval=8))
 train_dataloader = dict(
     batch_size=32,
     dataset=dict(

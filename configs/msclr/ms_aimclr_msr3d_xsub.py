@@ -7,15 +7,17 @@
 # (docs/skeletons.md).
 _base_ = './demo/ms_aimclr_synthetic.py'
 conventions = ['msr_action3d_20', 'coco']
-# a queue shorter than the 291 training clips: a longer one holds keys of the
-# query's own clip from earlier steps as negatives (measured in
-# docs/results.md: 2048 -> 256 gave AimCLR +7 and MS-AimCLR +8 points linear)
-model = dict(backbone=dict(graph_cfg=dict(layouts=conventions)), queue_len=256)
+# the CPU recipe of the base (motion stream, queue of 64 = two batches,
+# docs/results.md); 8 epochs over clips x 2 conventions
+model = dict(backbone=dict(graph_cfg=dict(layouts=conventions)), mining_epoch=6)
+train_cfg = dict(max_epochs=8)
+param_scheduler = [dict(type='MultiStepLR', milestones=[7], gamma=0.1)]
+default_hooks = dict(checkpoint=dict(interval=8))
 # 291 clips: floor(582 / 32) = 18 = 2 x floor(291 / 32) equal steps with AimCLR
 train_dataloader = dict(
     batch_size=32, batch_sampler=dict(drop_last=True),
     dataset=dict(ann_file='data/msr3d', conventions=conventions))
-# kNN top-1 of the encoder every 2 epochs (training curves), on the Kinect v1
+# kNN top-1 of the encoder every 4 epochs (training curves), on the Kinect v1
 # recording: bank = training clips, queries = test clips
 knn_data = dict(
     type='MultiSkeletonDataset', ann_file='data/msr3d',
@@ -26,7 +28,7 @@ knn_loader = dict(batch_size=64, num_workers=0,
                   sampler=dict(type='DefaultSampler', shuffle=False))
 custom_hooks = [
     dict(type='RNGStateHook'),
-    dict(type='KNNMonitorHook', interval=2,
+    dict(type='KNNMonitorHook', interval=4,
          train_dataloader=dict(knn_loader, dataset=dict(knn_data, split='xsub_train')),
          val_dataloader=dict(knn_loader, dataset=dict(knn_data, split='xsub_val',
                                                       test_mode=True)))

@@ -4,7 +4,9 @@
 # cross_epoch 150 of 300). Input as ms_aimclr_msr3d_xsub.py. CrosSCLR's two
 # views only (temporal crop + shear): the extreme view would go unused.
 _base_ = './ms_aimclr_msr3d_xsub.py'
-model = dict(type='MSCrosSCLR', mining_epoch=4)
+# MSCrosSCLR computes its streams from the joints itself
+model = dict(type='MSCrosSCLR', mining_epoch=4,
+             data_preprocessor=dict(stream='joint'))
 train_dataloader = dict(
     dataset=dict(pipeline=[
         dict(type='MSMultiView', common={{_base_.cpu_prepare}},

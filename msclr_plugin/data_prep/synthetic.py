@@ -5,8 +5,9 @@ A procedural generator, not recorded motion. An articulated body in the
 subject) is driven by per-class joint-rotation patterns through forward
 kinematics, placed in a Kinect-like camera frame (Y up, Z depth, metres),
 and rendered into several skeleton conventions with the built-in
-:class:`~msclr_plugin.skeletons.JointRegressor`, each convention with its own
-independent noise. See docs/synthetic_data.md.
+:class:`~msclr_plugin.skeletons.JointRegressor`, each convention with the
+errors of its own kind of estimator (jitter, bone-length bias, lag, dropped
+joints, depth noise). See docs/synthetic_data.md.
 
 Every random draw of a clip comes from a generator seeded with
 ``(seed, subject, class, repetition[, convention])``, so a clip is the same
@@ -47,20 +48,35 @@ _REST_OFFSETS = {
 _REFERENCE_HEIGHT = 1.75
 _SOLE_HEIGHT = 0.05  # lowest foot joint above the floor while standing
 
-# Per-convention measurement noise (metres), see docs/synthetic_data.md.
-# 'sigma': i.i.d. per joint and frame; 'smooth': frames of a moving average
-# applied to the noise (temporally correlated estimator error);
-# 'depth_sigma': extra noise along the camera's Z (monocular depth);
-# 'scale_sigma': per-clip relative scale error around the pelvis.
-NOISE_MODELS = {
+# Per-convention error models: each convention behaves like a different
+# estimator, with its own kinds of error, not just its own noise level (see
+# docs/synthetic_data.md). Keys (a range is drawn per clip):
+# - 'jitter': std (m) of i.i.d. per joint and frame noise; 'smooth': frames
+#   of the moving average applied to it (temporally correlated error);
+# - 'depth': std (m) of extra noise along the camera's Z (depth poorly
+#   known), smoothed over 3 frames;
+# - 'bone_bias': std of a SYSTEMATIC relative error of every bone's length,
+#   drawn once per convention (the same for all clips): the estimator's
+#   skeleton is not the body's; 'scale': std of a per-clip relative scale;
+# - 'lag': frames (fractional allowed) by which the output trails the motion
+#   (temporal filtering of video estimators);
+# - 'drop': probability per frame that a leaf joint (hand, foot, head...)
+#   loses tracking and holds its last position for 'drop_len' frames
+#   (occlusions of a depth sensor's tracker).
+ERROR_MODELS = {
     'kinectv2_25':
-    dict(sigma=(0.01, 0.02), smooth=1, depth_sigma=0.0, scale_sigma=0.0),
+    dict(jitter=(0.01, 0.02), smooth=1, depth=0.0, bone_bias=0.04, scale=0.0, lag=0.0,
+         drop=0.02, drop_len=(3, 10)),
     'smpl_24':
-    dict(sigma=(0.015, 0.025), smooth=5, depth_sigma=0.0, scale_sigma=0.03),
+    dict(jitter=(0.015, 0.025), smooth=5, depth=0.0, bone_bias=0.06, scale=0.03,
+         lag=2.0, drop=0.0, drop_len=(3, 10)),
     'coco':
-    dict(sigma=(0.015, 0.025), smooth=1, depth_sigma=(0.04, 0.08), scale_sigma=0.03),
+    dict(jitter=(0.015, 0.025), smooth=1, depth=(0.04, 0.08), bone_bias=0.08, scale=0.03,
+         lag=1.0, drop=0.01, drop_len=(2, 6)),
 }
-_DEFAULT_NOISE = NOISE_MODELS['kinectv2_25']
+_DEFAULT_ERRORS = ERROR_MODELS['kinectv2_25']
+NO_ERRORS = dict(jitter=0.0, smooth=1, depth=0.0, bone_bias=0.0, scale=0.0, lag=0.0,
+                 drop=0.0, drop_len=(1, 1))
 # Probability and weight range of a weak second movement from another class.
 DISTRACTOR_PROB = 0.8
 DISTRACTOR_WEIGHT = (0.4, 0.8)
@@ -79,26 +95,29 @@ def euler_to_matrix(angles: np.ndarray) -> np.ndarray:
     return ry.reshape(shape) @ rx.reshape(shape) @ rz.reshape(shape)
 
 
-class SyntheticBody:
-    """The kinematic tree of ``smpl_24`` rooted at the pelvis, by name.
+def pelvis_tree(layout) -> Tuple[np.ndarray, List[int]]:
+    """The layout's edge tree re-rooted at its pelvis role: ``(parents,
+    order)``, ``order`` listing every joint after its parent. The layout's
+    own ``parents`` point toward its graph centre, which suits bone
+    features, not forward kinematics."""
+    root = layout.role('pelvis')[0]
+    dist = layout.hop_distance[root]
+    parents = np.arange(layout.num_joints)
+    for v, nbrs in enumerate(layout.neighbours()):
+        if v != root:
+            parents[v] = min(w for w in nbrs if dist[w] == dist[v] - 1)
+    return parents, [int(v) for v in np.argsort(dist, kind='stable')]
 
-    The layout's own ``parents`` point toward its graph centre (``spi3``);
-    forward kinematics needs the tree rooted at the pelvis role, so the tree
-    is re-rooted there using the layout's hop distances.
-    """
+
+class SyntheticBody:
+    """The kinematic tree of ``smpl_24`` rooted at the pelvis, by name
+    (:func:`pelvis_tree`)."""
 
     def __init__(self) -> None:
         layout = get_layout(BODY_LAYOUT)
         self.layout = layout
-        root = layout.role('pelvis')[0]
-        dist = layout.hop_distance[root]
-        parents = np.arange(layout.num_joints)
-        for v, nbrs in enumerate(layout.neighbours()):
-            if v != root:
-                parents[v] = min(w for w in nbrs if dist[w] == dist[v] - 1)
-        self.root = root
-        self.parents = parents
-        self.order = [int(v) for v in np.argsort(dist, kind='stable')]
+        self.root = layout.role('pelvis')[0]
+        self.parents, self.order = pelvis_tree(layout)
         self.idx = {n: i for i, n in enumerate(layout.joint_names)}
         mirror = layout.flip
         self._mirror = {n: layout.joint_names[mirror[i]] for n, i in self.idx.items()}
@@ -360,15 +379,15 @@ class SyntheticGenerator:
             by ``JointRegressor.between('smpl_24', name)``.
         num_person (int): 1, or 2 to pad a zero second person (as in NTU).
         seed (int): Base seed.
-        noise (dict, optional): Per-convention noise overriding
-            :data:`NOISE_MODELS`.
+        errors (dict, optional): Per-convention error models overriding
+            :data:`ERROR_MODELS` (missing keys: no such error).
     """
 
     def __init__(self,
                  conventions: Sequence[str] = ('kinectv2_25', 'smpl_24', 'coco'),
                  num_person: int = 2,
                  seed: int = 0,
-                 noise: Optional[Dict[str, dict]] = None) -> None:
+                 errors: Optional[Dict[str, dict]] = None) -> None:
         if num_person not in (1, 2):
             raise ValueError(f'num_person must be 1 or 2, got {num_person}')
         if not conventions:
@@ -381,8 +400,13 @@ class SyntheticGenerator:
             c: JointRegressor.between(BODY_LAYOUT, c)
             for c in self.conventions
         }
-        models = dict(NOISE_MODELS, **(noise or {}))
-        self.noise = {c: models.get(c, _DEFAULT_NOISE) for c in conventions}
+        models = dict(ERROR_MODELS, **(errors or {}))
+        self.errors = {c: dict(NO_ERRORS, **models.get(c, _DEFAULT_ERRORS))
+                       for c in conventions}
+        self._trees = {c: self._chains(get_layout(c)) for c in conventions}
+        self._leaves = {c: [v for v, nbrs in enumerate(get_layout(c).neighbours())
+                            if len(nbrs) == 1] for c in conventions}
+        self._bias = {}
         self._subjects = {}
 
     def subject(self, subject: int) -> Tuple[np.ndarray, float]:
@@ -434,26 +458,78 @@ class SyntheticGenerator:
 
     def render(self, positions: np.ndarray, subject: int, label: int,
                rep: int) -> Dict[str, np.ndarray]:
-        """Each convention of a clip as ``(M, T, V, 3)`` float32."""
+        """Each convention of a clip as ``(M, T, V, 3)`` float32, with that
+        convention's errors (:data:`ERROR_MODELS`)."""
         out = {}
         for conv in self.conventions:
-            rng = _rng(self.seed, subject, label, rep, _convention_key(conv))
-            spec = self.noise[conv]
-            kp = self.regressors[conv](positions)
-            scale = spec.get('scale_sigma', 0.0)
-            if scale:
-                centre = kp.mean(axis=(0, 1), keepdims=True)
-                kp = centre + (kp - centre) * (1 + rng.normal(0, scale))
-            noise = rng.normal(0, _sample(rng, spec['sigma']), kp.shape)
-            noise = _moving_average(noise, int(spec.get('smooth', 1)))
-            depth = _sample(rng, spec.get('depth_sigma', 0.0))
-            if depth:
-                noise[..., 2] += _moving_average(rng.normal(0, depth, kp.shape[:-1]), 3)
-            kp = (kp + noise).astype(np.float32)
+            kp = self.estimate(conv, self.regressors[conv](positions),
+                               _rng(self.seed, subject, label, rep, _convention_key(conv)))
             persons = np.zeros((self.num_person, ) + kp.shape, np.float32)
             persons[0] = kp
             out[conv] = persons
         return out
+
+    @staticmethod
+    def _chains(layout) -> Tuple[np.ndarray, np.ndarray]:
+        """Parents (:func:`pelvis_tree`) and the ``(V, V)`` matrix whose row
+        ``j`` marks the joints whose bone (to their parent) lies on the path
+        from the root to ``j``."""
+        parents, order = pelvis_tree(layout)
+        chains = np.zeros((layout.num_joints, layout.num_joints))
+        for j in order:
+            if parents[j] != j:
+                chains[j] = chains[parents[j]]
+                chains[j, j] = 1
+        return parents, chains
+
+    def bone_bias(self, conv: str) -> np.ndarray:
+        """``(V,)`` systematic relative error of the length of the bone from
+        each joint's parent (:func:`pelvis_tree`) in convention ``conv``:
+        the same for every clip."""
+        if conv not in self._bias:
+            rng = _rng(self.seed, _convention_key(conv), 1)
+            spec = self.errors[conv]
+            self._bias[conv] = rng.normal(0, spec['bone_bias'],
+                                          get_layout(conv).num_joints)
+        return self._bias[conv]
+
+    def estimate(self, conv: str, kp: np.ndarray,
+                 rng: np.random.Generator) -> np.ndarray:
+        """Apply convention ``conv``'s error model to its clean ``(T, V, 3)``
+        joints: bone-length bias, per-clip scale, lag, dropped joints,
+        jitter, depth noise (in this order)."""
+        spec = self.errors[conv]
+        kp = np.array(kp, dtype=np.float64)
+        if spec['bone_bias']:
+            # each joint moves by the bias of every bone between it and the
+            # root: out[j] = kp[j] + sum over those bones of b * bone vector
+            parents, chains = self._trees[conv]
+            bones = (kp - kp[:, parents]) * self.bone_bias(conv)[:, None]
+            kp = kp + np.einsum('ja,tac->tjc', chains, bones)
+        if spec['scale']:
+            centre = kp.mean(axis=(0, 1), keepdims=True)
+            kp = centre + (kp - centre) * (1 + rng.normal(0, spec['scale']))
+        lag = _sample(rng, spec['lag'])
+        if lag:
+            # the output at t shows the motion at t - lag (edge held)
+            src = np.clip(np.arange(len(kp)) - lag, 0, len(kp) - 1)
+            lo = np.floor(src).astype(int)
+            hi = np.minimum(lo + 1, len(kp) - 1)
+            w = (src - lo)[:, None, None]
+            kp = (1 - w) * kp[lo] + w * kp[hi]
+        if spec['drop']:
+            kp = kp.copy()
+            for j in self._leaves[conv]:
+                starts = np.flatnonzero(rng.random(len(kp)) < spec['drop'])
+                for t in starts[starts > 0]:
+                    length = int(rng.integers(spec['drop_len'][0], spec['drop_len'][1] + 1))
+                    kp[t:t + length, j] = kp[t - 1, j]
+        noise = rng.normal(0, _sample(rng, spec['jitter']), kp.shape)
+        noise = _moving_average(noise, int(spec['smooth']))
+        depth = _sample(rng, spec['depth'])
+        if depth:
+            noise[..., 2] += _moving_average(rng.normal(0, depth, kp.shape[:-1]), 3)
+        return (kp + noise).astype(np.float32)
 
     def clip(self, subject: int, label: int, rep: int) -> Dict[str, np.ndarray]:
         return self.render(self.motion(subject, label, rep), subject, label, rep)
@@ -530,7 +606,7 @@ def generate_synthetic_store(out_dir: str,
         num_subjects=num_subjects,
         train_subjects=list(range(1, num_train_subjects + 1)),
         clip_subjects=subjects,
-        noise={c: gen.noise[c]
-               for c in conventions},
+        errors={c: gen.errors[c] for c in conventions},
+        bone_bias={c: gen.bone_bias(c).round(4).tolist() for c in conventions},
         generation_seconds=round(time.perf_counter() - tic, 3))
     return writer.close()

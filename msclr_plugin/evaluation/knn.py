@@ -7,8 +7,9 @@ their class with weight ``exp(similarity / temperature)`` (k=20, T=0.07 by
 default, the temperature of the contrastive loss), and the class with the
 largest vote wins.
 """
-from typing import Iterable, Optional, Tuple
+from typing import Dict, Iterable, Optional, Sequence, Tuple
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from mmengine.config import Config
@@ -18,6 +19,7 @@ from mmengine.registry import init_default_scope
 from mmaction.registry import MODELS
 from msclr_plugin.models.recognizers.ms_recognizer_gcn import (
     embed, load_pretrained_backbone, plain_conventions, view_conventions)
+from msclr_plugin.utils.progress import ProgressLine
 
 
 @torch.no_grad()
@@ -71,9 +73,65 @@ def knn_classify(train_feats: torch.Tensor,
 
 
 @torch.no_grad()
+def retrieval_ranks(query_feats: torch.Tensor,
+                    gallery_feats: torch.Tensor,
+                    chunk_size: int = 1024) -> torch.Tensor:
+    """Rank of each query's own item in a gallery of the same items.
+
+    Row ``i`` of both is the same clip (e.g. its test clip in convention A
+    and in convention B). By cosine similarity, the rank of gallery item
+    ``i`` among all gallery items for query ``i``: 1 when the clip's other
+    rendering is its nearest neighbour. Ties count against the query (a
+    constant encoder ranks every item last), so the rank is the number of
+    gallery items at least as similar as the right one.
+
+    Args:
+        query_feats (torch.Tensor): ``(N, C)`` features.
+        gallery_feats (torch.Tensor): ``(N, C)`` features, same items.
+        chunk_size (int): Query rows per similarity block.
+
+    Returns:
+        torch.Tensor: ``(N,)`` ranks in ``[1, N]``.
+    """
+    if query_feats.shape[0] != gallery_feats.shape[0]:
+        raise ValueError(f'{query_feats.shape[0]} queries but '
+                         f'{gallery_feats.shape[0]} gallery items: retrieval '
+                         'needs the same items in both')
+    gallery = F.normalize(gallery_feats.float(), dim=1)
+    ranks = []
+    for start in range(0, query_feats.shape[0], chunk_size):
+        query = F.normalize(
+            query_feats[start:start + chunk_size].float().to(gallery.device), dim=1)
+        sim = query @ gallery.T
+        rows = torch.arange(query.shape[0], device=sim.device)
+        right = sim[rows, rows + start]
+        ranks.append((sim >= right[:, None]).sum(1))
+    return torch.cat(ranks).cpu() if ranks else torch.zeros(0, dtype=torch.long)
+
+
+def retrieval_report(query_feats: torch.Tensor, gallery_feats: torch.Tensor,
+                     topk: Sequence[int] = (1, 5)) -> Dict[str, float]:
+    """Cross-convention retrieval of :func:`retrieval_ranks` summarised.
+
+    Returns:
+        dict: ``top{k}`` (fraction of queries whose own item ranks within
+        ``k``), ``median_rank``, ``mean_rank`` and ``num_items`` (chance
+        top-1 is ``1 / num_items``, chance median rank about half of it).
+    """
+    ranks = retrieval_ranks(query_feats, gallery_feats).float()
+    report = {f'top{k}': float((ranks <= k).float().mean()) for k in topk}
+    ranks = ranks.numpy()
+    report.update(median_rank=float(np.median(ranks)) if len(ranks) else float('nan'),
+                  mean_rank=float(ranks.mean()) if len(ranks) else float('nan'),
+                  num_items=int(len(ranks)))
+    return report
+
+
+@torch.no_grad()
 def extract_features(model: torch.nn.Module,
                      dataloader: Iterable,
-                     view: Optional[str] = None
+                     view: Optional[str] = None,
+                     progress: Optional[str] = None
                      ) -> Tuple[torch.Tensor, torch.Tensor]:
     """Pooled backbone features and labels of every item of a dataloader.
 
@@ -88,6 +146,8 @@ def extract_features(model: torch.nn.Module,
         dataloader (Iterable): Yields mmaction batches (``inputs`` and
             ``data_samples`` with ``gt_label``).
         view (str, optional): Use only this view.
+        progress (str, optional): Print progress lines with an ETA under
+            this label (:class:`ProgressLine`).
 
     Returns:
         tuple: ``(features (N, C) on CPU, labels (N,))``.
@@ -100,6 +160,9 @@ def extract_features(model: torch.nn.Module,
     was_training = model.training
     model.eval()
     feats, labels = [], []
+    dataset = getattr(dataloader, 'dataset', None)
+    bar = None if progress is None or dataset is None else ProgressLine(
+        progress, len(dataset), 'clips')
     try:
         for batch in dataloader:
             data = model.data_preprocessor(batch, False)
@@ -129,6 +192,8 @@ def extract_features(model: torch.nn.Module,
                     embed(model.backbone, x, skel).unflatten(0, (-1, clips)).mean(1))
             feats.append(torch.stack(per_view).mean(0).cpu())
             labels.extend(int(s.gt_label.reshape(-1)[0]) for s in samples)
+            if bar is not None:
+                bar.update(len(samples))
     finally:
         model.train(was_training)
     if not feats:

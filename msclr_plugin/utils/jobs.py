@@ -9,16 +9,52 @@ import glob
 import json
 import os
 import os.path as osp
+import re
+import resource
 import subprocess
 import sys
 import time
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
+# mmengine's training/validation log lines: "... Epoch(train) [3][10/16]
+# ... eta: 0:01:02 ... loss: 4.1 ..."
+_MMENGINE_PROGRESS = re.compile(
+    r'(Epoch\((?:train|val|test)\)\s+\[\d+\]\s*\[\s*\d+/\d+\]|'
+    r'Iter\((?:train|val|test)\)\s+\[\s*\d+/\d+\]).*?eta: (\S+)')
+_LOSS = re.compile(r'\sloss: (\S+)')
+
+
+def progress_of(line: str) -> Optional[str]:
+    """The line of a tool's output to echo on the console, condensed.
+
+    mmengine log lines with an ETA become ``'Epoch(train) [3][10/16] eta
+    0:01:02 loss 4.1'``; lines of the project's tools that carry an ETA or
+    a result (``[tool] ...``) are kept as they are; anything else is None.
+    """
+    match = _MMENGINE_PROGRESS.search(line)
+    if match:
+        loss = _LOSS.search(line)
+        return (f'{match.group(1)} eta {match.group(2)}' +
+                (f' loss {loss.group(1)}' if loss else ''))
+    if line.startswith('[') and ('eta' in line or 'top-1' in line):
+        return line.rstrip()
+    return None
+
+
+def _children_cpu_seconds() -> float:
+    """User + system CPU seconds of the finished child processes."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 class JobRunner:
-    """Run commands from the repository root, each into its own log.
+    """Run commands from the repository root, each into its own log; their
+    progress lines (ETA) are echoed on the console, indented.
 
     Args:
         tag (str): Prefix of the progress lines.
@@ -38,14 +74,25 @@ class JobRunner:
             self.records.append(dict(cmd=' '.join(cmd), log=log, seconds=None))
             return
         start = time.time()
+        cpu_start = _children_cpu_seconds()
         with open(log, 'w') as f:
-            proc = subprocess.run(cmd, cwd=ROOT, stdout=f, stderr=subprocess.STDOUT)
+            proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE,
+                                    stderr=subprocess.STDOUT, text=True,
+                                    env=dict(os.environ, PYTHONUNBUFFERED='1'))
+            for line in proc.stdout:
+                f.write(line)
+                shown = progress_of(line)
+                if shown:
+                    print(f'[{self.tag}]   {shown}', flush=True)
+            returncode = proc.wait()
         seconds = time.time() - start
-        self.records.append(dict(cmd=' '.join(cmd), log=log, seconds=round(seconds, 1)))
-        if proc.returncode:
+        # CPU time does not depend on what else the machine runs; wall time does
+        self.records.append(dict(cmd=' '.join(cmd), log=log, seconds=round(seconds, 1),
+                                 cpu_seconds=round(_children_cpu_seconds() - cpu_start, 1)))
+        if returncode:
             with open(log) as f:
                 tail = f.read()[-3000:]
-            sys.exit(f'[{self.tag}] failed ({proc.returncode}), see {log}:\n{tail}')
+            sys.exit(f'[{self.tag}] failed ({returncode}), see {log}:\n{tail}')
         print(f'[{self.tag}]   done in {seconds:.0f} s (log: {log})', flush=True)
 
 
@@ -61,101 +108,159 @@ def last_checkpoint(work_dir: str) -> str:
     return max(ckpts, key=lambda p: int(p.rsplit('_', 1)[1][:-4]))
 
 
-def top1_of_dump(path: str) -> dict:
-    from msclr_plugin.evaluation.accuracy import accuracy_report
-    from msclr_plugin.evaluation.fusion import load_dump
-    scores, labels, _ = load_dump(path, scores='prob')
-    return accuracy_report(scores, labels, topk=(1, 5))
+def save_initial_checkpoint(cfg, path: str) -> None:
+    """The model of a config as initialised (``init_weights`` after seeding
+    with the config's ``randomness.seed``, as ``tools/train.py --seed``
+    does), saved as ``path``: the no-pretraining control of the evaluations
+    (``tools/train.py --init-only``).
 
-
-def save_initial_checkpoint(config: str, path: str, seed: Optional[int]) -> None:
-    """The model of ``config`` as initialised (``init_weights``, seeded as
-    ``tools/train.py --seed`` would), saved as ``path``: the no-pretraining
-    control of the evaluations."""
+    Args:
+        cfg (Config | str): The config (or its path).
+        path (str): Checkpoint to write (``{'state_dict', 'meta'}``).
+    """
     import torch
     from mmengine.config import Config
     from mmengine.registry import DefaultScope
     from mmengine.runner import set_random_seed
 
     from mmaction.registry import MODELS
-    cfg = Config.fromfile(config)
+    if not isinstance(cfg, Config):
+        cfg = Config.fromfile(cfg)
+    seed = (cfg.get('randomness') or {}).get('seed')
     set_random_seed(0 if seed is None else seed)
     with DefaultScope.overwrite_default_scope(cfg.get('default_scope', 'mmaction')):
         model = MODELS.build(cfg.model)
     model.init_weights()
-    os.makedirs(osp.dirname(path), exist_ok=True)
-    torch.save(dict(state_dict=model.state_dict(), meta=dict(config=config, seed=seed)), path)
+    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
+    torch.save(dict(state_dict=model.state_dict(),
+                    meta=dict(config=cfg.filename, seed=seed, epoch=0, iter=0)), path)
 
 
 def pretrain_and_evaluate(jobs: JobRunner,
                           work: str,
                           name: str,
                           pretrain_cfg: str,
-                          linear_cfg: str,
-                          tests: Dict[str, str],
-                          knn_cfg: str,
+                          eval_cfg: str,
                           epochs: int,
-                          linear_epochs: int,
                           seed: Optional[int] = None,
                           pretrain_opts: Sequence[str] = (),
-                          linear_opts: Sequence[str] = (),
                           eval_opts: Sequence[str] = ()) -> dict:
-    """Pretrain, train a linear probe, test it and run kNN.
+    """Pretrain an encoder, then every frozen-encoder evaluation of it.
+
+    ``tools/train.py`` pretrains (``epochs == 0``: ``--init-only`` writes the
+    model as initialised, the random-encoder control), then
+    ``tools/probe_eval.py`` extracts the features once and gives kNN, the
+    linear probe (with the ensemble and transfer tests when the encoder
+    knows several conventions) and cross-convention retrieval.
 
     Args:
         jobs (JobRunner): Runs and records the commands.
-        work (str): Work directory; sub-directories are named ``name_*``.
-        name (str): Name of the method.
-        pretrain_cfg (str): Pretraining config (``epochs`` epochs).
-        linear_cfg (str): Linear-probe config (``linear_epochs`` epochs).
-        tests (dict): ``{test name: config}`` run with ``tools/test.py`` on
-            the probe's checkpoint; each gives top-1/top-5 of its dump.
-        knn_cfg (str): Config whose train/val dataloaders are kNN's bank and
-            queries.
-        epochs (int): Pretraining epochs (to find or skip the run); 0
-            evaluates the encoder as initialised.
-        linear_epochs (int): Probe epochs.
-        seed (int, optional): ``--seed`` of both trainings.
-        pretrain_opts, linear_opts (Sequence[str]): Extra ``--cfg-options``
-            of the pretraining and of the probe.
-        eval_opts (Sequence[str]): ``--cfg-options`` of the probe, the tests
-            and kNN (e.g. the data location).
+        work (str): Work directory; its entries are named ``name_*``.
+        name (str): Name of the method (row).
+        pretrain_cfg (str): Pretraining config.
+        eval_cfg (str): Linear-evaluation config of ``tools/probe_eval.py``.
+        epochs (int): Pretraining epochs (to find or skip the run); 0 for
+            the encoder as initialised.
+        seed (int, optional): ``--seed`` of the pretraining (or
+            initialisation) and of the probe.
+        pretrain_opts (Sequence[str]): Extra ``--cfg-options`` of the
+            pretraining.
+        eval_opts (Sequence[str]): ``--cfg-options`` of the evaluation (e.g.
+            the data location).
 
     Returns:
-        dict: ``{test name: accuracy report, 'knn': {...}}``.
+        dict: The JSON of ``tools/probe_eval.py`` (its score dumps are in
+        ``<work>/<name>_scores/``).
     """
     os.makedirs(work, exist_ok=True)
     py = sys.executable
     seed_args = [] if seed is None else ['--seed', str(seed)]
     pre_dir = osp.join(work, f'{name}_pretrain')
-    if epochs == 0:
-        if not finished(pre_dir, 0):
-            save_initial_checkpoint(pretrain_cfg, osp.join(pre_dir, 'epoch_0.pth'), seed)
-    elif not finished(pre_dir, epochs):
+    if not finished(pre_dir, epochs):
         jobs.run([py, 'tools/train.py', pretrain_cfg, '--work-dir', pre_dir, *seed_args,
-                  '--cfg-options', f'train_cfg.max_epochs={epochs}', *pretrain_opts],
+                  *(['--init-only'] if epochs == 0 else []),
+                  '--cfg-options', f'train_cfg.max_epochs={max(epochs, 1)}',
+                  *pretrain_opts],
                  osp.join(work, f'{name}_pretrain.log'))
-    pre_ckpt = last_checkpoint(pre_dir)
-    lin_dir = osp.join(work, f'{name}_linear')
-    if not finished(lin_dir, linear_epochs):
-        jobs.run([py, 'tools/train.py', linear_cfg, '--work-dir', lin_dir, *seed_args,
-                  '--cfg-options', *eval_opts,
-                  f'model.backbone.init_cfg.checkpoint={pre_ckpt}',
-                  f'train_cfg.max_epochs={linear_epochs}', *linear_opts],
-                 osp.join(work, f'{name}_linear.log'))
-    lin_ckpt = last_checkpoint(lin_dir)
-    row = {}
-    for test, cfg in tests.items():
-        dump = osp.join(work, f'{name}_{test}_scores.pkl')
-        jobs.run([py, 'tools/test.py', cfg, lin_ckpt, '--work-dir',
-                  osp.join(work, f'{name}_{test}_test'), '--dump', dump,
-                  *(['--cfg-options', *eval_opts] if eval_opts else [])],
-                 osp.join(work, f'{name}_{test}_test.log'))
-        row[test] = top1_of_dump(dump)
-    knn_out = osp.join(work, f'{name}_knn.json')
-    jobs.run([py, 'tools/knn_eval.py', knn_cfg, pre_ckpt, '--out', knn_out,
+    out = osp.join(work, f'{name}_eval.json')
+    jobs.run([py, 'tools/probe_eval.py', eval_cfg, osp.join(pre_dir, f'epoch_{epochs}.pth'),
+              '--out', out, '--dump-dir', osp.join(work, f'{name}_scores'), *seed_args,
               *(['--cfg-options', *eval_opts] if eval_opts else [])],
-             osp.join(work, f'{name}_knn.log'))
-    with open(knn_out) as f:
-        row['knn'] = json.load(f)
-    return row
+             osp.join(work, f'{name}_eval.log'))
+    with open(out) as f:
+        return json.load(f)
+
+
+# Columns of the results tables: (name, title); values in percent except
+# the median rank (of the reference clip's other rendering among all test
+# clips in that convention).
+COLUMNS = (('linear', 'linear top-1'), ('knn', 'kNN top-1'),
+           ('ensemble', 'ensemble top-1'), ('transfer', 'transfer top-1'),
+           ('retrieval', 'retrieval top-1'), ('retrieval_rank', 'retrieval median rank'))
+
+
+def metric_of(result: dict, column: str) -> Optional[float]:
+    """A column's value in one ``tools/probe_eval.py`` result, or None
+    (e.g. no ensemble for a one-convention encoder)."""
+    if column in ('linear', 'knn', 'ensemble'):
+        entry = result.get(column)
+        return None if entry is None else 100 * entry['top1']
+    if column == 'transfer':
+        keys = sorted(k for k in result if k.startswith('transfer_to_'))
+        return 100 * result[keys[0]]['top1'] if keys else None
+    pairs = sorted(k for k in result.get('retrieval', {})
+                   if k.startswith(f'{result.get("reference")}->'))
+    if not pairs:
+        return None
+    report = result['retrieval'][pairs[0]]
+    return 100 * report['top1'] if column == 'retrieval' else report['median_rank']
+
+
+def mean_std(values: Sequence[float]) -> Tuple[float, float]:
+    """Mean and sample standard deviation (0 for a single value)."""
+    values = np.asarray(values, dtype=float)
+    return float(values.mean()), float(values.std(ddof=1)) if len(values) > 1 else 0.0
+
+
+def results_table(rows: Dict[str, Dict[int, dict]]) -> List[str]:
+    """Markdown table: one row per method, mean +- sample std over its
+    seeds of every column (``-`` where the method has no such number)."""
+    lines = ['| method | seeds | ' + ' | '.join(t for _, t in COLUMNS) + ' |',
+             '|---|---' + '|---' * len(COLUMNS) + '|']
+    for method, per_seed in rows.items():
+        cells = []
+        for column, _ in COLUMNS:
+            values = [metric_of(r, column) for r in per_seed.values()]
+            values = [v for v in values if v is not None]
+            if not values:
+                cells.append('-')
+            elif len(values) == 1:
+                cells.append(f'{values[0]:.1f}')
+            else:
+                cells.append('{:.1f} +- {:.1f}'.format(*mean_std(values)))
+        lines.append(f'| {method} | {len(per_seed)} | ' + ' | '.join(cells) + ' |')
+    return lines
+
+
+def beats_control(rows: Dict[str, Dict[int, dict]], control: str,
+                  columns: Sequence[str] = ('linear', 'knn')) -> List[str]:
+    """One line per method and column: its mean minus the control's, and
+    whether that exceeds twice the larger of the two seed standard
+    deviations."""
+    lines = []
+    for method, per_seed in rows.items():
+        if method == control:
+            continue
+        for column in columns:
+            ours = [v for v in (metric_of(r, column) for r in per_seed.values())
+                    if v is not None]
+            base = [v for v in (metric_of(r, column) for r in rows[control].values())
+                    if v is not None]
+            if not ours or not base:
+                continue
+            (m1, s1), (m0, s0) = mean_std(ours), mean_std(base)
+            margin = 2 * max(s1, s0)
+            verdict = 'beyond' if m1 - m0 > margin else 'NOT beyond'
+            lines.append(f'{method} vs {control}, {column}: {m1 - m0:+.1f} points '
+                         f'({verdict} 2 std = {margin:.1f})')
+    return lines

@@ -4,4 +4,5 @@
 #   model.backbone.init_cfg.prefix=streams.motion.backbone.
 #   model.data_preprocessor.stream=motion
 _base_ = './linear_ms_aimclr_msr3d_xsub.py'
-model = dict(backbone=dict(init_cfg=dict(prefix='streams.joint.backbone.')))
+model = dict(data_preprocessor=dict(stream='joint'),
+             backbone=dict(init_cfg=dict(prefix='streams.joint.backbone.')))

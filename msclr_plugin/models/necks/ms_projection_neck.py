@@ -3,6 +3,7 @@ from typing import List, Optional, Union
 
 import torch
 import torch.nn as nn
+from mmcv.cnn import build_norm_layer
 from mmengine.model import BaseModule
 
 from mmaction.registry import MODELS
@@ -27,6 +28,13 @@ class MSProjectionNeck(BaseModule):
         out_channels (int): Embedding size. Defaults to 128.
         with_mlp (bool): Two-layer MLP (True) or one linear layer.
             Defaults to True.
+        norm_cfg (dict, optional): A normalisation layer after the MLP's
+            hidden linear layer (e.g. ``dict(type='BN1d')``, SimCLR's and
+            MoCo v3's projector). It centres the embeddings, which a
+            randomly initialised encoder maps into a narrow cone (pooled
+            ReLU features share a large common component), so the
+            contrastive task has a gradient from the first step; AimCLR's
+            projector has none. Defaults to None.
         init_cfg (dict | list, optional): Defaults to AimCLR's
             ``N(0, 0.02)`` weights with zero bias.
     """
@@ -37,13 +45,15 @@ class MSProjectionNeck(BaseModule):
             hid_channels: int = 256,
             out_channels: int = 128,
             with_mlp: bool = True,
+            norm_cfg: Optional[dict] = None,
             init_cfg: Optional[Union[dict, List[dict]]] = AIMCLR_NECK_INIT) -> None:
         super().__init__(init_cfg=init_cfg)
         self.in_channels = in_channels
         self.out_channels = out_channels
         if with_mlp:
+            norm = [] if norm_cfg is None else [build_norm_layer(norm_cfg, hid_channels)[1]]
             self.projector = nn.Sequential(
-                nn.Linear(in_channels, hid_channels), nn.ReLU(inplace=True),
+                nn.Linear(in_channels, hid_channels), *norm, nn.ReLU(inplace=True),
                 nn.Linear(hid_channels, out_channels))
         else:
             self.projector = nn.Linear(in_channels, out_channels)

@@ -1,0 +1,127 @@
+"""Frozen-encoder evaluations from one feature extraction: cross-convention
+retrieval, the probe on cached features (scale-free), tools/probe_eval.py
+with the random-encoder control of tools/train.py --init-only, and the
+progress lines of the jobs."""
+import io
+import json
+
+import pytest
+import torch
+
+from mmaction.registry import MODELS
+from msclr_plugin.evaluation.knn import retrieval_ranks, retrieval_report
+from msclr_plugin.evaluation.probe import probe_reports, train_probe_head
+from msclr_plugin.utils.jobs import progress_of
+from msclr_plugin.utils.progress import ProgressLine
+from .conftest import ROOT
+from .test_tools_train import load_tool
+
+
+def test_retrieval_hand_example():
+    query = torch.tensor([[1., 0], [0, 1], [1, 1]])
+    gallery = torch.tensor([[1., 0.1], [0.1, 1], [-1, -1]])
+    # clip 0 and 1 find their own rendering first; clip 2's rendering is
+    # the least similar of the three for its query
+    assert retrieval_ranks(query, gallery).tolist() == [1, 1, 3]
+    report = retrieval_report(query, gallery, topk=(1, 2))
+    assert report['top1'] == pytest.approx(2 / 3) and report['top2'] == pytest.approx(2 / 3)
+    assert report['median_rank'] == 1 and report['mean_rank'] == pytest.approx(5 / 3)
+    assert report['num_items'] == 3
+    # a constant encoder retrieves nothing: ties rank the right item last
+    assert retrieval_ranks(torch.ones(4, 3), torch.ones(4, 3)).tolist() == [4] * 4
+    # chunks give the same ranks
+    a, b = torch.randn(10, 5), torch.randn(10, 5)
+    assert torch.equal(retrieval_ranks(a, b, chunk_size=3), retrieval_ranks(a, b))
+    with pytest.raises(ValueError, match='same items'):
+        retrieval_ranks(a, b[:9])
+
+
+def _cached(scale, seed=0):
+    """Two conventions of 3-class features: class means far apart, a large
+    offset common to every clip (as a random encoder's features have)."""
+    labels = torch.arange(60) % 3
+    means = torch.randn(3, 16, generator=torch.Generator().manual_seed(0))
+    g = torch.Generator().manual_seed(seed + 1)
+    offset = 20 * torch.ones(16)
+    out = {}
+    for conv in ('kinectv2_25', 'coco'):
+        feats = offset + means[labels] + 0.3 * torch.randn(60, 16, generator=g)
+        out[conv] = (scale * feats, labels)
+    return out
+
+
+@pytest.mark.parametrize('scale', [1.0, 1e-7])
+def test_probe_on_cached_features_is_scale_free(scale):
+    head = MODELS.build(
+        dict(type='MSLinearHead', num_classes=3, in_channels=16,
+             skeletons=['kinectv2_25', 'coco'], feat_norm=True))
+    head.init_weights()
+    train, test = _cached(scale, 0), _cached(scale, 1)
+    train_probe_head(head, train, epochs=5, batch_size=16,
+                     optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.5, momentum=0.9)),
+                     param_scheduler=[dict(type='MultiStepLR', milestones=[4])])
+    assert not head.training
+    reports = probe_reports(head, test, 'kinectv2_25')
+    assert set(reports) == {'linear', 'ensemble', 'transfer_to_coco'}
+    # features 1e-7 in scale are classified as well as features of scale 1
+    for report in reports.values():
+        assert report['top1'] == 1.0
+
+
+def test_init_only_and_probe_eval_tool(tmp_path):
+    from msclr_plugin.data_prep.synthetic import generate_synthetic_store
+    store = tmp_path / 'syn'
+    generate_synthetic_store(str(store), num_clips_per_class_per_subject=1,
+                             conventions=('kinectv2_25', 'coco'), num_subjects=4,
+                             num_person=1, classes=['wave_right_hand', 'squat', 'jump'])
+    small = ['model.backbone.channels=(4,4,8,8)', 'model.backbone.num_stages=4',
+             'model.backbone.down_stages=(3,)']
+    train = load_tool('train')
+    ckpts = []
+    for seed in (0, 0, 1):
+        work = tmp_path / f'init{len(ckpts)}'
+        train.main([str(ROOT / 'configs/msclr/demo/ms_aimclr_synthetic.py'), '--work-dir', str(work),
+                    '--seed', str(seed), '--init-only', '--cfg-options', *small,
+                    'model.neck.in_channels=8', 'model.neck.hid_channels=8'])
+        ckpts.append(torch.load(work / 'epoch_0.pth', weights_only=True)['state_dict'])
+    key = 'backbone.gcn.1.tcn.conv.weight'
+    # seeded: the same seed gives the same encoder, another seed another;
+    # the key encoder starts as a copy of the query encoder
+    assert torch.equal(ckpts[0][key], ckpts[1][key])
+    assert not torch.equal(ckpts[0][key], ckpts[2][key])
+    assert torch.equal(ckpts[0][key], ckpts[0]['momentum_' + key])
+
+    out = tmp_path / 'probe.json'
+    tool = load_tool('probe_eval')
+    result = tool.main([
+        str(ROOT / 'configs/msclr/demo/linear_ms_aimclr_synthetic.py'),
+        str(tmp_path / 'init0' / 'epoch_0.pth'), '--out', str(out), '--cfg-options',
+        *small, 'model.cls_head.num_classes=3', 'model.cls_head.in_channels=8',
+        f'train_dataloader.dataset.ann_file={store}', 'train_dataloader.num_workers=0',
+        'train_dataloader.persistent_workers=False', 'train_dataloader.batch_size=4',
+        f'test_dataloader.dataset.ann_file={store}', 'test_dataloader.num_workers=0',
+        'test_dataloader.persistent_workers=False', 'train_cfg.max_epochs=2'])
+    saved = json.loads(out.read_text())
+    assert saved['num_train'] == 9 and saved['num_test'] == 3  # subjects 1-3 / 4
+    assert saved['reference'] == 'kinectv2_25'
+    for key in ('linear', 'ensemble', 'transfer_to_coco', 'knn'):
+        assert 0 <= saved[key]['top1'] <= 1
+    assert set(saved['retrieval']) == {'kinectv2_25->coco', 'coco->kinectv2_25'}
+    assert saved['retrieval']['coco->kinectv2_25']['num_items'] == 3
+    assert result['linear'] == saved['linear']
+
+
+def test_progress_lines():
+    stream = io.StringIO()
+    bar = ProgressLine('extract', 4, 'clips', every=3600, stream=stream)
+    for _ in range(4):
+        bar.update()
+    lines = stream.getvalue().splitlines()
+    # the first and the last update print, those between are throttled
+    assert len(lines) == 2 and lines[0].startswith('extract: 1/4 clips')
+    assert 'eta' in lines[0] and lines[1].startswith('extract: 4/4 clips')
+    line = ('12/01 17:37:36 - mmengine - INFO - Epoch(train) [1][7/16]  lr: 1.0000e-01  '
+            'eta: 0:00:42  time: 3.6049  data_time: 0.1507  loss: 9.0044  nce_top1: 0.03')
+    assert progress_of(line) == 'Epoch(train) [1][7/16] eta 0:00:42 loss 9.0044'
+    assert progress_of('[probe_eval] linear top-1 50.0, top-5 90.0') is not None
+    assert progress_of('12/01 - mmengine - INFO - Checkpoints will be saved') is None
