@@ -6,7 +6,6 @@ import os.path as osp
 
 import numpy as np
 
-from .conftest import ROOT
 from .test_tools_train import load_tool
 
 

@@ -13,6 +13,7 @@ Examples:
 """
 import argparse
 import logging
+import os.path as osp
 
 from mmengine.config import Config
 from mmengine.logging import print_log
