@@ -338,9 +338,10 @@ def test_tools_test_rejects_another_models_checkpoint(tmp_path,
     ], cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert proc.returncode != 0
     assert '4 shape mismatches' in proc.stderr, proc.stderr[-3000:]
+    width = cfg.model.cls_head.in_channels
     for conv in (A, 'coco'):
-        assert (f'cls_head.fc.{conv}.weight (checkpoint (5, 256), model '
-                '(12, 256))') in proc.stderr
+        assert (f'cls_head.fc.{conv}.weight (checkpoint (5, {width}), model '
+                f'(12, {width}))') in proc.stderr
 
 
 def test_linear_probe_checks_labels_before_the_first_step(tmp_path,

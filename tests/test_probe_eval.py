@@ -5,6 +5,7 @@ progress lines of the jobs."""
 import io
 import json
 
+import numpy as np
 import pytest
 import torch
 
@@ -95,7 +96,8 @@ def test_init_only_and_probe_eval_tool(tmp_path):
     tool = load_tool('probe_eval')
     result = tool.main([
         str(ROOT / 'configs/msclr/demo/linear_ms_aimclr_synthetic.py'),
-        str(tmp_path / 'init0' / 'epoch_0.pth'), '--out', str(out), '--cfg-options',
+        str(tmp_path / 'init0' / 'epoch_0.pth'), '--out', str(out),
+        '--dump-dir', str(tmp_path / 'scores'), '--cfg-options',
         *small, 'model.cls_head.num_classes=3', 'model.cls_head.in_channels=8',
         f'train_dataloader.dataset.ann_file={store}', 'train_dataloader.num_workers=0',
         'train_dataloader.persistent_workers=False', 'train_dataloader.batch_size=4',
@@ -109,6 +111,13 @@ def test_init_only_and_probe_eval_tool(tmp_path):
     assert set(saved['retrieval']) == {'kinectv2_25->coco', 'coco->kinectv2_25'}
     assert saved['retrieval']['coco->kinectv2_25']['num_items'] == 3
     assert result['linear'] == saved['linear']
+    # the dumps are tools/test.py's: raw scores for stream fusion, and the
+    # probabilities give the JSON's accuracy
+    from msclr_plugin.evaluation.fusion import load_dump
+    raw, labels, _ = load_dump(str(tmp_path / 'scores' / 'ensemble_scores.pkl'))
+    prob, _, _ = load_dump(str(tmp_path / 'scores' / 'ensemble_scores.pkl'), scores='prob')
+    assert np.allclose(prob, torch.from_numpy(np.asarray(raw)).softmax(1).numpy(), atol=1e-6)
+    assert np.isclose((np.asarray(prob).argmax(1) == labels).mean(), saved['ensemble']['top1'])
 
 
 def test_progress_lines():

@@ -35,7 +35,8 @@ def test_table_over_seeds_and_docs_update(tmp_path, monkeypatch):
     work = tmp_path / 'work'
     tool.main(['--datasets', 'msr3d', '--seeds', '0', '2', '--work-dir', str(work),
                '--update-docs', str(doc), '--random-init', '--variant', 'ms_aimclr:long',
-               'train_cfg.max_epochs=16', 'model.queue_len=64', 'eval:model.cls_head.dropout=0.5'])
+               'train_cfg.max_epochs=16', 'model.queue_len=64', 'eval:model.cls_head.dropout=0.5',
+               '--jobs', '3'])
     # every method x seed ran once, MS-AimCLR with its extra tests, schedules from
     # the configs; the variant on the first seed only, with its own epochs
     assert sorted(c[:2] for c in calls) == [('aimclr', 0), ('aimclr', 2), ('ms_aimclr', 0),

@@ -10,7 +10,8 @@ Runs, with the project's own tools (each step a subprocess, as a user would):
    extraction: linear probe (Kinect v2 test clips), kNN, the
    skeleton-specific ensemble, Kinect->COCO transfer and cross-convention
    retrieval;
-then prints mean +- std over the seeds, whether each pretrained encoder
+steps 2-3 as independent tasks, ``--jobs`` at a time (one core each); then
+prints mean +- std over the seeds, whether each pretrained encoder
 beats the control by more than two seed standard deviations, and writes
 every per-seed number, the commands and their wall times to
 ``<work-dir>/results.json``. Each step prints its progress with an ETA.
@@ -22,6 +23,7 @@ import os
 import os.path as osp
 import sys
 import time
+from functools import partial
 
 from mmengine.config import Config
 
@@ -41,13 +43,17 @@ def main():
     parser.add_argument('--work-dir', default='work_dirs/demo')
     parser.add_argument('--seeds', nargs='+', type=int, default=[0, 1, 2])
     parser.add_argument('--clips-per-class', type=int, default=3)
+    parser.add_argument(
+        '--jobs', type=int, default=min(4, os.cpu_count() or 1),
+        help='pretrainings/evaluations run at once, one core each (default: '
+        'the cores, at most 4)')
     args = parser.parse_args()
     py = sys.executable
     work = args.work_dir
     os.makedirs(work, exist_ok=True)
     data = osp.join(work, 'synthetic')
     start = time.time()
-    jobs = JobRunner('demo')
+    jobs = JobRunner('demo', threads=1)
     if not osp.isfile(osp.join(data, 'index.json')):
         jobs.run(
             [py, 'tools/data/make_synthetic.py', '--out', data, '--clips-per-class',
@@ -55,20 +61,21 @@ def main():
             osp.join(work, 'make_synthetic.log'))
     data_opts = [f'{loader}.dataset.ann_file={data}'
                  for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader')]
-    runs = [(seed, row) for seed in args.seeds for row in ROWS]
+    # every (seed, row) is independent: the random encoders need no pretraining
+    keys, tasks = [], []
+    for seed in args.seeds:
+        for name, pretrain_cfg, eval_cfg, pretrained in ROWS:
+            pretrain_cfg = osp.join(DEMO, pretrain_cfg)
+            epochs = Config.fromfile(pretrain_cfg).train_cfg.max_epochs if pretrained else 0
+            keys.append((name, seed))
+            tasks.append((f'{name} seed {seed}', partial(
+                pretrain_and_evaluate, jobs, osp.join(work, f'seed{seed}'), name,
+                pretrain_cfg=pretrain_cfg, eval_cfg=osp.join(DEMO, eval_cfg),
+                epochs=epochs, seed=seed, pretrain_opts=data_opts[:1],
+                eval_opts=data_opts)))
     rows = {name: {} for name, *_ in ROWS}
-    for done, (seed, (name, pretrain_cfg, eval_cfg, pretrained)) in enumerate(runs):
-        if done:
-            elapsed = time.time() - start
-            print(f'[demo] {done}/{len(runs)} encoders evaluated, '
-                  f'{format_seconds(elapsed)}, eta {format_seconds(elapsed * (len(runs) / done - 1))}',
-                  flush=True)
-        pretrain_cfg = osp.join(DEMO, pretrain_cfg)
-        epochs = Config.fromfile(pretrain_cfg).train_cfg.max_epochs if pretrained else 0
-        rows[name][seed] = pretrain_and_evaluate(
-            jobs, osp.join(work, f'seed{seed}'), name,
-            pretrain_cfg=pretrain_cfg, eval_cfg=osp.join(DEMO, eval_cfg),
-            epochs=epochs, seed=seed, pretrain_opts=data_opts[:1], eval_opts=data_opts)
+    for (name, seed), result in zip(keys, jobs.map(tasks, args.jobs)):
+        rows[name][seed] = result
     seconds = time.time() - start
     cpu = sum(r['cpu_seconds'] for r in jobs.records)
     lines = [f'SYNTHETIC data (tools/data/make_synthetic.py), seeds '

@@ -120,8 +120,10 @@ def main(argv=None):
         os.makedirs(args.dump_dir, exist_ok=True)
         for name, s in scores.items():
             with open(osp.join(args.dump_dir, f'{name}_scores.pkl'), 'wb') as f:
-                pickle.dump([dict(pred_score=p, gt_label=y.reshape(1))
-                             for p, y in zip(s.softmax(1), labels)], f)
+                # pred_raw_score: the head's score before the softmax, as
+                # tools/test.py dumps it (stream fusion on raw scores)
+                pickle.dump([dict(pred_score=p, pred_raw_score=r, gt_label=y.reshape(1))
+                             for p, r, y in zip(s.softmax(1), s, labels)], f)
     result['retrieval'] = {
         f'{a}->{b}': retrieval_report(test[a][0], test[b][0])
         for a in conventions for b in conventions if a != b

@@ -23,6 +23,7 @@ import platform
 import shlex
 import sys
 import time
+from functools import partial
 
 import numpy as np
 from mmengine.config import Config
@@ -62,6 +63,10 @@ def parse_args(argv=None):
                         choices=list(DATASETS))
     parser.add_argument('--seeds', nargs='+', type=int, default=[0, 1, 2])
     parser.add_argument('--work-dir', default='work_dirs/real_results')
+    parser.add_argument(
+        '--jobs', type=int, default=min(4, os.cpu_count() or 1),
+        help='pretrainings/evaluations run at once, one core each (default: '
+        'the cores, at most 4)')
     parser.add_argument('--update-docs', metavar='FILE',
                         help='replace the table between the real-results markers')
     parser.add_argument('--figures', metavar='DIR',
@@ -164,16 +169,16 @@ def table(results, seeds, extra):
 
 
 def run_all(args):
-    """Every dataset x row x seed; returns the results and the job records."""
-    jobs = JobRunner('real')
-    results = {}
+    """Every dataset x row x seed, ``--jobs`` at a time; returns the results
+    and the job records."""
+    jobs = JobRunner('real', threads=1)
+    keys, tasks = [], []
     for ds in args.datasets:
         spec = DATASETS[ds]
         work = osp.join(args.work_dir, ds)
         os.makedirs(work, exist_ok=True)
         if not osp.isfile(osp.join(spec['store'], 'index.json')):
             jobs.run([sys.executable, *spec['convert']], osp.join(work, 'convert.log'))
-        results[ds] = {}
         runs = [(method, method, [], [], args.seeds) for method in METHODS]
         if args.random_init:
             runs.append(('ms_aimclr', 'random_init', None, [], args.seeds))
@@ -183,19 +188,23 @@ def run_all(args):
         for method, row, opts, eval_opts, seeds in runs:
             pretrain_cfg = osp.join(CFG, f'{method}_{spec["suffix"]}.py')
             eval_cfg = osp.join(CFG, 'linear', f'linear_{method}_{spec["suffix"]}.py')
-            results[ds][row] = {}
             epochs = 0
             if opts is not None:
                 epochs = Config.fromfile(pretrain_cfg).train_cfg.max_epochs
                 epochs = int(dict(o.split('=', 1) for o in opts).get(
                     'train_cfg.max_epochs', epochs))
             for seed in seeds:
-                results[ds][row][seed] = pretrain_and_evaluate(
-                    jobs, osp.join(work, f'seed{seed}'), row,
+                keys.append((ds, row, seed))
+                tasks.append((f'{ds} {row} seed {seed}', partial(
+                    pretrain_and_evaluate, jobs, osp.join(work, f'seed{seed}'), row,
                     pretrain_cfg=pretrain_cfg, eval_cfg=eval_cfg, epochs=epochs,
-                    seed=seed, pretrain_opts=opts or [], eval_opts=eval_opts)
-        if args.figures and ds == 'msr3d':
-            figures(jobs, ds, osp.join(work, f'seed{args.seeds[0]}'), args.figures)
+                    seed=seed, pretrain_opts=opts or [], eval_opts=eval_opts)))
+    results = {ds: {} for ds in args.datasets}
+    for (ds, row, seed), result in zip(keys, jobs.map(tasks, args.jobs)):
+        results[ds].setdefault(row, {})[seed] = result
+    if args.figures and 'msr3d' in args.datasets:
+        figures(jobs, 'msr3d', osp.join(args.work_dir, 'msr3d', f'seed{args.seeds[0]}'),
+                args.figures)
     return results, jobs.records
 
 

@@ -10,13 +10,16 @@ import json
 import os
 import os.path as osp
 import re
-import resource
 import subprocess
 import sys
+import threading
 import time
-from typing import Dict, List, Optional, Sequence, Tuple
+from concurrent.futures import CancelledError, ThreadPoolExecutor
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
+
+from .progress import format_seconds
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
@@ -46,54 +49,100 @@ def progress_of(line: str) -> Optional[str]:
     return None
 
 
-def _children_cpu_seconds() -> float:
-    """User + system CPU seconds of the finished child processes."""
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
-
 class JobRunner:
     """Run commands from the repository root, each into its own log; their
     progress lines (ETA) are echoed on the console, indented.
 
+    Commands may run from several threads at once (:meth:`map`); each
+    echoed line then names its task.
+
     Args:
         tag (str): Prefix of the progress lines.
         dry_run (bool): Print and record every command, run none.
+        threads (int, optional): ``OMP_NUM_THREADS`` of the commands,
+            unless the environment sets it. With tasks run one per core, 1:
+            a second OpenMP thread contending for a busy core made a training
+            step ~20x slower on 2 cores (docs/results.md).
     """
 
-    def __init__(self, tag: str, dry_run: bool = False) -> None:
+    def __init__(self, tag: str, dry_run: bool = False,
+                 threads: Optional[int] = None) -> None:
         self.tag = tag
         self.dry_run = dry_run
+        self.env = dict(os.environ, PYTHONUNBUFFERED='1')
+        if threads is not None:
+            self.env.setdefault('OMP_NUM_THREADS', str(threads))
         self.records: List[dict] = []
+        self._local = threading.local()
+
+    def _say(self, text: str) -> None:
+        task = getattr(self._local, 'task', None)
+        print(f'[{self.tag}{"" if task is None else " " + task}] {text}', flush=True)
 
     def run(self, cmd: Sequence[str], log: str) -> None:
         """Run ``cmd``; exit with the log's tail if it fails."""
         cmd = [str(c) for c in cmd]
-        print(f'[{self.tag}] $ {" ".join(cmd)}', flush=True)
+        self._say(f'$ {" ".join(cmd)}')
         if self.dry_run:
             self.records.append(dict(cmd=' '.join(cmd), log=log, seconds=None))
             return
         start = time.time()
-        cpu_start = _children_cpu_seconds()
         with open(log, 'w') as f:
             proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE,
                                     stderr=subprocess.STDOUT, text=True,
-                                    env=dict(os.environ, PYTHONUNBUFFERED='1'))
+                                    env=self.env)
             for line in proc.stdout:
                 f.write(line)
                 shown = progress_of(line)
                 if shown:
-                    print(f'[{self.tag}]   {shown}', flush=True)
-            returncode = proc.wait()
+                    self._say(f'  {shown}')
+            # wait4: this command's own CPU time (with its dataloader
+            # workers), whatever else runs beside it
+            _, status, usage = os.wait4(proc.pid, 0)
+            proc.returncode = returncode = os.waitstatus_to_exitcode(status)
         seconds = time.time() - start
         # CPU time does not depend on what else the machine runs; wall time does
         self.records.append(dict(cmd=' '.join(cmd), log=log, seconds=round(seconds, 1),
-                                 cpu_seconds=round(_children_cpu_seconds() - cpu_start, 1)))
+                                 cpu_seconds=round(usage.ru_utime + usage.ru_stime, 1)))
         if returncode:
             with open(log) as f:
                 tail = f.read()[-3000:]
             sys.exit(f'[{self.tag}] failed ({returncode}), see {log}:\n{tail}')
-        print(f'[{self.tag}]   done in {seconds:.0f} s (log: {log})', flush=True)
+        self._say(f'  done in {seconds:.0f} s (log: {log})')
+
+    def map(self, tasks: Sequence[Tuple[str, Callable]], parallel: int = 1) -> list:
+        """The results of ``fn()`` for every ``(name, fn)`` of ``tasks``, in
+        order, up to ``parallel`` at a time (threads, each waiting on its
+        commands), with an overall ETA after each task.
+
+        With one OpenMP thread per command, ``parallel`` commands use as
+        many cores. A task that fails stops the job: the tasks not started
+        are cancelled, the running ones end, and the failure is raised.
+        """
+        start, done, lock = time.time(), [0], threading.Lock()
+        failed = threading.Event()
+
+        def one(name, fn):
+            if failed.is_set():
+                raise CancelledError(name)
+            self._local.task = name
+            try:
+                result = fn()
+            except BaseException:
+                failed.set()
+                raise
+            with lock:
+                done[0] += 1
+                elapsed = time.time() - start
+                eta = elapsed * (len(tasks) / done[0] - 1)
+                print(f'[{self.tag}] {done[0]}/{len(tasks)} tasks done, '
+                      f'{format_seconds(elapsed)}, eta {format_seconds(eta)}', flush=True)
+            return result
+
+        with ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
+            futures = [pool.submit(one, name, fn) for name, fn in tasks]
+            # the first failure in task order (the others were cancelled)
+            return [f.result() for f in futures]
 
 
 def finished(work_dir: str, epochs: int) -> bool:

@@ -14,7 +14,7 @@
 #   one batch and temperature 0.2: with a slow key encoder and a long queue
 #   the query learns to tell fresh keys from stale ones, not clips apart;
 # - no dropout, a quarter of AimCLR's channels, 20 frames, batch 32: cheaper
-#   steps, more of them (120 in 4 epochs here).
+#   steps, more of them (256 in 8 epochs here).
 _base_ = [
     '../../_base_/default_runtime.py', '../../_base_/models/ms_aimclr.py',
     '../../_base_/datasets/aimclr_views.py',
@@ -32,7 +32,7 @@ model = dict(
     queue_len=64,  # two batches
     momentum=0.,
     temperature=0.2,
-    mining_epoch=3)
+    mining_epoch=6)
 train_dataloader = dict(
     batch_size=32,
     num_workers=2,
@@ -56,9 +56,9 @@ train_dataloader = dict(
                  pipelines={{_base_.views}}),
             dict(type='PackMultiSkeletonInputs')
         ]))
-train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=4)
+train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=8)
 optim_wrapper = dict(
-    optimizer=dict(type='SGD', lr=0.1, momentum=0.9, weight_decay=1e-4))
-param_scheduler = [dict(type='MultiStepLR', milestones=[3], gamma=0.1)]
+    optimizer=dict(type='SGD', lr=0.2, momentum=0.9, weight_decay=1e-4))
+param_scheduler = [dict(type='MultiStepLR', milestones=[7], gamma=0.1)]
 default_hooks = dict(
-    logger=dict(interval=10), checkpoint=dict(interval=4, max_keep_ckpts=1))
+    logger=dict(interval=10), checkpoint=dict(interval=8, max_keep_ckpts=1))

@@ -1,0 +1,61 @@
+"""JobRunner: commands with their logs, own CPU time, echoed progress, and
+tasks run several at a time (tools/demo.py, tools/real_results.py)."""
+import sys
+from functools import partial
+
+import pytest
+
+from msclr_plugin.utils.jobs import JobRunner
+
+SPIN = ('import time\n'
+        'start = time.process_time()\n'
+        'while time.process_time() - start < {cpu}: pass\n'
+        "print('[tool] step 1/1, eta 0 s', flush=True)\n")
+
+
+def test_tasks_in_order_with_own_cpu_time_and_progress(tmp_path, capsys):
+    jobs = JobRunner('t')
+
+    def task(i, cpu):
+        log = tmp_path / f'{i}.log'
+        jobs.run([sys.executable, '-c', SPIN.format(cpu=cpu)], str(log))
+        return i, log.read_text()
+
+    tasks = [(f'task {i}', partial(task, i, cpu)) for i, cpu in enumerate((0.6, 0.1, 0.1))]
+    results = jobs.map(tasks, parallel=2)
+    assert [i for i, _ in results] == [0, 1, 2]
+    assert all('eta 0 s' in log for _, log in results)
+    # each command's CPU time is its own, not its neighbours' (the first spins
+    # 0.6 s while the others run beside it)
+    cpu = {r['log'].rsplit('/', 1)[1]: r['cpu_seconds'] for r in jobs.records}
+    assert cpu['0.log'] >= 0.6 and cpu['1.log'] < 0.6 and cpu['2.log'] < 0.6
+    out = capsys.readouterr().out
+    # echoed lines name their task; an overall count and ETA after each task
+    assert '[t task 0]   [tool] step 1/1, eta 0 s' in out
+    assert '[t] 3/3 tasks done' in out
+
+
+def test_a_failing_task_stops_the_job(tmp_path):
+    jobs = JobRunner('t')
+    ran = []
+
+    def task(i, code):
+        ran.append(i)
+        jobs.run([sys.executable, '-c', f'import sys; print("boom {i}"); sys.exit({code})'],
+                 str(tmp_path / f'{i}.log'))
+
+    tasks = [(f'task {i}', partial(task, i, code)) for i, code in enumerate((3, 0, 0, 0))]
+    with pytest.raises(SystemExit, match=r'(?s)failed \(3\).*boom 0'):
+        jobs.map(tasks, parallel=1)
+    assert ran == [0]  # the tasks not started were cancelled
+
+
+def test_threads_of_the_commands(tmp_path, monkeypatch):
+    show = [sys.executable, '-c', "import os; print(os.environ['OMP_NUM_THREADS'])"]
+    monkeypatch.delenv('OMP_NUM_THREADS', raising=False)
+    JobRunner('t', threads=1).run(show, str(tmp_path / 'a.log'))
+    assert (tmp_path / 'a.log').read_text().strip() == '1'
+    # the user's setting wins
+    monkeypatch.setenv('OMP_NUM_THREADS', '3')
+    JobRunner('t', threads=1).run(show, str(tmp_path / 'b.log'))
+    assert (tmp_path / 'b.log').read_text().strip() == '3'
