@@ -35,7 +35,7 @@ def test_table_over_seeds_and_docs_update(tmp_path, monkeypatch):
     work = tmp_path / 'work'
     tool.main(['--datasets', 'msr3d', '--seeds', '0', '2', '--work-dir', str(work),
                '--update-docs', str(doc), '--random-init', '--variant', 'ms_aimclr:long',
-               'train_cfg.max_epochs=16', 'model.queue_len=64', 'eval:model.cls_head.dropout=0.5',
+               'train_cfg.max_epochs=24', 'model.queue_len=64', 'eval:model.cls_head.dropout=0.5',
                '--jobs', '3'])
     # every method x seed ran once, MS-AimCLR with its extra tests, schedules from
     # the configs; the variant on the first seed only, with its own epochs
@@ -43,9 +43,9 @@ def test_table_over_seeds_and_docs_update(tmp_path, monkeypatch):
                                             ('ms_aimclr', 2), ('ms_aimclr_long', 0),
                                             ('random_init', 0), ('random_init', 2)]
     assert ('random_init', 0, 'ms_aimclr_msr3d_xsub.py', 0) in calls  # as initialised
-    assert ('ms_aimclr_long', 0, 'ms_aimclr_msr3d_xsub.py', 16) in calls
-    assert ('ms_aimclr', 0, 'ms_aimclr_msr3d_xsub.py', 8) in calls
-    assert ('aimclr', 0, 'aimclr_msr3d_xsub.py', 16) in calls
+    assert ('ms_aimclr_long', 0, 'ms_aimclr_msr3d_xsub.py', 24) in calls
+    assert ('ms_aimclr', 0, 'ms_aimclr_msr3d_xsub.py', 16) in calls
+    assert ('aimclr', 0, 'aimclr_msr3d_xsub.py', 32) in calls
     text = doc.read_text()
     assert text.startswith('intro\n') and text.endswith('rest\n') and 'old table' not in text
     ms_row = next(line for line in text.splitlines() if line.startswith('| ms_aimclr |'))
@@ -61,15 +61,15 @@ def test_table_over_seeds_and_docs_update(tmp_path, monkeypatch):
     assert '- aimclr vs random_init, linear: +0.0 points (NOT beyond 2 std = 2.8)' in text
     long_row = next(line for line in text.splitlines() if line.startswith('| ms_aimclr_long |'))
     assert long_row.split(' | ')[1:3] == ['1', '50.0']
-    assert '`train_cfg.max_epochs=16 model.queue_len=64 eval:model.cls_head.dropout=0.5`' in text
+    assert '`train_cfg.max_epochs=24 model.queue_len=64 eval:model.cls_head.dropout=0.5`' in text
     # eval: options go to the evaluation, the others to the pretraining
     assert evals['ms_aimclr_long'] == ['model.cls_head.dropout=0.5']
     assert evals['ms_aimclr'] == [] and pretrains['ms_aimclr_long'] == [
-        'train_cfg.max_epochs=16', 'model.queue_len=64']
+        'train_cfg.max_epochs=24', 'model.queue_len=64']
     # re-rendering the saved results runs nothing and writes the same table
     args = ['--datasets', 'msr3d', '--seeds', '0', '2', '--work-dir', str(work),
             '--update-docs', str(doc), '--random-init', '--variant', 'ms_aimclr:long',
-            'train_cfg.max_epochs=16', 'model.queue_len=64', 'eval:model.cls_head.dropout=0.5']
+            'train_cfg.max_epochs=24', 'model.queue_len=64', 'eval:model.cls_head.dropout=0.5']
     assert 'Produced by `python tools/real_results.py ' + ' '.join(args[:8]) in text
     calls.clear()
     tool.main(args + ['--table-only'])
