@@ -22,7 +22,7 @@ import numpy as np
 
 from msclr_plugin.skeletons import JointRegressor, get_layout
 
-from .common import ConversionError, StoreBuilder, check_keypoint
+from .common import ConversionError, StoreBuilder, check_keypoint, read_lines
 
 LAYOUT = 'bandai_bvh_22'
 DERIVED = ('smpl_24', 'kinectv2_25', 'coco')
@@ -207,11 +207,6 @@ def parse_bandai_name(name: str) -> Dict[str, str]:
     return dict(zip(('content', 'style', 'take'), match.groups()))
 
 
-def _read_labels(path: str) -> List[str]:
-    with open(path) as f:
-        return [line.strip() for line in f if line.strip()]
-
-
 def convert_bandai(root: str,
                    out: str,
                    derived: Sequence[str] = DERIVED,
@@ -244,11 +239,11 @@ def convert_bandai(root: str,
     data_dir = osp.join(root, 'data')
     classes = [
         c.replace('dataset-2_', '')
-        for c in _read_labels(osp.join(root, 'cfg', 'content_label.txt'))
+        for c in read_lines(osp.join(root, 'cfg', 'content_label.txt'))
     ]
     styles = [
         s.replace('dataset-2_', '')
-        for s in _read_labels(osp.join(root, 'cfg', 'style_label.txt'))
+        for s in read_lines(osp.join(root, 'cfg', 'style_label.txt'))
     ]
     names = list(files) if files is not None else sorted(f[:-4]
                                                          for f in os.listdir(data_dir)

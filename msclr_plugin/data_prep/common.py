@@ -362,6 +362,13 @@ def source_args(args: argparse.Namespace) -> dict:
     return source_frame(args.scale, args.up, args.mirror)
 
 
+def read_lines(path: str) -> List[str]:
+    """The non-empty lines of a text file (class names, sequence lists),
+    stripped."""
+    with open(path) as f:
+        return [line.strip() for line in f if line.strip()]
+
+
 def print_result(res: Dict, start: float) -> int:
     """Print a converter's skips, store check and output; the exit code
     (1 when the store check failed)."""

@@ -17,7 +17,7 @@ import numpy as np
 
 from msclr_plugin.skeletons import get_layout
 
-from .common import ConversionError, StoreBuilder, check_keypoint
+from .common import ConversionError, StoreBuilder, check_keypoint, read_lines
 
 LAYOUT = 'msr_action3d_20'
 CLASSES = ('high arm wave', 'horizontal arm wave', 'hammer', 'hand catch',
@@ -62,8 +62,7 @@ def read_msr_file(path: str) -> np.ndarray:
 
 def read_protocol(path: str) -> List[str]:
     """Sequence names of ``files_used_in_cvpr12_paper.txt``."""
-    with open(path) as f:
-        return [line.strip() for line in f if line.strip()]
+    return read_lines(path)
 
 
 def convert_msr3d(data_dir: str,

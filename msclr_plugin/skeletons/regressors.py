@@ -158,27 +158,17 @@ def _substitute(term: Dict[str, float], spec: Spec) -> Dict[str, float]:
                    for name, w in term.items()))
 
 
-# Kinect v2 (NTU) to SMPL, for users without RGB videos: joints that
-# correspond are copied; the spine joints are interpolated as from Kinect v1
-# (HipCenter ~ SpineBase, Spine ~ SpineMid, ShoulderCenter ~ SpineShoulder);
-# neck and head invert _SMPL_TO_KINECT's Neck and Head exactly.
-_KINECT_TO_SMPL = _mirror_spec(
-    {
-        'lhip': {'HipLeft': 1.0},
-        'lkne': {'KneeLeft': 1.0},
-        'lank': {'AnkleLeft': 1.0},
-        'ltoe': {'FootLeft': 1.0},
-        'lcla': _lerp('SpineShoulder', 'ShoulderLeft', 0.5),
-        'lsho': {'ShoulderLeft': 1.0},
-        'lelb': {'ElbowLeft': 1.0},
-        'lwri': {'WristLeft': 1.0},
-        'lhan': {'HandLeft': 1.0},
-    }, 'kinectv2_25', 'smpl_24')
+# Kinect v2 (NTU) to SMPL, for users without RGB videos: Kinect v1's map
+# with the v1 spine joints renamed (HipCenter ~ SpineBase, Spine ~ SpineMid,
+# ShoulderCenter ~ SpineShoulder; the limb joints share their names); neck
+# and head invert _SMPL_TO_KINECT's Neck and Head exactly.
+_KINECT_V1_TO_V2 = {'HipCenter': 'SpineBase', 'Spine': 'SpineMid',
+                    'ShoulderCenter': 'SpineShoulder'}
+_KINECT_TO_SMPL = {
+    name: {_KINECT_V1_TO_V2.get(src, src): w for src, w in term.items()}
+    for name, term in _MSR_TO_SMPL.items()
+}
 _KINECT_TO_SMPL.update({
-    'pelv': {'SpineBase': 1.0},
-    'spi1': _lerp('SpineBase', 'SpineMid', 0.6),
-    'spi2': _lerp('SpineMid', 'SpineShoulder', 0.3),
-    'spi3': _lerp('SpineMid', 'SpineShoulder', 0.6),
     'neck': _lerp('Head', 'Neck', 1.4),
     'head': _lerp('Neck', 'Head', 0.6),
 })

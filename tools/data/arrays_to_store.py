@@ -20,7 +20,7 @@ import time
 from tqdm import tqdm
 
 from msclr_plugin.data_prep.arrays import convert_arrays
-from msclr_plugin.data_prep.common import add_store_args, print_result
+from msclr_plugin.data_prep.common import add_store_args, print_result, read_lines
 
 
 def parse_args(argv=None):
@@ -79,10 +79,7 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     start = time.time()
-    classes = None
-    if args.classes:
-        with open(args.classes) as f:
-            classes = [line.strip() for line in f if line.strip()]
+    classes = read_lines(args.classes) if args.classes else None
     res = convert_arrays(
         args.data_dir,
         args.table,

@@ -13,7 +13,7 @@ import time
 
 from tqdm import tqdm
 
-from msclr_plugin.data_prep.common import (add_store_args, print_result,
+from msclr_plugin.data_prep.common import (add_store_args, print_result, read_lines,
                                            source_args)
 from msclr_plugin.data_prep.mmaction_pkl import import_mmaction_pkl
 
@@ -48,10 +48,7 @@ def parse_args():
 def main():
     args = parse_args()
     start = time.time()
-    classes = None
-    if args.classes:
-        with open(args.classes) as f:
-            classes = [line.strip() for line in f if line.strip()]
+    classes = read_lines(args.classes) if args.classes else None
     res = import_mmaction_pkl(
         args.pkl,
         args.out,
