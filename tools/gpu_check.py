@@ -621,9 +621,10 @@ def main(argv=None):
         except Exception as exc:  # noqa: BLE001  (reported; next phase)
             report[name] = dict(error=f'{type(exc).__name__}: {exc}'[-3000:])
         report[name]['phase_s'] = time.monotonic() - start
-    report['seconds'] = args.budget_s - budget.left()
-    with open(os.path.join(args.out, 'gpu_check.json'), 'w') as f:
-        json.dump(report, f, indent=1)
+        # written after every phase: a run cut short keeps what it measured
+        report['seconds'] = args.budget_s - budget.left()
+        with open(os.path.join(args.out, 'gpu_check.json'), 'w') as f:
+            json.dump(report, f, indent=1)
     text = markdown(report)
     with open(os.path.join(args.out, 'gpu_check.md'), 'w') as f:
         f.write(text)
