@@ -35,7 +35,15 @@ through ``custom_imports``), and documented in ``docs/install.md`` and
    that a later ``--resume`` trips over. Local files are written through
    :class:`~msclr_plugin.utils.checkpoint_files.AtomicLocalBackend`
    (temporary file, then rename) instead.
+
+5. mmaction2 1.2.0 imports its VindLU models whenever ``transformers>=4.28``
+   is installed, and they import ``apply_chunking_to_forward`` from
+   ``transformers.modeling_utils``, which transformers 5 removed: with
+   transformers 5 installed (as on the lent GPU machine's image) ``import
+   mmaction.models`` fails. The multimodal models are registered as
+   mmaction's own placeholders instead (they raise a clear error if built).
 """
+import importlib.metadata
 import importlib.util
 import os.path as osp
 import re
@@ -79,6 +87,16 @@ def _stub_missing_drn() -> None:
     package.drn = module
     sys.modules[name] = package
     sys.modules[name + '.drn'] = module
+
+
+def _skip_incompatible_multimodal() -> None:
+    try:
+        major = int(importlib.metadata.version('transformers').split('.')[0])
+    except (importlib.metadata.PackageNotFoundError, ValueError):
+        return
+    if major >= 5 and 'mmaction.models.multimodal' not in sys.modules:
+        import mmaction.utils.dependency as dependency
+        dependency.WITH_MULTIMODAL = False
 
 
 def _history_buffer_reduce(self):
@@ -161,6 +179,7 @@ def apply() -> None:
     if _APPLIED:
         return
     _stub_missing_drn()
+    _skip_incompatible_multimodal()
 
     from mmengine.fileio import register_backend
     from mmengine.logging import HistoryBuffer
