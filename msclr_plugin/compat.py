@@ -1,4 +1,4 @@
-"""Deliberate fixes for two known breakages of the pinned OpenMMLab stack,
+"""Deliberate fixes for three known breakages of the pinned OpenMMLab stack,
 strict checkpoint loading and atomic checkpoint writing.
 
 All are applied once, when :mod:`msclr_plugin` is imported (which configs do
