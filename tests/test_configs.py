@@ -27,7 +27,7 @@ PROTOCOLS = ('linear_ms_aimclr_{}.py', 'linear_ms_aimclr_{}_ensemble.py',
              'linear_ms_aimclr_{}_transfer.py', 'semi_ms_aimclr_{}_1p.py',
              'semi_ms_aimclr_{}_10p.py', 'finetune_ms_aimclr_{}.py')
 NTU_RE = re.compile(r'^(?P<kind>ms_aimclr|linear_ms_aimclr|semi_ms_aimclr|'
-                    r'finetune_ms_aimclr)_(?P<bench>ntu60_xsub|ntu60_xview|'
+                    r'finetune_ms_aimclr|aimclr|linear_aimclr)_(?P<bench>ntu60_xsub|ntu60_xview|'
                     r'ntu120_xsub|ntu120_xset)(?P<stream>|_bone|_motion)'
                     r'(?P<variant>|_ensemble|_transfer|_1p|_10p)\.py$')
 _BUILT = {}  # identical model / pipeline configs are built once
@@ -45,6 +45,9 @@ def test_config_inventory():
             assert f'ms_aimclr_{bench}{stream}.py' in names
             for protocol in PROTOCOLS:
                 assert protocol.format(bench + stream) in names
+            # Table 1's AimCLR baseline rows
+            assert {f'aimclr_{bench}{stream}.py',
+                    f'linear_aimclr_{bench}{stream}.py'} <= names
 
 
 def _build_once(registry_build, cfg):
@@ -85,18 +88,25 @@ def _check_ntu(cfg, name, path):
     if bench != 'ntu60_xsub' or match['stream']:
         assert lines[0].startswith('_base_ = ') and len(lines) <= 6, name
     assert cfg.model.data_preprocessor.stream == STREAMS[match['stream']]
-    loaders = [cfg.train_dataloader] + ([] if kind == 'ms_aimclr' else
+    pretrain = kind in ('ms_aimclr', 'aimclr')
+    loaders = [cfg.train_dataloader] + ([] if pretrain else
                                        [cfg.val_dataloader, cfg.test_dataloader])
     for loader, part in zip(loaders, ('train', 'val', 'val')):
         assert loader.dataset.ann_file == f'data/stores/{store}_msclr', name
         assert loader.dataset.split == f'{split}_{part}', name
-    if kind == 'ms_aimclr':
+    if kind in ('aimclr', 'linear_aimclr'):  # the single-convention baseline
+        assert cfg.model.backbone.graph_cfg.layouts == ['kinectv2_25'], name
+        assert {tuple(loader.dataset.conventions) for loader in loaders} == \
+            {('kinectv2_25', )}, name
+    if pretrain:
         return
     assert cfg.model.cls_head.num_classes == classes
     backbone = cfg.model.backbone
     assert backbone.init_cfg.type == 'Pretrained'
     test_mode = cfg.test_dataloader.dataset.mode
-    if kind == 'linear_ms_aimclr':
+    if kind == 'linear_aimclr':
+        assert backbone.frozen_stages == 10 and test_mode == 'kinectv2_25'
+    elif kind == 'linear_ms_aimclr':
         assert backbone.frozen_stages == 10
         modes = {'': ('kinectv2_25', 'kinectv2_25'),
                  '_ensemble': ('single', 'all'),
@@ -104,6 +114,9 @@ def _check_ntu(cfg, name, path):
         assert (cfg.train_dataloader.dataset.mode, test_mode) == modes
         assert (cfg.model.cls_head.get('test_classifier') == 'kinectv2_25') \
             == (variant == '_transfer')
+        # the rule behind the published ensemble numbers (authors' code)
+        assert (cfg.model.cls_head.get('view_fusion') == 'logits') == \
+            (variant == '_ensemble'), name
     else:
         assert backbone.frozen_stages == -1 and test_mode == 'kinectv2_25'
         fraction = {'_1p': 0.01, '_10p': 0.1, '': None}[variant]
