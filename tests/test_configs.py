@@ -196,3 +196,34 @@ def test_ntu_config_runs_on_ntu_shaped_data(tmp_path):
     assert runner.iter >= 3
     assert int(runner.model.queue_ptr) == (4 * runner.iter) % 64
     assert (tmp_path / 'work' / 'epoch_1.pth').is_file()
+
+
+def test_nw_ucla_and_transfer_configs():
+    """NW-UCLA cross-view and NTU -> PKU-MMD II transfer: what the names
+    promise."""
+    linear = 'configs/msclr/linear/'
+    for name in ('ms_aimclr_nw_ucla_xview', 'aimclr_nw_ucla_xview'):
+        pre = Config.fromfile(str(ROOT / f'configs/msclr/{name}.py'))
+        lin = Config.fromfile(str(ROOT / f'{linear}linear_{name}.py'))
+        assert pre.train_dataloader.dataset.split == 'xview_train'
+        assert pre.train_dataloader.dataset.ann_file == 'data/stores/nw_ucla'
+        assert lin.model.cls_head.num_classes == 10
+        assert (lin.train_dataloader.dataset.split, lin.test_dataloader.dataset.split) \
+            == ('xview_train', 'xview_val')
+        assert lin.test_dataloader.dataset.mode == 'msr_action3d_20'
+        assert list(lin.model.backbone.graph_cfg.layouts) == \
+            list(pre.model.backbone.graph_cfg.layouts)
+    for source in ('ntu60_xsub', 'ntu120_xsub'):
+        pre = Config.fromfile(str(ROOT / f'configs/msclr/ms_aimclr_{source}.py'))
+        for protocol, frozen in (('linear', 10), ('finetune', -1)):
+            cfg = Config.fromfile(str(
+                ROOT / f'{linear}transfer_ms_aimclr_{source}_pku2_xsub_{protocol}.py'))
+            assert cfg.model.backbone.init_cfg.checkpoint == \
+                f'work_dirs/ms_aimclr_{source}/epoch_300.pth'
+            assert cfg.model.backbone.frozen_stages == frozen
+            assert cfg.model.cls_head.num_classes == 51
+            for loader in ('train_dataloader', 'test_dataloader'):
+                assert cfg[loader].dataset.ann_file == 'data/stores/pku2_msclr'
+            # the pretraining's encoder loads: same conventions
+            assert list(cfg.model.backbone.graph_cfg.layouts) == \
+                list(pre.model.backbone.graph_cfg.layouts)

@@ -216,3 +216,28 @@ def test_resume_and_table(tmp_path, capsys):
     assert 'ms_aimclr_ntu60_xsub_motion/ensemble/best_acc_top1_epoch_90.pth' \
         in commands[0]
     assert 'view_fusion=logits' in commands[0]
+
+
+def test_transfer_reuses_the_ntu_pretrainings(tmp_path, capsys):
+    tool = load_tool('reproduce_paper')
+    work = tmp_path / 'work'
+    tool.main(['--dry-run', '--work-dir', str(work), '--models', 'ms_aimclr',
+               '--transfer', '--gpus', '2'])
+    out = capsys.readouterr().out
+    commands = _commands(out)
+    # Table 1's 60 MS-AimCLR commands + 2 sources x 2 protocols x (train, test)
+    assert len(commands) == 60 + 8
+    for source in ('ntu60_xsub', 'ntu120_xsub'):
+        pre = f'configs/msclr/ms_aimclr_{source}.py '
+        assert sum(pre in c for c in commands) == 1  # pretrained once
+        # the global batches of the configs (128 linear, 64 fine-tuning)
+        for protocol, batch in (('linear', 64), ('finetune', 32)):
+            cfg = (f'configs/msclr/linear/transfer_ms_aimclr_{source}_pku2_xsub_'
+                   f'{protocol}.py')
+            runs = [c for c in commands if cfg in c]
+            assert len(runs) == 2 and 'dist_train' in runs[0], runs
+            assert (f'init_cfg.checkpoint={work}/ms_aimclr_{source}/pretrain/'
+                    'epoch_300.pth') in runs[0]
+            assert all('ann_file=data/stores/pku2_msclr' in c for c in runs)
+            assert runs[0].endswith(f'train_dataloader.batch_size={batch}')
+            assert f'| {source} -> pku2_xsub {protocol} |  |' in out

@@ -37,6 +37,9 @@ output exists (final checkpoint, dump) is not run again, and every training
 is started with --resume, so an interrupted run continues where it stopped.
 --gpu-report gpu_check.json (tools/gpu_check.py) adds estimated GPU hours
 per row from the measured step time of the NTU-60 pretraining config.
+--transfer adds transfer learning: the NTU-60 / NTU-120 xsub MS-AimCLR joint
+pretrainings (shared with Table 1) -> PKU-MMD II xsub, linear probe and
+fine-tuning (configs/msclr/linear/transfer_*.py).
 
 Examples:
     python tools/reproduce_paper.py --dry-run --gpus 8     # every command
@@ -85,7 +88,11 @@ TRAIN_CLIPS = {'ntu60_xsub': 40320, 'ntu60_xview': 37920,
                'ntu120_xsub': 63026, 'ntu120_xset': 54471}
 # the gpu_check epoch slice whose step time the estimate uses
 MEASURED_CONFIG = 'configs/msclr/ms_aimclr_ntu60_xsub.py'
-STORES = {'ntu60': 'data/stores/ntu60_msclr', 'ntu120': 'data/stores/ntu120_msclr'}
+STORES = {'ntu60': 'data/stores/ntu60_msclr', 'ntu120': 'data/stores/ntu120_msclr',
+          'pku2': 'data/stores/pku2_msclr'}
+# transfer learning (--transfer): pretrainings -> PKU-MMD II xsub protocols
+TRANSFER_SOURCES = ('ntu60_xsub', 'ntu120_xsub')
+TRANSFER_PROTOCOLS = ('linear', 'finetune')
 
 
 def load_paper_tables(path: str = TABLES) -> dict:
@@ -117,6 +124,10 @@ def parse_args(argv=None):
                         help="how the ensemble probes combine their classifiers "
                         "(default: the data file's, 'logits': the authors' code, "
                         'which produced the published numbers)')
+    parser.add_argument('--transfer', action='store_true',
+                        help='also transfer learning: the NTU-60 / NTU-120 xsub '
+                        'MS-AimCLR pretrainings -> PKU-MMD II xsub, linear probe '
+                        'and fine-tuning (configs/msclr/linear/transfer_*.py)')
     parser.add_argument('--stores', nargs='+', default=[], metavar='NAME=DIR',
                         help='store directories, e.g. ntu60=/data/ntu60_msclr '
                         f'(defaults: {STORES})')
@@ -201,6 +212,7 @@ class Reproduction:
         self.jobs = JobRunner('reproduce', dry_run=args.dry_run)
         self.rule = args.ensemble_rule or tables['ensemble_rule']
         self.plans = {}
+        self.pretrained = {}
         self.stores = dict(STORES)
         for item in args.stores:
             name, _, path = item.partition('=')
@@ -244,9 +256,11 @@ class Reproduction:
         else:
             self.jobs.run(cmd, log)
 
-    def stream(self, model: str, bench: str, suffix: str) -> dict:
-        """Pretrain one stream and test its probes; returns the dumps."""
+    def pretrain(self, model: str, bench: str, suffix: str) -> str:
+        """Pretrain one stream (once per run); returns its final checkpoint."""
         args, name = self.args, f'{model}_{bench}{suffix}'
+        if name in self.pretrained:
+            return self.pretrained[name]
         store = self.stores[bench.split('_')[0]]
         if not args.dry_run and not osp.isfile(osp.join(store, 'index.json')):
             sys.exit(f'{store}: no skeleton store (docs/data_preparation.md, or '
@@ -262,28 +276,64 @@ class Reproduction:
                        f'train_cfg.max_epochs={epochs}',
                        f'train_dataloader.dataset.ann_file={store}'
                    ]), osp.join(base, 'pretrain.log'))
-        pre_ckpt = osp.join(pre_dir, f'epoch_{epochs}.pth')
-        data = [f'{loader}.dataset.ann_file={store}'
-                for loader in ('train_dataloader', 'val_dataloader',
-                               'test_dataloader')]
+        self.pretrained[name] = osp.join(pre_dir, f'epoch_{epochs}.pth')
+        return self.pretrained[name]
+
+    def stream(self, model: str, bench: str, suffix: str) -> dict:
+        """Pretrain one stream and test its probes; returns the dumps."""
+        name = f'{model}_{bench}{suffix}'
+        pre_ckpt = self.pretrain(model, bench, suffix)
+        store = self.stores[bench.split('_')[0]]
         dumps = {}
         for probe, probe_suffix in MODELS[model][1]:
             cfg = osp.join(CFG, 'linear', f'linear_{name}{probe_suffix}.py')
             rule = ([f'model.cls_head.view_fusion={self.rule}']
                     if probe == 'ensemble' else [])
-            lin_epochs = max_epochs(cfg, args.linear_epochs)
-            lin_dir = osp.join(base, probe)
-            self._step(finished(lin_dir, lin_epochs),
-                       self._train(cfg, lin_dir, [
-                           f'model.backbone.init_cfg.checkpoint={pre_ckpt}',
-                           f'train_cfg.max_epochs={lin_epochs}', *data, *rule
-                       ]), osp.join(base, f'{probe}.log'))
-            dump = osp.join(base, f'{probe}_scores.pkl')
-            ckpt = best_checkpoint(lin_dir, args.dry_run or osp.isfile(dump))
-            self._step(osp.isfile(dump),
-                       self._test(cfg, ckpt, osp.join(base, f'{probe}_test'), dump,
-                                  data + rule), osp.join(base, f'{probe}_test.log'))
-            dumps[probe] = dump
+            dumps[probe] = self.evaluate(cfg, pre_ckpt, store,
+                                         osp.join(self.work, name), probe, rule)
+        return dumps
+
+    def evaluate(self, cfg: str, pre_ckpt: str, store: str, base: str,
+                 probe: str, options=()) -> str:
+        """Train the evaluation ``cfg`` on the pretraining ``pre_ckpt`` and
+        test its best checkpoint; returns the score dump."""
+        args = self.args
+        data = [f'{loader}.dataset.ann_file={store}'
+                for loader in ('train_dataloader', 'val_dataloader',
+                               'test_dataloader')] + list(options)
+        lin_epochs = max_epochs(cfg, args.linear_epochs)
+        lin_dir = osp.join(base, probe)
+        self._step(finished(lin_dir, lin_epochs),
+                   self._train(cfg, lin_dir, [
+                       f'model.backbone.init_cfg.checkpoint={pre_ckpt}',
+                       f'train_cfg.max_epochs={lin_epochs}', *data
+                   ]), osp.join(base, f'{probe}.log'))
+        dump = osp.join(base, f'{probe}_scores.pkl')
+        ckpt = best_checkpoint(lin_dir, args.dry_run or osp.isfile(dump))
+        self._step(osp.isfile(dump),
+                   self._test(cfg, ckpt, osp.join(base, f'{probe}_test'), dump,
+                              data), osp.join(base, f'{probe}_test.log'))
+        return dump
+
+    def transfer(self) -> dict:
+        """NTU-60 / NTU-120 xsub pretraining (MS-AimCLR joint, shared with
+        Table 1) -> PKU-MMD II xsub, linear probe and fine-tuning; returns
+        ``{(source, protocol): dump}``."""
+        store = self.stores['pku2']
+        if not self.args.dry_run and not osp.isfile(osp.join(store, 'index.json')):
+            sys.exit(f'{store}: no PKU-MMD II store (docs/data_preparation.md, '
+                     'or --stores pku2=DIR)')
+        dumps = {}
+        for source in TRANSFER_SOURCES:
+            pre_ckpt = self.pretrain('ms_aimclr', source, '')
+            base = osp.join(self.work, f'transfer_{source}_pku2_xsub')
+            if not self.args.dry_run:
+                os.makedirs(base, exist_ok=True)
+            for protocol in TRANSFER_PROTOCOLS:
+                cfg = osp.join(CFG, 'linear', f'transfer_ms_aimclr_{source}_'
+                               f'pku2_xsub_{protocol}.py')
+                dumps[source, protocol] = self.evaluate(cfg, pre_ckpt, store, base,
+                                                        protocol)
         return dumps
 
     def run(self) -> dict:
@@ -322,6 +372,23 @@ def our_rows(tables: dict, dumps: dict) -> list:
                            else None)
         rows.append(dict(row, ours=ours))
     return rows
+
+
+def transfer_rows(dumps: dict) -> dict:
+    """``'<source> -> pku2_xsub <protocol>'``: top-1 (%) of each transfer
+    dump present, else None."""
+    from msclr_plugin.evaluation.fusion import fuse_dumps
+    return {f'{source} -> pku2_xsub {protocol}':
+            100 * fuse_dumps([dump])['report']['top1'] if osp.isfile(dump) else None
+            for (source, protocol), dump in dumps.items()}
+
+
+def format_transfer(rows: dict) -> str:
+    """Markdown: transfer learning (the paper reports none)."""
+    lines = ['| transfer (MS-AimCLR joint) | ours top-1 |', '|---|---|']
+    lines += [f'| {name} | {"" if v is None else f"{v:.1f}"} |'
+              for name, v in rows.items()]
+    return '\n'.join(lines)
 
 
 def pretrain_hours(report_path: str, args) -> dict:
@@ -411,11 +478,15 @@ def main(argv=None):
             f"{args.gpu_report}: {estimate['step_s']:.3f} s a step at batch "
             f"{estimate['batch']} ({MEASURED_CONFIG}); a 3s row shares its "
             'pretrainings with the single-stream rows')
+    transfer = {}
+    if args.transfer:
+        transfer = transfer_rows(repro.transfer())
+        notes.append(format_transfer(transfer))
     print('\n'.join(notes))
     if not args.dry_run:
         with open(osp.join(repro.work, 'table.json'), 'w') as f:
-            json.dump(dict(rows=rows, ensemble_rule=repro.rule,
-                           gpu_hours=hours, commands=repro.jobs.records),
+            json.dump(dict(rows=rows, ensemble_rule=repro.rule, gpu_hours=hours,
+                           transfer=transfer, commands=repro.jobs.records),
                       f, indent=1)
         with open(osp.join(repro.work, 'table.md'), 'w') as f:
             f.write(text + '\n\n' + '\n'.join(notes) + '\n')
