@@ -13,7 +13,6 @@ float64, train mode (batch statistics), with and without nearest-neighbour
 mining: the losses, the keys, the queue after the step and the gradients of
 every query-encoder parameter agree within 1e-5 (measured: ~1e-9 or less).
 """
-import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F

@@ -27,8 +27,8 @@ PROTOCOLS = ('linear_ms_aimclr_{}.py', 'linear_ms_aimclr_{}_ensemble.py',
              'linear_ms_aimclr_{}_transfer.py', 'semi_ms_aimclr_{}_1p.py',
              'semi_ms_aimclr_{}_10p.py', 'finetune_ms_aimclr_{}.py')
 NTU_RE = re.compile(r'^(?P<kind>ms_aimclr|linear_ms_aimclr|semi_ms_aimclr|'
-                    r'finetune_ms_aimclr|aimclr|linear_aimclr)_(?P<bench>ntu60_xsub|ntu60_xview|'
-                    r'ntu120_xsub|ntu120_xset)(?P<stream>|_bone|_motion)'
+                    r'finetune_ms_aimclr|aimclr|linear_aimclr)_'
+                    r'(?P<bench>ntu60_xsub|ntu60_xview|ntu120_xsub|ntu120_xset)(?P<stream>|_bone|_motion)'
                     r'(?P<variant>|_ensemble|_transfer|_1p|_10p)\.py$')
 _BUILT = {}  # identical model / pipeline configs are built once
 

@@ -30,8 +30,8 @@ class StandInPort(torch.nn.Module):
                       np.array(images[0])))
         joints = 66 if skeleton == '' else len(self.per_skeleton_indices[skeleton])
         people = np.stack([np.full((joints, 3), 100.), np.full((joints, 3), 200.)])
-        return dict(poses3d=[people] * len(images),
-                    boxes=[np.array([[0, 0, 1, 1, .5], [0, 0, 1, 1, .9]])] * len(images))
+        boxes = np.array([[0, 0, 1, 1, .5], [0, 0, 1, 1, .9]])
+        return dict(poses3d=[people] * len(images), boxes=[boxes] * len(images))
 
 
 def stand_in(path):

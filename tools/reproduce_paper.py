@@ -113,13 +113,12 @@ def parse_args(argv=None):
                         'tools/dist_*.sh, or slurm tasks with --slurm; the '
                         "global batch stays the paper's 128; 0: one process, "
                         'as tools/train.py chooses the device')
-    parser.add_argument('--slurm', metavar='PARTITION',
-                        help='run every job with tools/slurm_{train,test}.sh '
-                        'on this partition (--gpus tasks)')
-    parser.add_argument('--auto-scale-lr', action='store_true',
-                        help='keep the configured batch per process (global '
-                        'batch x N) and scale lr by N (linear rule; not the '
-                        "paper's setting, logged)")
+    parser.add_argument(
+        '--slurm', metavar='PARTITION',
+        help='jobs through tools/slurm_{train,test}.sh, --gpus tasks each')
+    parser.add_argument(
+        '--auto-scale-lr', action='store_true',
+        help="batch 128 per process, lr x N (linear rule, logged; not the paper's)")
     parser.add_argument('--ensemble-rule', choices=('logits', 'softmax'),
                         help="how the ensemble probes combine their classifiers "
                         "(default: the data file's, 'logits': the authors' code, "

@@ -9,6 +9,7 @@ check (tools/data/check_store.py); exit status 1 when it fails.
 import argparse
 import sys
 import time
+from functools import partial
 
 from tqdm import tqdm
 
@@ -18,23 +19,21 @@ from msclr_plugin.data_prep.nw_ucla import convert_nw_ucla
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_store_args(parser, source=False)
     parser.add_argument('--data-dir', required=True,
                         help='folder of aAA_sSS_eEE_vVV.json (all_sqe)')
     parser.add_argument('--out', required=True, help='output store dir')
     parser.add_argument('--derived', nargs='*', default=[],
                         help='further conventions of the same motion through '
                         'the built-in joint regressors, e.g. coco')
-    add_store_args(parser, source=False)
     return parser.parse_args(argv)
 
 
 def main(argv=None):
-    args = parse_args(argv)
-    start = time.time()
-    res = convert_nw_ucla(
-        args.data_dir, args.out, derived=args.derived, preprocess=args.preprocess,
-        check=not args.no_check,
-        progress=lambda it: tqdm(it, desc='NW-UCLA files', unit='file'))
+    args, start = parse_args(argv), time.time()
+    res = convert_nw_ucla(args.data_dir, args.out, args.derived, args.preprocess,
+                          not args.no_check,
+                          partial(tqdm, desc='NW-UCLA files', unit='file'))
     print(f'{res["seen"]} files found')
     return print_result(res, start)
 
