@@ -56,5 +56,8 @@ def test_ensemble_tool_rule(tmp_path, capsys):
     # a group of views fused with another stream: each group first
     result = fuse_dumps([[a, b], a], weights=[1, 0], ensemble_rule='softmax')
     assert result['report']['top1'] == 1.0
+    # a file whose name holds '+' is one dump
+    plus = write_dump(tmp_path / 'j+m.pkl', VIEW_A, labels)
+    assert fuse_dumps([plus])['report']['top1'] == 1.0
     with pytest.raises(SystemExit, match='raw scores'):
         tool.main([f'{a}+{b}', '--scores', 'prob'])

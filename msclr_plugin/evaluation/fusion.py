@@ -9,6 +9,7 @@ written by :class:`~msclr_plugin.models.heads.MSLinearHead`), ``gt_label``
 MS-CLR fuse streams on raw scores (their ``ensemble_ntu_cs.py`` adds the
 pickled classifier outputs), which is the default here.
 """
+import os.path as osp
 import pickle
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
@@ -177,15 +178,17 @@ def fuse_dumps(paths: Sequence[Union[str, Sequence[str]]],
     ``'prob'``, see :func:`scores_from_results`); report accuracies.
 
     An entry of ``paths`` may be a group of per-convention dumps of one
-    stream (a list, or paths joined by ``+``): they are first combined into
-    the skeleton-specific ensemble by ``ensemble_rule`` (see
-    :func:`ensemble_views`).
+    stream (a list, or paths joined by ``+`` where no file has that name):
+    they are first combined into the skeleton-specific ensemble by
+    ``ensemble_rule`` (see :func:`ensemble_views`).
 
     Returns:
         dict: ``fused`` scores, ``labels``, ``streams`` (per-entry accuracy
         reports) and ``report`` (accuracies of the fusion).
     """
-    groups = [p.split('+') if isinstance(p, str) else list(p) for p in paths]
+    # 'a.pkl+b.pkl' is a group unless a file of that very name exists
+    groups = [[p] if isinstance(p, str) and osp.isfile(p) else
+              p.split('+') if isinstance(p, str) else list(p) for p in paths]
     dumps = [_load_group(g, scores, ensemble_rule) for g in groups]
     check_aligned(dumps, ['+'.join(g) for g in groups])
     labels = dumps[0][1]
