@@ -268,8 +268,9 @@ def draw_video(video: str, landmarks: np.ndarray, text: Sequence[str],
         frame = cv2.cvtColor(frame, cv2.COLOR_RGB2BGR)
         h, w = frame.shape[:2]
         if writer is None:
-            fourcc = cv2.VideoWriter_fourcc(*('mp4v' if out.endswith('.mp4') else 'MJPG'))
-            writer = cv2.VideoWriter(out, fourcc, fps, (w, h))
+            codec = 'mp4v' if out.endswith('.mp4') else 'MJPG'
+            writer = cv2.VideoWriter(out, cv2.VideoWriter_fourcc(*codec), fps,
+                                     (w, h))
             if not writer.isOpened():
                 raise ValueError(f'{out}: cannot write a video here')
         thick = max(2, round(h / 270))
