@@ -9,10 +9,12 @@ Examples:
     python tools/train.py <config> --resume            # latest in work_dir
     python tools/train.py <config> --cfg-options train_dataloader.batch_size=64
     python tools/train.py <config> --seed 1 --init-only  # random-encoder control
+    python tools/train.py <config> --steps 500    # epochs etc. for 500 steps
     bash tools/dist_train.sh <config> 8                 # torchrun, 8 GPUs
 """
 import argparse
 import logging
+import os
 import os.path as osp
 
 from mmengine.config import Config
@@ -24,6 +26,7 @@ from msclr_plugin.utils import tune_allocator
 from msclr_plugin.utils.checkpoint_files import last_complete_checkpoint
 from msclr_plugin.utils.jobs import save_initial_checkpoint
 from msclr_plugin.utils.launch import build_runner, work_dir_of
+from msclr_plugin.utils.train_steps import format_settings, set_train_steps
 
 
 def parse_args(argv=None):
@@ -55,6 +58,13 @@ def parse_args(argv=None):
         help='write the model as initialised (seeded by --seed) to '
         '<work-dir>/epoch_0.pth and stop, training nothing: the random-encoder '
         'control of the evaluations')
+    parser.add_argument(
+        '--steps',
+        type=int,
+        help='train for about this many steps on the config\'s data: sets '
+        'max_epochs, the mining epoch, lr milestones and checkpoint / kNN '
+        'intervals at the same fraction of training '
+        '(tools/analysis/count_steps.py --steps prints them)')
     add_launcher_args(parser)
     return parse_launcher_args(parser, argv)
 
@@ -92,6 +102,13 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
         cfg.randomness = randomness
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
+    if args.steps is not None:
+        # after --cfg-options: counted on the data the run will read
+        gpus = int(os.environ.get('WORLD_SIZE') or os.environ.get('SLURM_NTASKS')
+                   or 1) if args.launcher != 'none' else 1
+        res = set_train_steps(cfg, args.steps, gpus)
+        print_log(f'--steps {args.steps}: {res["steps"]} steps, '
+                  f'{format_settings(res["settings"])}', logger='current')
     if args.resume == 'auto':
         # the newest checkpoint that is whole (an interrupted save elsewhere
         # may have left a truncated one); none: train from scratch

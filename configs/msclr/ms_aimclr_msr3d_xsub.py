@@ -19,11 +19,12 @@ default_hooks = dict(checkpoint=dict(interval=16))
 train_dataloader = dict(
     batch_size=32, batch_sampler=dict(drop_last=True),
     dataset=dict(ann_file='data/msr3d', conventions=conventions))
-# kNN top-1 of the encoder every 4 epochs (training curves), on the Kinect v1
-# recording: bank = training clips, queries = test clips
+# kNN top-1 of the encoder every 4 epochs (training curves) on the training
+# data's reference convention (the Kinect v1 recording): bank = the training
+# split, queries = its val split (xsub_val). Store, conventions and splits
+# follow train_dataloader.dataset (KNNMonitorHook), so overriding those
+# re-targets the monitor too.
 knn_data = dict(
-    type='MultiSkeletonDataset', ann_file='data/msr3d',
-    conventions=['msr_action3d_20'], mode='msr_action3d_20',
     pipeline=[dict(type='MSMultiView', common={{_base_.cpu_prepare}}, default=[]),
               dict(type='PackMultiSkeletonInputs')])
 knn_loader = dict(batch_size=64, num_workers=0,
@@ -31,7 +32,6 @@ knn_loader = dict(batch_size=64, num_workers=0,
 custom_hooks = [
     dict(type='RNGStateHook'),
     dict(type='KNNMonitorHook', interval=4,
-         train_dataloader=dict(knn_loader, dataset=dict(knn_data, split='xsub_train')),
-         val_dataloader=dict(knn_loader, dataset=dict(knn_data, split='xsub_val',
-                                                      test_mode=True)))
+         train_dataloader=dict(knn_loader, dataset=knn_data),
+         val_dataloader=dict(knn_loader, dataset=dict(knn_data, test_mode=True)))
 ]

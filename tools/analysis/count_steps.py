@@ -9,19 +9,27 @@ With ``ConventionGroupedBatchSampler(mix_leftovers=True)`` (or no batch
 sampler) the count is fixed; without it, each epoch's count depends on the
 convention pairs drawn, shown here for the config's seed.
 
-Example:
+With ``--steps N`` each config's schedule is first rewritten for a budget
+of N steps (``tools/train.py --steps N`` does the same): the epochs whose
+steps come closest to N on the config's data, the mining epoch, lr
+milestones and checkpoint / monitor intervals at the same fraction of
+training; the settings are printed as ``--cfg-options`` that give them.
+
+Examples:
     python tools/analysis/count_steps.py configs/msclr/ms_aimclr_msr3d_xsub.py \
         configs/msclr/aimclr_msr3d_xsub.py
+    python tools/analysis/count_steps.py configs/msclr/ms_aimclr_msr3d_xsub.py \
+        configs/msclr/aimclr_msr3d_xsub.py --steps 500 \
+        --cfg-options train_dataloader.dataset.ann_file=data/my_store
 """
 import argparse
-from typing import List
 
 from mmengine.config import Config
-from mmengine.registry import init_default_scope
-from mmengine.runner import Runner, set_random_seed
 
 import msclr_plugin  # noqa: F401  (stack fixes + registration, first)
 from msclr_plugin.utils.cli import add_cfg_options
+from msclr_plugin.utils.train_steps import (epoch_steps, format_settings,
+                                            set_train_steps)
 
 
 def parse_args(argv=None):
@@ -29,37 +37,10 @@ def parse_args(argv=None):
     parser.add_argument('configs', nargs='+', help='training configs')
     parser.add_argument('--gpus', type=int, default=1,
                         help='processes (one global batch per step)')
+    parser.add_argument('--steps', type=int,
+                        help='a step budget: print the settings that give it')
     add_cfg_options(parser)
     return parser.parse_args(argv)
-
-
-def count_steps(cfg: Config, gpus: int = 1) -> List[int]:
-    """Steps of every epoch of ``cfg``'s epoch-based training.
-
-    Args:
-        cfg (Config): A training config.
-        gpus (int): Processes; the global batch is ``gpus`` times the
-            config's ``batch_size``. Defaults to 1.
-
-    Returns:
-        list[int]: One count per epoch.
-    """
-    init_default_scope(cfg.get('default_scope', 'mmaction'))
-    seed = (cfg.get('randomness') or {}).get('seed')
-    if seed is not None:
-        set_random_seed(seed)
-    loader_cfg = cfg.train_dataloader.copy()
-    loader_cfg.batch_size = loader_cfg.batch_size * gpus
-    loader_cfg.num_workers = 0
-    loader_cfg.persistent_workers = False
-    loader = Runner.build_dataloader(loader_cfg, seed=seed)
-    sampler = loader.batch_sampler if hasattr(
-        loader.batch_sampler, 'set_epoch') else loader.sampler
-    steps = []
-    for epoch in range(cfg.train_cfg.max_epochs):
-        sampler.set_epoch(epoch)
-        steps.append(len(loader))
-    return steps
 
 
 def main(argv=None):
@@ -69,7 +50,11 @@ def main(argv=None):
         cfg = Config.fromfile(path)
         if args.cfg_options:
             cfg.merge_from_dict(args.cfg_options)
-        steps = count_steps(cfg, args.gpus)
+        if args.steps:
+            res = set_train_steps(cfg, args.steps, args.gpus)
+            print(f'{path}: for {args.steps} steps: --cfg-options '
+                  f'{format_settings(res["settings"])}')
+        steps = epoch_steps(cfg, args.gpus)
         batch = cfg.train_dataloader.batch_size
         per_epoch = (str(steps[0]) if len(set(steps)) == 1 else
                      f'{min(steps)}-{max(steps)} {steps}')

@@ -7,6 +7,11 @@ Examples (docs/data_preparation.md, "Any dataset"):
         --table raw/clips.csv --layout my_layouts/kinect_v1_20.yaml \
         --pattern 'joints_{file}.txt' --columns 'frame VC' \
         --train-subjects 1 3 5 7 9 --derived coco --out data/stores/mydata
+    # the clips from one interval file per recording ("walk 252 390" lines)
+    python tools/data/arrays_to_store.py --data-dir raw/joints \
+        --intervals 'raw/labels/s{subject}_e{take}.txt' \
+        --pattern 'joints_s{subject}_e{take}.txt' --columns 'frame VC' \
+        --layout my_layouts/kinect_v1_20.yaml --out data/stores/mydata
     # one (T, V, C) array per clip, millimetres
     python tools/data/arrays_to_store.py --data-dir raw/npy --table clips.json \
         --layout kinectv2_25 --axes TVC --scale 0.001 --out data/stores/mine
@@ -21,6 +26,7 @@ from tqdm import tqdm
 
 from msclr_plugin.data_prep.arrays import convert_arrays
 from msclr_plugin.data_prep.common import add_store_args, print_result, read_lines
+from msclr_plugin.data_prep.intervals import add_interval_args, table_from_args
 
 
 def parse_args(argv=None):
@@ -31,10 +37,11 @@ def parse_args(argv=None):
     parser.add_argument('--data-dir', required=True,
                         help='folder of the recordings')
     parser.add_argument(
-        '--table', required=True,
+        '--table',
         help='.csv (header line) or .json table of clips: clip, label '
         '(required), file, subject, split (names separated by ";"), '
-        'start, end (a frame range, inclusive)')
+        'start, end (a frame range, inclusive); or --intervals')
+    add_interval_args(parser)
     parser.add_argument('--out', required=True, help='output store dir')
     parser.add_argument(
         '--layout', required=True,
@@ -82,7 +89,7 @@ def main(argv=None):
     classes = read_lines(args.classes) if args.classes else None
     res = convert_arrays(
         args.data_dir,
-        args.table,
+        table_from_args(args),
         args.out,
         args.layout,
         pattern=args.pattern,

@@ -1,0 +1,1 @@
+from .inference import SkeletonLabeller, draw_video  # noqa: F401
