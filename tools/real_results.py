@@ -6,7 +6,9 @@ data from ../shared/data if needed, pretrain AimCLR (the recorded convention)
 and MS-AimCLR (the recorded convention + its COCO-17 rendering) with their
 configs' schedules, train each linear probe, test it (MS-AimCLR also with
 the skeleton-specific ensemble and with cross-convention transfer) and run
-kNN. Writes ``<work-dir>/results.json`` (every number per seed, the
+kNN, retrieval and the invariance tests; the raw-joints control (the same
+evaluations on the input coordinates, no encoder) is a row of every
+table. Writes ``<work-dir>/results.json`` (every number per seed, the
 versions, the machine, every command with its wall time) and
 ``<work-dir>/results.md`` (mean +- std over seeds); ``--update-docs FILE``
 puts that table between the ``real-results`` markers of FILE. Nothing is
@@ -28,8 +30,8 @@ from functools import partial
 import numpy as np
 from mmengine.config import Config
 
-from msclr_plugin.utils.jobs import (ROOT, JobRunner, beats_control, last_checkpoint, metric_of,
-                                     pretrain_and_evaluate, results_table)
+from msclr_plugin.utils.jobs import (ROOT, JobRunner, last_checkpoint, metric_of,
+                                     pretrain_and_evaluate, results_table, verdicts)
 
 CFG = osp.join('configs', 'msclr')
 SHARED = osp.join('..', 'shared', 'data')
@@ -157,7 +159,11 @@ def table(results, seeds, extra):
         if 'random_init' in rows:
             lines.append("- random_init: MS-AimCLR's encoder as initialised "
                          '(`tools/train.py --init-only`), not pretrained; same evaluations')
-            lines += [f'- {line}' for line in beats_control(rows, 'random_init')]
+        lines.append('- raw_joints: no encoder, the evaluation pipeline\'s coordinates '
+                     '(`tools/probe_eval.py --raw-joints`): linear probe and kNN on all '
+                     'joints, retrieval and the convention probe on the joints both '
+                     'conventions have by name')
+        lines += [f'- {line}' for line in verdicts(rows)]
         for method, per_seed in rows.items():
             lines.append(f'- {method} per seed (linear / kNN / retrieval top-1): ' + '; '.join(
                 f'seed {s}: ' + ' / '.join(
@@ -182,11 +188,13 @@ def run_all(args):
         runs = [(method, method, [], [], args.seeds) for method in METHODS]
         if args.random_init:
             runs.append(('ms_aimclr', 'random_init', None, [], args.seeds))
+        runs.append(('ms_aimclr', 'raw_joints', None, [], args.seeds))
         if ds == args.datasets[0]:
             runs += [(method, f'{method}_{name}', opts, eval_opts, args.seeds[:1])
                      for method, name, opts, eval_opts in variants(args.variant)]
         for method, row, opts, eval_opts, seeds in runs:
-            pretrain_cfg = osp.join(CFG, f'{method}_{spec["suffix"]}.py')
+            pretrain_cfg = None if row == 'raw_joints' else osp.join(
+                CFG, f'{method}_{spec["suffix"]}.py')
             eval_cfg = osp.join(CFG, 'linear', f'linear_{method}_{spec["suffix"]}.py')
             epochs = 0
             if opts is not None:
