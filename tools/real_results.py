@@ -21,39 +21,21 @@ import argparse
 import json
 import os
 import os.path as osp
-import platform
 import shlex
 import sys
 import time
 from functools import partial
 
-import numpy as np
 from mmengine.config import Config
 
-from msclr_plugin.utils.jobs import (ROOT, JobRunner, last_checkpoint, metric_of,
+from msclr_plugin.utils.compare import PRESETS
+from msclr_plugin.utils.jobs import (ROOT, JobRunner, environment, last_checkpoint, metric_of,
                                      pretrain_and_evaluate, results_table, verdicts)
 
 CFG = osp.join('configs', 'msclr')
-SHARED = osp.join('..', 'shared', 'data')
-DATASETS = dict(
-    msr3d=dict(
-        title='MSR Action3D, cross-subject (291 train / 275 test clips, 20 classes)',
-        store='data/msr3d',
-        convert=['tools/data/msr3d_to_store.py', '--data-dir',
-                 osp.join(SHARED, 'msr_action3d', 'real_world_coordinates'),
-                 '--out', 'data/msr3d', '--derived', 'coco'],
-        suffix='msr3d_xsub',
-        recorded='Kinect v1 (msr_action3d_20)'),
-    bandai=dict(
-        title='Bandai Namco mocap subset, cross-style (150 train / 50 test clips, '
-        '10 classes)',
-        store='data/bandai',
-        convert=['tools/data/bvh_to_store.py', '--root',
-                 osp.join(SHARED, 'bandai_namco_motion2_subset'), '--out',
-                 'data/bandai', '--derived', 'coco'],
-        suffix='bandai',
-        recorded='BVH skeleton (bandai_bvh_22)'),
-)
+# the built-in datasets of tools/compare_methods.py; here each runs its own
+# shipped configs (configs/msclr/*_<suffix>.py)
+DATASETS = PRESETS
 METHODS = ('aimclr', 'ms_aimclr')
 # an extra row's name is METHOD_NAME
 MARKERS = ('<!-- real-results:begin -->', '<!-- real-results:end -->')
@@ -127,19 +109,6 @@ def figures(jobs, ds, work, out_dir):
               osp.join(work, 'ms_aimclr_scores', 'ensemble_scores.pkl'), '--classes', classes,
               '--out', osp.join(out_dir, f'{ds}_confusion_ms_aimclr_ensemble')],
              osp.join(work, 'confusion.log'))
-
-
-def environment():
-    import mmaction
-    import mmengine
-    import torch
-
-    import msclr_plugin
-    return dict(
-        python=platform.python_version(), platform=platform.platform(),
-        cpus=os.cpu_count(), torch=torch.__version__, torch_threads=torch.get_num_threads(),
-        mmengine=mmengine.__version__, mmaction2=mmaction.__version__,
-        numpy=np.__version__, msclr_plugin=msclr_plugin.__version__)
 
 
 def table(results, seeds, extra):

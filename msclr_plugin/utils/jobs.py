@@ -9,6 +9,7 @@ import glob
 import json
 import os
 import os.path as osp
+import platform
 import re
 import subprocess
 import sys
@@ -143,6 +144,20 @@ class JobRunner:
             futures = [pool.submit(one, name, fn) for name, fn in tasks]
             # the first failure in task order (the others were cancelled)
             return [f.result() for f in futures]
+
+
+def environment() -> dict:
+    """Versions and machine of a results file."""
+    import mmaction
+    import mmengine
+    import torch
+
+    import msclr_plugin
+    return dict(
+        python=platform.python_version(), platform=platform.platform(),
+        cpus=os.cpu_count(), torch=torch.__version__, torch_threads=torch.get_num_threads(),
+        mmengine=mmengine.__version__, mmaction2=mmaction.__version__,
+        numpy=np.__version__, msclr_plugin=msclr_plugin.__version__)
 
 
 def finished(work_dir: str, epochs: int) -> bool:

@@ -14,14 +14,12 @@ Example:
         configs/msclr/aimclr_msr3d_xsub.py
 """
 import argparse
-from typing import List
 
 from mmengine.config import Config
-from mmengine.registry import init_default_scope
-from mmengine.runner import Runner, set_random_seed
 
 import msclr_plugin  # noqa: F401  (stack fixes + registration, first)
 from msclr_plugin.utils.cli import add_cfg_options
+from msclr_plugin.utils.compare import count_steps
 
 
 def parse_args(argv=None):
@@ -31,35 +29,6 @@ def parse_args(argv=None):
                         help='processes (one global batch per step)')
     add_cfg_options(parser)
     return parser.parse_args(argv)
-
-
-def count_steps(cfg: Config, gpus: int = 1) -> List[int]:
-    """Steps of every epoch of ``cfg``'s epoch-based training.
-
-    Args:
-        cfg (Config): A training config.
-        gpus (int): Processes; the global batch is ``gpus`` times the
-            config's ``batch_size``. Defaults to 1.
-
-    Returns:
-        list[int]: One count per epoch.
-    """
-    init_default_scope(cfg.get('default_scope', 'mmaction'))
-    seed = (cfg.get('randomness') or {}).get('seed')
-    if seed is not None:
-        set_random_seed(seed)
-    loader_cfg = cfg.train_dataloader.copy()
-    loader_cfg.batch_size = loader_cfg.batch_size * gpus
-    loader_cfg.num_workers = 0
-    loader_cfg.persistent_workers = False
-    loader = Runner.build_dataloader(loader_cfg, seed=seed)
-    sampler = loader.batch_sampler if hasattr(
-        loader.batch_sampler, 'set_epoch') else loader.sampler
-    steps = []
-    for epoch in range(cfg.train_cfg.max_epochs):
-        sampler.set_epoch(epoch)
-        steps.append(len(loader))
-    return steps
 
 
 def main(argv=None):
