@@ -31,6 +31,8 @@ import sys
 import time
 from functools import partial
 
+from mmengine.config import DictAction
+
 from msclr_plugin.utils.compare import (MAIN_JOB_STEPS, METHODS, PRESETS, count_steps,
                                         default_linear, eval_config, fit_schedule,
                                         parse_method, pretrain_config)
@@ -105,7 +107,8 @@ def prepare(args):
         pre = pretrain_config(pre_path, args.store, args.conventions, args.reference,
                               args.splits)
         if args.pretrain_options:
-            pre.merge_from_dict(dict(o.split('=', 1) for o in args.pretrain_options))
+            pre.merge_from_dict({k: DictAction._parse_iterable(v) for k, v in
+                                 (o.split('=', 1) for o in args.pretrain_options)})
         per_epoch = count_steps(pre)[0]
         epochs = fit_schedule(pre, per_epoch, args.steps)
         realised = sum(count_steps(pre))

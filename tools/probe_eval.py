@@ -66,6 +66,7 @@ from msclr_plugin.evaluation.probe import (check_aligned, extract_convention_fea
 from msclr_plugin.models.recognizers.ms_recognizer_gcn import load_pretrained_backbone
 from msclr_plugin.skeletons import shared_joints
 from msclr_plugin.utils.cli import add_cfg_options
+from msclr_plugin.utils.launch import set_threads
 
 # the per-convention precise BN of issue 21 item 2, called as
 # ``fn(model, {convention: dataloader of the training clips})``
@@ -175,6 +176,7 @@ def main(argv=None):
         if cfg.get(key) is None:
             raise SystemExit(f'error: {args.config} has no {key}')
     init_default_scope(cfg.get('default_scope', 'mmaction'))
+    set_threads(cfg)
     set_random_seed(args.seed)
     tag = '[probe_eval]'
     reference = args.reference or cfg.test_dataloader.dataset.get('mode')

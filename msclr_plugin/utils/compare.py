@@ -48,10 +48,26 @@ PRESETS = dict(
 )
 
 
+def _index(store: str) -> dict:
+    with open(osp.join(store, 'index.json')) as f:
+        return json.load(f)
+
+
 def store_classes(store: str) -> List[str]:
     """The class names of a store (its ``index.json``)."""
-    with open(osp.join(store, 'index.json')) as f:
-        return list(json.load(f)['classes'])
+    return list(_index(store)['classes'])
+
+
+def store_layouts(store: str, conventions: Sequence[str]) -> list:
+    """The model's graph layouts of a store's conventions: the name of a
+    layout this process knows, else the layout the store records (a user's
+    layout needs no registering)."""
+    from msclr_plugin.skeletons import list_layouts
+    recorded = _index(store)['conventions']
+    missing = [c for c in conventions if c not in recorded]
+    if missing:
+        raise KeyError(f'{store}: no convention {missing}; it has {sorted(recorded)}')
+    return [c if c in list_layouts() else recorded[c]['layout'] for c in conventions]
 
 
 def _conventions_of(cfg: Config) -> List[str]:
@@ -81,8 +97,8 @@ def pretrain_config(path: str, store: str, conventions: Sequence[str], reference
         'train_dataloader.dataset.ann_file': store,
         'train_dataloader.dataset.conventions': convs,
         'train_dataloader.dataset.split': splits[0],
-        'model.backbone.graph_cfg.layouts': convs,
     })
+    cfg.model.backbone.graph_cfg.layouts = store_layouts(store, convs)
     for hook in cfg.get('custom_hooks') or []:
         for key, split in (('train_dataloader', splits[0]), ('val_dataloader', splits[1])):
             if isinstance(hook.get(key), dict):
