@@ -36,8 +36,8 @@ from mmengine.config import DictAction
 from msclr_plugin.utils.compare import (MAIN_JOB_STEPS, METHODS, PRESETS, count_steps,
                                         default_linear, eval_config, fit_schedule,
                                         parse_method, pretrain_config)
-from msclr_plugin.utils.jobs import (ROOT, JobRunner, environment, pretrain_and_evaluate,
-                                     results_table, verdicts)
+from msclr_plugin.utils.jobs import (ROOT, JobRunner, add_jobs_arg, environment,
+                                     pretrain_and_evaluate, results_table, verdicts)
 
 
 def parse_args(argv=None):
@@ -67,10 +67,7 @@ def parse_args(argv=None):
     parser.add_argument('--eval-options', nargs='+', default=[], metavar='KEY=VALUE',
                         help='--cfg-options of every evaluation')
     parser.add_argument('--work-dir', help='default: work_dirs/compare/<store name>')
-    parser.add_argument(
-        '--jobs', type=int, default=min(4, os.cpu_count() or 1),
-        help='pretrainings/evaluations run at once, one core each (default: the '
-        'cores, at most 4)')
+    add_jobs_arg(parser)
     parser.add_argument('--dry-run', action='store_true',
                         help='write the configs and print the schedules, run nothing')
     args = parser.parse_args(argv)

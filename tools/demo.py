@@ -27,7 +27,8 @@ from functools import partial
 
 from mmengine.config import Config
 
-from msclr_plugin.utils.jobs import JobRunner, pretrain_and_evaluate, results_table, verdicts
+from msclr_plugin.utils.jobs import (JobRunner, add_jobs_arg, pretrain_and_evaluate,
+                                     results_table, verdicts)
 from msclr_plugin.utils.progress import format_seconds
 
 DEMO = osp.join('configs', 'msclr', 'demo')
@@ -54,10 +55,7 @@ def main():
                         help=f'subjects, the first --train-subjects for training '
                         f'(default {SUBJECTS})')
     parser.add_argument('--train-subjects', type=int, default=TRAIN_SUBJECTS)
-    parser.add_argument(
-        '--jobs', type=int, default=min(4, os.cpu_count() or 1),
-        help='pretrainings/evaluations run at once, one core each (default: '
-        'the cores, at most 4)')
+    add_jobs_arg(parser)
     args = parser.parse_args()
     py = sys.executable
     work = args.work_dir

@@ -79,14 +79,13 @@ def parse_args(argv=None):
     parser.add_argument('checkpoint', nargs='?', help='checkpoint with backbone.* '
                         '(pretraining or tools/train.py --init-only); none with '
                         '--raw-joints')
-    parser.add_argument('--raw-joints', action='store_true',
-                        help="the control with no encoder: the pipeline's coordinates "
-                        'as the features')
-    parser.add_argument(
-        '--recalibrate-bn', action='store_true',
-        help="re-estimate the encoder's BatchNorm statistics per convention on the "
-        'training clips before extracting features (needs '
-        f'msclr_plugin.models.{RECALIBRATE})')
+    for flag, text in (
+            ('--raw-joints', "the control with no encoder: the pipeline's coordinates "
+             'as the features'),
+            ('--recalibrate-bn', "re-estimate the encoder's BatchNorm statistics per "
+             'convention on the training clips before extracting features (needs '
+             f'msclr_plugin.models.{RECALIBRATE})')):
+        parser.add_argument(flag, action='store_true', help=text)
     parser.add_argument('--out', help='JSON file for every number')
     parser.add_argument('--seed', type=int, default=0,
                         help="seed of the probe head's initialisation and shuffling")

@@ -29,8 +29,9 @@ from functools import partial
 from mmengine.config import Config
 
 from msclr_plugin.utils.compare import PRESETS
-from msclr_plugin.utils.jobs import (ROOT, JobRunner, environment, last_checkpoint, metric_of,
-                                     pretrain_and_evaluate, results_table, verdicts)
+from msclr_plugin.utils.jobs import (ROOT, JobRunner, add_jobs_arg, environment,
+                                     last_checkpoint, metric_of, pretrain_and_evaluate,
+                                     results_table, verdicts)
 
 CFG = osp.join('configs', 'msclr')
 # the built-in datasets of tools/compare_methods.py; here each runs its own
@@ -47,10 +48,7 @@ def parse_args(argv=None):
                         choices=list(DATASETS))
     parser.add_argument('--seeds', nargs='+', type=int, default=[0, 1, 2])
     parser.add_argument('--work-dir', default='work_dirs/real_results')
-    parser.add_argument(
-        '--jobs', type=int, default=min(4, os.cpu_count() or 1),
-        help='pretrainings/evaluations run at once, one core each (default: '
-        'the cores, at most 4)')
+    add_jobs_arg(parser)
     parser.add_argument('--update-docs', metavar='FILE',
                         help='replace the table between the real-results markers')
     parser.add_argument('--figures', metavar='DIR',

@@ -160,6 +160,14 @@ def environment() -> dict:
         numpy=np.__version__, msclr_plugin=msclr_plugin.__version__)
 
 
+def add_jobs_arg(parser) -> None:
+    """``--jobs``: tasks run at once, one core each."""
+    parser.add_argument(
+        '--jobs', type=int, default=min(4, os.cpu_count() or 1),
+        help='pretrainings/evaluations run at once, one core each (default: the '
+        'cores, at most 4)')
+
+
 def finished(work_dir: str, epochs: int) -> bool:
     """Whether an earlier run already trained ``epochs`` in ``work_dir``."""
     return osp.isfile(osp.join(work_dir, f'epoch_{epochs}.pth'))
