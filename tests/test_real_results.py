@@ -72,6 +72,9 @@ def test_table_over_seeds_and_docs_update(tmp_path, monkeypatch):
     assert '- ms_aimclr vs random_init, linear: +20.0 points (beyond 2 std = 2.8)' in text
     assert '- ms_aimclr vs random_init, knn: +20.0 points (beyond 2 std = 5.7)' in text
     assert '- aimclr vs random_init, linear: +0.0 points (NOT beyond 2 std = 2.8)' in text
+    # one seed has no spread to judge by
+    assert ('- ms_aimclr_long vs random_init, linear: +19.0 points (one seed: no spread '
+            'to compare with)') in text
     # against the raw joints and MS-AimCLR against AimCLR
     assert '- ms_aimclr vs raw_joints, linear: -19.0 points (NOT beyond 2 std = 2.8)' in text
     assert '- ms_aimclr vs aimclr, linear: +20.0 points (beyond 2 std = 2.8)' in text

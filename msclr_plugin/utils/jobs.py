@@ -358,9 +358,12 @@ def beats_control(rows: Dict[str, Dict[int, dict]], control: str,
                 continue
             (m1, s1), (m0, s0) = mean_std(ours), mean_std(base)
             margin = 2 * max(s1, s0)
-            verdict = 'beyond' if m1 - m0 > margin else 'NOT beyond'
-            lines.append(f'{method} vs {control}, {column}: {m1 - m0:+.1f} points '
-                         f'({verdict} 2 std = {margin:.1f})')
+            if min(len(ours), len(base)) < 2:
+                verdict = 'one seed: no spread to compare with'
+            else:
+                verdict = ('beyond' if m1 - m0 > margin else 'NOT beyond') + \
+                    f' 2 std = {margin:.1f}'
+            lines.append(f'{method} vs {control}, {column}: {m1 - m0:+.1f} points ({verdict})')
     return lines
 
 
