@@ -111,6 +111,19 @@ def test_init_only_and_probe_eval_tool(tmp_path):
     assert set(saved['retrieval']) == {'kinectv2_25->coco', 'coco->kinectv2_25'}
     assert saved['retrieval']['coco->kinectv2_25']['num_items'] == 3
     assert result['linear'] == saved['linear']
+    # the map before pooling over joints: one 8-d feature per joint, probed as the
+    # raw joints are (reference only), retrieval on the 12 joints shared by name
+    unpooled = tool.main([
+        str(ROOT / 'configs/msclr/demo/linear_ms_aimclr_synthetic.py'),
+        str(tmp_path / 'init0' / 'epoch_0.pth'), '--pool', 'time', '--cfg-options',
+        *small, 'model.cls_head.num_classes=3', 'model.cls_head.in_channels=8',
+        f'train_dataloader.dataset.ann_file={store}', 'train_dataloader.num_workers=0',
+        'train_dataloader.persistent_workers=False', 'train_dataloader.batch_size=4',
+        f'test_dataloader.dataset.ann_file={store}', 'test_dataloader.num_workers=0',
+        'test_dataloader.persistent_workers=False', 'train_cfg.max_epochs=2'])
+    assert unpooled['pool'] == 'time' and 'ensemble' not in unpooled
+    assert 0 <= unpooled['linear']['top1'] <= 1 and 'convention_probe' in unpooled
+    assert set(unpooled['retrieval']) == {'kinectv2_25->coco', 'coco->kinectv2_25'}
     # invariance: the convention probe on held-out clips, the mean cosines
     assert saved['convention_probe']['chance'] == 0.5
     assert 0 <= saved['convention_probe']['top1'] <= 1

@@ -31,7 +31,9 @@ pipeline's output itself, no encoder: each clip's resampled, centred
 coordinates for kNN and the linear probe (of the reference convention), and
 the joints the conventions share by name (``msclr_plugin.skeletons.
 shared_joints``) for retrieval and the invariance tests: what the input
-alone gives.
+alone gives. ``--pool time`` (or ``none``) treats the encoder's feature map
+before pooling over joints (and time) the same way: where the pooled
+feature loses what the map holds.
 
 Prints a summary, writes everything to ``--out`` (JSON) and, with
 ``--dump-dir``, each test's predictions in ``tools/test.py --dump``'s format.
@@ -59,7 +61,7 @@ from mmaction.registry import MODELS
 from msclr_plugin.evaluation.accuracy import accuracy_report
 from msclr_plugin.evaluation.invariance import (convention_probe, extract_convention_inputs,
                                                 flat, pair_cosines, shared_joint_features)
-from msclr_plugin.evaluation.knn import (knn_classify, retrieval_report,
+from msclr_plugin.evaluation.knn import (POOLS, knn_classify, retrieval_report,
                                          sequential_loader_cfg)
 from msclr_plugin.evaluation.probe import (check_aligned, extract_convention_features,
                                            probe_scores, train_probe_head)
@@ -86,6 +88,11 @@ def parse_args(argv=None):
              'convention on the training clips before extracting features (needs '
              f'msclr_plugin.models.{RECALIBRATE})')):
         parser.add_argument(flag, action='store_true', help=text)
+    parser.add_argument(
+        '--pool', choices=POOLS, default='all',
+        help="the encoder's features pooled over time, persons and joints ('all'), "
+        "over time and persons only ('time': one feature per joint) or persons only "
+        "('none'); per-joint features are probed as the raw joints are")
     parser.add_argument('--out', help='JSON file for every number')
     parser.add_argument('--seed', type=int, default=0,
                         help="seed of the probe head's initialisation and shuffling")
@@ -102,8 +109,8 @@ def parse_args(argv=None):
     args = parser.parse_args(argv)
     if (args.checkpoint is None) != args.raw_joints:
         parser.error('give a checkpoint, or --raw-joints without one')
-    if args.raw_joints and args.recalibrate_bn:
-        parser.error('--recalibrate-bn needs an encoder, not --raw-joints')
+    if args.raw_joints and (args.recalibrate_bn or args.pool != 'all'):
+        parser.error('--recalibrate-bn and --pool need an encoder, not --raw-joints')
     return args
 
 
@@ -122,8 +129,10 @@ def recalibrate_bn(model, loader_cfg: dict, conventions) -> None:
 
 def encoder_features(cfg, args, tag):
     """The frozen encoder's pooled features of the training and test clips
-    in every convention it knows; its probe head; the retrieval features
-    of every ordered convention pair."""
+    in every convention it knows, the invariance tests' features (the
+    same), its probe head and the retrieval features of every ordered
+    convention pair; with ``--pool`` other than ``all``, :func:`by_joints`
+    of its maps."""
     model = MODELS.build(cfg.model)
     model.cls_head.init_weights()
     load_pretrained_backbone(model, args.checkpoint)
@@ -131,23 +140,32 @@ def encoder_features(cfg, args, tag):
     conventions = list(model.backbone.names)
     if args.recalibrate_bn:
         recalibrate_bn(model, cfg.train_dataloader, conventions)
-    train = extract_convention_features(model, cfg.train_dataloader, conventions,
-                                        progress=f'{tag} features, training clips,')
-    test = extract_convention_features(model, cfg.test_dataloader, conventions,
-                                       progress=f'{tag} features, test clips,')
+    train, test = (extract_convention_features(
+        model, loader, conventions, progress=f'{tag} features, {what} clips,', pool=args.pool)
+        for loader, what in ((cfg.train_dataloader, 'training'), (cfg.test_dataloader, 'test')))
+    if args.pool != 'all':
+        return by_joints(train, test, cfg, args)
     pairs = {(a, b): (test[a][0], test[b][0])
              for a in conventions for b in conventions if a != b}
     return train, test, train, test, model.cls_head, pairs
 
 
 def raw_features(cfg, args, tag):
-    """:func:`encoder_features` of the raw-joints control: the flattened
-    coordinates (the probe: the config's head on them, reference
-    convention only), the joints shared by name for the rest."""
+    """:func:`encoder_features` of the raw-joints control (:func:`by_joints`
+    of the pipeline's coordinates)."""
     conventions = list(cfg.test_dataloader.dataset.conventions)
     print(f'{tag} raw joints of {conventions}, training and test clips', flush=True)
-    train_in = extract_convention_inputs(cfg.train_dataloader, conventions)
-    test_in = extract_convention_inputs(cfg.test_dataloader, conventions)
+    return by_joints(extract_convention_inputs(cfg.train_dataloader, conventions),
+                     extract_convention_inputs(cfg.test_dataloader, conventions), cfg, args)
+
+
+def by_joints(train_in, test_in, cfg, args):
+    """:func:`encoder_features` of per-joint features (coordinates or
+    unpooled maps, joints on the second last axis), whose size differs
+    between conventions: flattened for kNN and the probe (the config's head
+    on them, reference convention only), the joints shared by name for
+    retrieval and the invariance tests."""
+    conventions = list(test_in)
     pairs = {}
     for a in conventions:
         for b in conventions:
@@ -187,7 +205,7 @@ def main(argv=None):
                          f"the encoder's {conventions} (give --reference)")
     check_aligned(test, args.config)
     result = dict(config=args.config, checkpoint=args.checkpoint or 'raw joints',
-                  seed=args.seed, reference=reference, conventions=conventions,
+                  pool=args.pool, seed=args.seed, reference=reference, conventions=conventions,
                   num_train=len(train[reference][1]), num_test=len(test[reference][1]))
     _, top1 = knn_classify(train[reference][0], train[reference][1],
                            test[reference][0], k=args.k,
@@ -196,8 +214,9 @@ def main(argv=None):
     result['knn'] = dict(top1=top1, k=args.k, temperature=args.temperature)
     epochs = cfg.train_cfg.max_epochs
     print(f'{tag} linear probe on cached features: {epochs} epochs', flush=True)
-    # the raw joints of two conventions differ in size: the reference's probe only
-    probed = {reference: train[reference]} if args.raw_joints else train
+    # per-joint features of two conventions differ in size: the reference's probe only
+    probed = train if args.pool == 'all' and not args.raw_joints else {
+        reference: train[reference]}
     head = train_probe_head(
         head, {c: (f.to(args.device), y.to(args.device)) for c, (f, y) in probed.items()},
         epochs, cfg.train_dataloader.batch_size, cfg.optim_wrapper,
@@ -229,7 +248,8 @@ def main(argv=None):
 
 def summary(result: dict, tag: str) -> list:
     """The printed lines of a result."""
-    lines = [f'{tag} {osp.basename(result["checkpoint"])}: kNN top-1 '
+    pooled = '' if result['pool'] == 'all' else f' (pool {result["pool"]})'
+    lines = [f'{tag} {osp.basename(result["checkpoint"])}{pooled}: kNN top-1 '
              f'{100 * result["knn"]["top1"]:.1f}']
     for key, report in result.items():
         if key in ('linear', 'ensemble') or key.startswith('transfer_to_'):
