@@ -67,9 +67,8 @@ def train_probe_head(head: nn.Module,
     Items are the rows of every convention (the linear configs' ``'single'``
     mode: each clip once per convention), reshuffled every epoch, in batches
     of ``batch_size`` (the last one smaller, skipped when a single row);
-    each row is classified by its
-    convention's classifier (``head(x, conventions)``) and the loss is the
-    head's ``loss_cls``. The optimizer and the epoch-based schedulers come
+    each row is classified by its convention's classifier
+    (``head(x, conventions)``) and the loss is the head's ``loss_cls``. The optimizer and the epoch-based schedulers come
     from the config entries.
 
     Args:
