@@ -3,7 +3,7 @@ import json
 import numpy as np
 import pytest
 
-from msclr_plugin.skeletons import (JointRegressor, SkeletonLayout,
+from msclr_plugin.skeletons import (JointRegressor, SkeletonLayout, shared_joints,
                                     flip_from_names, get_layout,
                                     layout_from_mmpose_meta, list_layouts)
 
@@ -321,3 +321,28 @@ def test_kinect_v2_derived_conventions(shared_data):
     kept = [kinect.index(n) for n in ('Neck', 'Head', 'ShoulderLeft',
                                       'HandRight', 'FootLeft', 'SpineBase')]
     np.testing.assert_allclose(round_trip(kp)[:, kept], kp[:, kept], atol=1e-5)
+
+
+def test_shared_joints_by_name():
+    from msclr_plugin.skeletons.layout import joint_key
+    assert {joint_key(n) for n in ('ShoulderLeft', 'left_shoulder', 'Shoulder_L',
+                                   'L_Shoulder')} == {'left:shoulder'}
+    assert joint_key('Head') == joint_key('head') == 'head'
+    assert joint_key('HandTipRight') == 'right:handtip'
+    kinect, coco = get_layout('kinectv2_25'), get_layout('coco')
+    rows = shared_joints(['kinectv2_25', 'coco'])
+    pairs = {kinect.joint_names[a]: coco.joint_names[b] for a, b in zip(*rows)}
+    # the 12 limb joints; COCO's face points and Kinect's spine have no partner
+    assert len(pairs) == 12 and pairs['ShoulderLeft'] == 'left_shoulder'
+    assert pairs['AnkleRight'] == 'right_ankle' and 'Head' not in pairs
+    # several layouts: the joints all of them have, row j the same joint
+    three = shared_joints(['coco', 'msr_action3d_20', 'kinectv2_25'])
+    names = [[get_layout(n).joint_names[i] for i in idx]
+             for n, idx in zip(('coco', 'msr_action3d_20', 'kinectv2_25'), three)]
+    assert names[0][0] == 'left_shoulder' and names[1] == names[2]
+    assert len(names[1]) == 12
+    # aliases count as names; none shared gives empty lists
+    user = SkeletonLayout('user_2', ['a', 'b'], [(0, 1)], center=0, flip=None,
+                          aliases=dict(a='left_shoulder'), required_roles=(), verbose=False)
+    assert shared_joints([user, 'coco']) == [[0], [5]]
+    assert shared_joints(['smpl_24', 'coco']) == [[], []]

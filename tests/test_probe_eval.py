@@ -111,6 +111,24 @@ def test_init_only_and_probe_eval_tool(tmp_path):
     assert set(saved['retrieval']) == {'kinectv2_25->coco', 'coco->kinectv2_25'}
     assert saved['retrieval']['coco->kinectv2_25']['num_items'] == 3
     assert result['linear'] == saved['linear']
+    # the map before pooling over joints: one 8-d feature per joint, probed as the
+    # raw joints are (reference only), retrieval on the 12 joints shared by name
+    unpooled = tool.main([
+        str(ROOT / 'configs/msclr/demo/linear_ms_aimclr_synthetic.py'),
+        str(tmp_path / 'init0' / 'epoch_0.pth'), '--pool', 'time', '--cfg-options',
+        *small, 'model.cls_head.num_classes=3', 'model.cls_head.in_channels=8',
+        f'train_dataloader.dataset.ann_file={store}', 'train_dataloader.num_workers=0',
+        'train_dataloader.persistent_workers=False', 'train_dataloader.batch_size=4',
+        f'test_dataloader.dataset.ann_file={store}', 'test_dataloader.num_workers=0',
+        'test_dataloader.persistent_workers=False', 'train_cfg.max_epochs=2'])
+    assert unpooled['pool'] == 'time' and 'ensemble' not in unpooled
+    assert 0 <= unpooled['linear']['top1'] <= 1 and 'convention_probe' in unpooled
+    assert set(unpooled['retrieval']) == {'kinectv2_25->coco', 'coco->kinectv2_25'}
+    # invariance: the convention probe on held-out clips, the mean cosines
+    assert saved['convention_probe']['chance'] == 0.5
+    assert 0 <= saved['convention_probe']['top1'] <= 1
+    assert set(saved['cosines']) == {'same_clip_other_conv', 'other_clip_same_conv',
+                                     'other_clip_other_conv'}
     # the dumps are tools/test.py's: raw scores for stream fusion, and the
     # probabilities give the JSON's accuracy
     from msclr_plugin.evaluation.fusion import load_dump
@@ -118,6 +136,64 @@ def test_init_only_and_probe_eval_tool(tmp_path):
     prob, _, _ = load_dump(str(tmp_path / 'scores' / 'ensemble_scores.pkl'), scores='prob')
     assert np.allclose(prob, torch.from_numpy(np.asarray(raw)).softmax(1).numpy(), atol=1e-6)
     assert np.isclose((np.asarray(prob).argmax(1) == labels).mean(), saved['ensemble']['top1'])
+
+
+def test_convention_probe_and_pair_cosines():
+    from msclr_plugin.evaluation.invariance import convention_probe, pair_cosines
+    train, test = _cached(1.0, 0), _cached(1.0, 1)
+    # the same features in both conventions: nothing tells them apart
+    same = {c: train['kinectv2_25'] for c in train}
+    probe = convention_probe(same, {c: test['kinectv2_25'] for c in test})
+    assert probe['chance'] == 0.5 and probe['top1'] == pytest.approx(0.5)
+    # an offset per convention (as BN statistics of one convention leave):
+    # told apart on other clips
+    shifted = {c: (f + 3 * i, y) for i, (c, (f, y)) in enumerate(train.items())}
+    held_out = {c: (f + 3 * i, y) for i, (c, (f, y)) in enumerate(test.items())}
+    assert convention_probe(shifted, held_out)['top1'] == 1.0
+    # hand example: clip i's renderings agree, clips are orthogonal
+    eye = torch.eye(3)
+    cos = pair_cosines({'a': (eye, None), 'b': (eye + 0.0, None)})
+    assert cos == dict(other_clip_same_conv=0.0, same_clip_other_conv=pytest.approx(1.0),
+                       other_clip_other_conv=0.0)
+    flipped = pair_cosines({'a': (eye, None), 'b': (-eye, None)})
+    assert flipped['same_clip_other_conv'] == pytest.approx(-1.0)
+    # the closed forms equal the mean over explicit pairs
+    a, b = torch.randn(5, 4), torch.randn(5, 4)
+    sim = torch.nn.functional.normalize(a, dim=1) @ torch.nn.functional.normalize(b, dim=1).T
+    off = ~torch.eye(5, dtype=torch.bool)
+    cos = pair_cosines({'a': (a, None), 'b': (b, None)})
+    assert cos['same_clip_other_conv'] == pytest.approx(float(sim.diagonal().mean()))
+    assert cos['other_clip_other_conv'] == pytest.approx(float(sim[off].mean()))
+
+
+def test_raw_joints_control(tmp_path):
+    """tools/probe_eval.py --raw-joints: the pipeline's coordinates as the
+    features, the joints Kinect and COCO share by name for retrieval."""
+    from msclr_plugin.data_prep.synthetic import generate_synthetic_store
+    store = tmp_path / 'syn'
+    generate_synthetic_store(str(store), num_clips_per_class_per_subject=2,
+                             conventions=('kinectv2_25', 'coco'), num_subjects=4,
+                             num_person=1, classes=['wave_right_hand', 'squat', 'jump'])
+    loaders = [f'{loader}.{key}' for loader in ('train_dataloader', 'test_dataloader')
+               for key in (f'dataset.ann_file={store}', 'num_workers=0',
+                           'persistent_workers=False')]
+    tool = load_tool('probe_eval')
+    with pytest.raises(SystemExit):
+        tool.parse_args([str(ROOT / 'configs/msclr/demo/linear_ms_aimclr_synthetic.py')])
+    result = tool.main([str(ROOT / 'configs/msclr/demo/linear_ms_aimclr_synthetic.py'),
+                        '--raw-joints', '--out', str(tmp_path / 'raw.json'), '--cfg-options',
+                        'model.cls_head.num_classes=3', 'train_cfg.max_epochs=20', *loaders])
+    assert result['checkpoint'] == 'raw joints'
+    assert result['num_train'] == 18 and result['num_test'] == 6
+    # one probe: the reference's (the conventions' coordinates differ in size)
+    assert 'ensemble' not in result and not any(k.startswith('transfer') for k in result)
+    assert result['linear']['top1'] >= 0.5 and result['knn']['top1'] >= 0.5  # chance 1/3
+    # a clip's other rendering, by its 12 shared joints: found first
+    assert set(result['retrieval']) == {'kinectv2_25->coco', 'coco->kinectv2_25'}
+    assert result['retrieval']['kinectv2_25->coco']['top1'] == 1.0
+    assert result['convention_probe']['chance'] == 0.5
+    cos = result['cosines']
+    assert cos['same_clip_other_conv'] > cos['other_clip_other_conv']
 
 
 def test_progress_lines():

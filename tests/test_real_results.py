@@ -18,8 +18,14 @@ def test_table_over_seeds_and_docs_update(tmp_path, monkeypatch):
     calls, evals, pretrains = [], {}, {}
 
     def fake(jobs, work, name, seed, pretrain_cfg, eval_cfg, epochs, **kwargs):
-        calls.append((name, seed, osp.basename(pretrain_cfg), epochs))
+        calls.append((name, seed, pretrain_cfg and osp.basename(pretrain_cfg), epochs))
         evals[name], pretrains[name] = kwargs['eval_opts'], kwargs['pretrain_opts']
+        if pretrain_cfg is None:  # the raw joints
+            return dict(reference='msr_action3d_20', linear=dict(top1=0.7),
+                        knn=dict(top1=0.6 + 0.01 * seed),
+                        retrieval={'msr_action3d_20->coco': dict(top1=1.0, median_rank=1)},
+                        convention_probe=dict(top1=0.9), cosines=dict(
+                            same_clip_other_conv=0.99, other_clip_same_conv=0.9))
         base = 0.5 if name.startswith('ms_aimclr') else 0.3
         row = dict(reference='msr_action3d_20', linear=dict(top1=base + 0.01 * seed),
                    knn=dict(top1=base - 0.1 + 0.02 * seed))
@@ -41,7 +47,9 @@ def test_table_over_seeds_and_docs_update(tmp_path, monkeypatch):
     # the configs; the variant on the first seed only, with its own epochs
     assert sorted(c[:2] for c in calls) == [('aimclr', 0), ('aimclr', 2), ('ms_aimclr', 0),
                                             ('ms_aimclr', 2), ('ms_aimclr_long', 0),
-                                            ('random_init', 0), ('random_init', 2)]
+                                            ('random_init', 0), ('random_init', 2),
+                                            ('raw_joints', 0), ('raw_joints', 2)]
+    assert ('raw_joints', 0, None, 0) in calls  # no encoder
     assert ('random_init', 0, 'ms_aimclr_msr3d_xsub.py', 0) in calls  # as initialised
     assert ('ms_aimclr_long', 0, 'ms_aimclr_msr3d_xsub.py', 24) in calls
     assert ('ms_aimclr', 0, 'ms_aimclr_msr3d_xsub.py', 16) in calls
@@ -52,13 +60,24 @@ def test_table_over_seeds_and_docs_update(tmp_path, monkeypatch):
     # linear 50 and 52 -> 51.0 +- 1.4 (sample std); kNN 40 and 44 -> 42.0 +- 2.8;
     # retrieval top-1 0 and 20 -> 10.0 +- 14.1, median rank 3
     assert ms_row.split(' | ')[1:] == ['2', '51.0 +- 1.4', '42.0 +- 2.8', '60.0 +- 0.0',
-                                       '20.0 +- 0.0', '10.0 +- 14.1', '3.0 +- 0.0 |']
+                                       '20.0 +- 0.0', '10.0 +- 14.1', '3 +- 0', '-', '-',
+                                       '- |']
+    raw_row = next(line for line in text.splitlines() if line.startswith('| raw_joints |'))
+    assert raw_row.split(' | ')[1:] == ['2', '70.0 +- 0.0', '61.0 +- 1.4', '-', '-',
+                                        '100.0 +- 0.0', '1 +- 0', '90.0 +- 0.0',
+                                        '0.990 +- 0.000', '0.900 +- 0.000 |']
     ai_row = next(line for line in text.splitlines() if line.startswith('| aimclr |'))
     assert ai_row.rstrip(' |').endswith('| - | - | - | -')
     # against the control (linear 30 and 32, kNN 20 and 24)
     assert '- ms_aimclr vs random_init, linear: +20.0 points (beyond 2 std = 2.8)' in text
     assert '- ms_aimclr vs random_init, knn: +20.0 points (beyond 2 std = 5.7)' in text
     assert '- aimclr vs random_init, linear: +0.0 points (NOT beyond 2 std = 2.8)' in text
+    # one seed has no spread to judge by
+    assert ('- ms_aimclr_long vs random_init, linear: +19.0 points (one seed: no spread '
+            'to compare with)') in text
+    # against the raw joints and MS-AimCLR against AimCLR
+    assert '- ms_aimclr vs raw_joints, linear: -19.0 points (NOT beyond 2 std = 2.8)' in text
+    assert '- ms_aimclr vs aimclr, linear: +20.0 points (beyond 2 std = 2.8)' in text
     long_row = next(line for line in text.splitlines() if line.startswith('| ms_aimclr_long |'))
     assert long_row.split(' | ')[1:3] == ['1', '50.0']
     assert '`train_cfg.max_epochs=24 model.queue_len=64 eval:model.cls_head.dropout=0.5`' in text

@@ -27,37 +27,48 @@ from functools import partial
 
 from mmengine.config import Config
 
-from msclr_plugin.utils.jobs import (JobRunner, beats_control, pretrain_and_evaluate,
-                                     results_table)
+from msclr_plugin.utils.jobs import (JobRunner, add_jobs_arg, pretrain_and_evaluate,
+                                     results_table, verdicts)
 from msclr_plugin.utils.progress import format_seconds
 
 DEMO = osp.join('configs', 'msclr', 'demo')
-# (row, pretraining config, evaluation config, whether it is pretrained)
+# (row, pretraining config (None: no encoder), evaluation config, whether
+# it is pretrained)
 ROWS = (('aimclr', 'aimclr_synthetic.py', 'linear_aimclr_synthetic.py', True),
         ('ms_aimclr', 'ms_aimclr_synthetic.py', 'linear_ms_aimclr_synthetic.py', True),
-        ('random_init', 'ms_aimclr_synthetic.py', 'linear_ms_aimclr_synthetic.py', False))
+        ('random_init', 'ms_aimclr_synthetic.py', 'linear_ms_aimclr_synthetic.py', False),
+        ('raw_joints', None, 'linear_ms_aimclr_synthetic.py', False))
+# The store: 14 training subjects (3 clips per class each: the 504
+# pretraining clips of every seed) and 28 test subjects: 1008 test clips,
+# one clip = 0.1 point. A clip depends only on (seed, subject, class,
+# repetition), so the test subjects leave the training clips as they are.
+SUBJECTS, TRAIN_SUBJECTS = 42, 14
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--work-dir', default='work_dirs/demo')
-    parser.add_argument('--seeds', nargs='+', type=int, default=[0, 1, 2])
-    parser.add_argument('--clips-per-class', type=int, default=3)
-    parser.add_argument(
-        '--jobs', type=int, default=min(4, os.cpu_count() or 1),
-        help='pretrainings/evaluations run at once, one core each (default: '
-        'the cores, at most 4)')
+    parser.add_argument('--seeds', nargs='+', type=int, default=[0, 1, 2, 3, 4])
+    parser.add_argument('--clips-per-class', type=int, default=3,
+                        help='clips per class and subject')
+    parser.add_argument('--subjects', type=int, default=SUBJECTS,
+                        help=f'subjects, the first --train-subjects for training '
+                        f'(default {SUBJECTS})')
+    parser.add_argument('--train-subjects', type=int, default=TRAIN_SUBJECTS)
+    add_jobs_arg(parser)
     args = parser.parse_args()
     py = sys.executable
     work = args.work_dir
     os.makedirs(work, exist_ok=True)
-    data = osp.join(work, 'synthetic')
+    data = osp.join(work, f'synthetic_{args.clips_per_class}x{args.train_subjects}+'
+                    f'{args.subjects - args.train_subjects}')
     start = time.time()
     jobs = JobRunner('demo', threads=1)
     if not osp.isfile(osp.join(data, 'index.json')):
         jobs.run(
             [py, 'tools/data/make_synthetic.py', '--out', data, '--clips-per-class',
-             str(args.clips_per_class), '--num-person', '1'],
+             str(args.clips_per_class), '--subjects', str(args.subjects),
+             '--train-subjects', str(args.train_subjects), '--num-person', '1'],
             osp.join(work, 'make_synthetic.log'))
     data_opts = [f'{loader}.dataset.ann_file={data}'
                  for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader')]
@@ -65,7 +76,7 @@ def main():
     keys, tasks = [], []
     for seed in args.seeds:
         for name, pretrain_cfg, eval_cfg, pretrained in ROWS:
-            pretrain_cfg = osp.join(DEMO, pretrain_cfg)
+            pretrain_cfg = pretrain_cfg and osp.join(DEMO, pretrain_cfg)
             epochs = Config.fromfile(pretrain_cfg).train_cfg.max_epochs if pretrained else 0
             keys.append((name, seed))
             tasks.append((f'{name} seed {seed}', partial(
@@ -78,11 +89,12 @@ def main():
         rows[name][seed] = result
     seconds = time.time() - start
     cpu = sum(r['cpu_seconds'] for r in jobs.records)
-    lines = [f'SYNTHETIC data (tools/data/make_synthetic.py), seeds '
+    num_test = next(iter(rows['aimclr'].values()))['num_test']
+    lines = [f'SYNTHETIC data (tools/data/make_synthetic.py), {num_test} test clips, seeds '
              f'{" ".join(map(str, args.seeds))}: mean +- sample std over seeds; '
              f'{format_seconds(seconds)} wall, {format_seconds(cpu)} CPU in all', '',
              *results_table(rows), '',
-             *beats_control(rows, 'random_init')]
+             *verdicts(rows)]
     print('\n'.join(lines))
     with open(osp.join(work, 'results.json'), 'w') as f:
         json.dump(dict(results=rows, seeds=args.seeds, table=lines,

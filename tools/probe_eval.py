@@ -20,16 +20,32 @@ control of ``tools/train.py --init-only``):
    clips of another convention);
 4. cross-convention retrieval, every ordered pair of conventions ``A->B``:
    the rank of each test clip's B rendering among all test clips in B, for
-   its A rendering as the query (top-1, top-5, median rank).
+   its A rendering as the query (top-1, top-5, median rank);
+5. invariance: the convention-identity probe (a logistic regression that
+   predicts the convention of a test clip's feature, trained on the
+   training clips; chance 1/S) and the mean cosine of a clip's renderings
+   (same clip, other convention) against other clips (same convention).
+
+With ``--raw-joints`` (no checkpoint) the features are the evaluation
+pipeline's output itself, no encoder: each clip's resampled, centred
+coordinates for kNN and the linear probe (of the reference convention), and
+the joints the conventions share by name (``msclr_plugin.skeletons.
+shared_joints``) for retrieval and the invariance tests: what the input
+alone gives. ``--pool time`` (or ``none``) treats the encoder's feature map
+before pooling over joints (and time) the same way: where the pooled
+feature loses what the map holds.
 
 Prints a summary, writes everything to ``--out`` (JSON) and, with
 ``--dump-dir``, each test's predictions in ``tools/test.py --dump``'s format.
 
-Example:
+Examples:
     python tools/probe_eval.py configs/msclr/demo/linear_ms_aimclr_synthetic.py \\
         work_dirs/ms/epoch_6.pth --out probe.json
+    python tools/probe_eval.py configs/msclr/demo/linear_ms_aimclr_synthetic.py \\
+        --raw-joints --out raw.json
 """
 import argparse
+import importlib
 import json
 import os
 import os.path as osp
@@ -38,23 +54,45 @@ import time
 
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
-from mmengine.runner import set_random_seed
+from mmengine.runner import Runner, set_random_seed
 
 import msclr_plugin  # noqa: F401  (stack fixes + registration, first)
 from mmaction.registry import MODELS
-from msclr_plugin.evaluation.knn import knn_classify, retrieval_report
 from msclr_plugin.evaluation.accuracy import accuracy_report
+from msclr_plugin.evaluation.invariance import (convention_probe, extract_convention_inputs,
+                                                flat, pair_cosines, shared_joint_features)
+from msclr_plugin.evaluation.knn import (POOLS, knn_classify, retrieval_report,
+                                         sequential_loader_cfg)
 from msclr_plugin.evaluation.probe import (check_aligned, extract_convention_features,
                                            probe_scores, train_probe_head)
 from msclr_plugin.models.recognizers.ms_recognizer_gcn import load_pretrained_backbone
+from msclr_plugin.skeletons import shared_joints
 from msclr_plugin.utils.cli import add_cfg_options
+from msclr_plugin.utils.launch import set_threads
+
+# the per-convention precise BN of issue 21 item 2, called as
+# ``fn(model, {convention: dataloader of the training clips})``
+RECALIBRATE = 'recalibrate_bn_per_convention'
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('config', help='linear-evaluation config')
-    parser.add_argument('checkpoint', help='checkpoint with backbone.* (pretraining '
-                        'or tools/train.py --init-only)')
+    parser.add_argument('checkpoint', nargs='?', help='checkpoint with backbone.* '
+                        '(pretraining or tools/train.py --init-only); none with '
+                        '--raw-joints')
+    for flag, text in (
+            ('--raw-joints', "the control with no encoder: the pipeline's coordinates "
+             'as the features'),
+            ('--recalibrate-bn', "re-estimate the encoder's BatchNorm statistics per "
+             'convention on the training clips before extracting features (needs '
+             f'msclr_plugin.models.{RECALIBRATE})')):
+        parser.add_argument(flag, action='store_true', help=text)
+    parser.add_argument(
+        '--pool', choices=POOLS, default='all',
+        help="the encoder's features pooled over time, persons and joints ('all'), "
+        "over time and persons only ('time': one feature per joint) or persons only "
+        "('none'); per-joint features are probed as the raw joints are")
     parser.add_argument('--out', help='JSON file for every number')
     parser.add_argument('--seed', type=int, default=0,
                         help="seed of the probe head's initialisation and shuffling")
@@ -68,7 +106,81 @@ def parse_args(argv=None):
         '--dump-dir', help="write each probe test's predictions as <test>_scores.pkl "
         "here (tools/test.py --dump's format: tools/ensemble.py, confusion_matrix.py)")
     add_cfg_options(parser)
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if (args.checkpoint is None) != args.raw_joints:
+        parser.error('give a checkpoint, or --raw-joints without one')
+    if args.raw_joints and (args.recalibrate_bn or args.pool != 'all'):
+        parser.error('--recalibrate-bn and --pool need an encoder, not --raw-joints')
+    return args
+
+
+def recalibrate_bn(model, loader_cfg: dict, conventions) -> None:
+    """Re-estimate the encoder's BN statistics per convention (``--recalibrate-bn``)."""
+    fn = getattr(importlib.import_module('msclr_plugin.models'), RECALIBRATE, None)
+    if fn is None:
+        raise SystemExit(f'error: --recalibrate-bn: msclr_plugin.models has no {RECALIBRATE}')
+    loaders = {}
+    for conv in conventions:
+        cfg = sequential_loader_cfg(loader_cfg)
+        cfg['dataset'] = dict(cfg['dataset'], mode=conv)
+        loaders[conv] = Runner.build_dataloader(cfg)
+    fn(model, loaders)
+
+
+def encoder_features(cfg, args, tag):
+    """The frozen encoder's pooled features of the training and test clips
+    in every convention it knows, the invariance tests' features (the
+    same), its probe head and the retrieval features of every ordered
+    convention pair; with ``--pool`` other than ``all``, :func:`by_joints`
+    of its maps."""
+    model = MODELS.build(cfg.model)
+    model.cls_head.init_weights()
+    load_pretrained_backbone(model, args.checkpoint)
+    model.to(args.device)
+    conventions = list(model.backbone.names)
+    if args.recalibrate_bn:
+        recalibrate_bn(model, cfg.train_dataloader, conventions)
+    train, test = (extract_convention_features(
+        model, loader, conventions, progress=f'{tag} features, {what} clips,', pool=args.pool)
+        for loader, what in ((cfg.train_dataloader, 'training'), (cfg.test_dataloader, 'test')))
+    if args.pool != 'all':
+        return by_joints(train, test, cfg, args)
+    pairs = {(a, b): (test[a][0], test[b][0])
+             for a in conventions for b in conventions if a != b}
+    return train, test, train, test, model.cls_head, pairs
+
+
+def raw_features(cfg, args, tag):
+    """:func:`encoder_features` of the raw-joints control (:func:`by_joints`
+    of the pipeline's coordinates)."""
+    conventions = list(cfg.test_dataloader.dataset.conventions)
+    print(f'{tag} raw joints of {conventions}, training and test clips', flush=True)
+    return by_joints(extract_convention_inputs(cfg.train_dataloader, conventions),
+                     extract_convention_inputs(cfg.test_dataloader, conventions), cfg, args)
+
+
+def by_joints(train_in, test_in, cfg, args):
+    """:func:`encoder_features` of per-joint features (coordinates or
+    unpooled maps, joints on the second last axis), whose size differs
+    between conventions: flattened for kNN and the probe (the config's head
+    on them, reference convention only), the joints shared by name for
+    retrieval and the invariance tests."""
+    conventions = list(test_in)
+    pairs = {}
+    for a in conventions:
+        for b in conventions:
+            rows = shared_joints([a, b])
+            if a != b and rows[0]:
+                fa, fb = flat({a: test_in[a], b: test_in[b]}, dict(zip((a, b), rows))).values()
+                pairs[(a, b)] = (fa[0], fb[0])
+    train, test = flat(train_in), flat(test_in)
+    reference = args.reference or cfg.test_dataloader.dataset.get('mode')
+    dim = train[reference][0].shape[1]
+    head = MODELS.build(dict(cfg.model.cls_head, in_channels=dim, skeletons=[reference]))
+    head.init_weights()
+    shared = len(conventions) > 1 and shared_joints(conventions)[0]
+    return (train, test, *((shared_joint_features(train_in), shared_joint_features(test_in))
+                           if shared else (None, None)), head, pairs)
 
 
 def main(argv=None):
@@ -81,24 +193,19 @@ def main(argv=None):
         if cfg.get(key) is None:
             raise SystemExit(f'error: {args.config} has no {key}')
     init_default_scope(cfg.get('default_scope', 'mmaction'))
+    set_threads(cfg)
     set_random_seed(args.seed)
-    model = MODELS.build(cfg.model)
-    model.cls_head.init_weights()
-    load_pretrained_backbone(model, args.checkpoint)
-    model.to(args.device)
+    tag = '[probe_eval]'
     reference = args.reference or cfg.test_dataloader.dataset.get('mode')
-    conventions = list(model.backbone.names)
+    train, test, inv_train, inv_test, head, pairs = (
+        raw_features if args.raw_joints else encoder_features)(cfg, args, tag)
+    conventions = list(test)
     if reference not in conventions:
         raise SystemExit(f'error: reference convention {reference!r} is not one of '
                          f"the encoder's {conventions} (give --reference)")
-    tag = '[probe_eval]'
-    train = extract_convention_features(model, cfg.train_dataloader, conventions,
-                                        progress=f'{tag} features, training clips,')
-    test = extract_convention_features(model, cfg.test_dataloader, conventions,
-                                       progress=f'{tag} features, test clips,')
     check_aligned(test, args.config)
-    result = dict(config=args.config, checkpoint=args.checkpoint, seed=args.seed,
-                  reference=reference, conventions=conventions,
+    result = dict(config=args.config, checkpoint=args.checkpoint or 'raw joints',
+                  pool=args.pool, seed=args.seed, reference=reference, conventions=conventions,
                   num_train=len(train[reference][1]), num_test=len(test[reference][1]))
     _, top1 = knn_classify(train[reference][0], train[reference][1],
                            test[reference][0], k=args.k,
@@ -107,12 +214,14 @@ def main(argv=None):
     result['knn'] = dict(top1=top1, k=args.k, temperature=args.temperature)
     epochs = cfg.train_cfg.max_epochs
     print(f'{tag} linear probe on cached features: {epochs} epochs', flush=True)
+    # per-joint features of two conventions differ in size: the reference's probe only
+    probed = train if args.pool == 'all' and not args.raw_joints else {
+        reference: train[reference]}
     head = train_probe_head(
-        model.cls_head, {c: (f.to(args.device), y.to(args.device))
-                         for c, (f, y) in train.items()},
+        head, {c: (f.to(args.device), y.to(args.device)) for c, (f, y) in probed.items()},
         epochs, cfg.train_dataloader.batch_size, cfg.optim_wrapper,
         cfg.get('param_scheduler') or [], seed=args.seed).cpu()
-    scores = probe_scores(head, test, reference)
+    scores = probe_scores(head, {c: test[c] for c in probed}, reference)
     labels = test[reference][1]
     result.update({name: accuracy_report(s.numpy(), labels.numpy())
                    for name, s in scores.items()})
@@ -124,12 +233,24 @@ def main(argv=None):
                 # tools/test.py dumps it (stream fusion on raw scores)
                 pickle.dump([dict(pred_score=p, pred_raw_score=r, gt_label=y.reshape(1))
                              for p, r, y in zip(s.softmax(1), s, labels)], f)
-    result['retrieval'] = {
-        f'{a}->{b}': retrieval_report(test[a][0], test[b][0])
-        for a in conventions for b in conventions if a != b
-    }
+    result['retrieval'] = {f'{a}->{b}': retrieval_report(qa, gb)
+                           for (a, b), (qa, gb) in pairs.items()}
+    if len(conventions) > 1 and inv_test is not None:
+        result['convention_probe'] = convention_probe(inv_train, inv_test)
+        result['cosines'] = pair_cosines(inv_test)
     result['seconds'] = round(time.time() - start, 1)
-    lines = [f'{tag} {osp.basename(args.checkpoint)}: kNN top-1 {100 * top1:.1f}']
+    print('\n'.join(summary(result, tag)), flush=True)
+    if args.out:
+        with open(args.out, 'w') as f:
+            json.dump(result, f, indent=1)
+    return result
+
+
+def summary(result: dict, tag: str) -> list:
+    """The printed lines of a result."""
+    pooled = '' if result['pool'] == 'all' else f' (pool {result["pool"]})'
+    lines = [f'{tag} {osp.basename(result["checkpoint"])}{pooled}: kNN top-1 '
+             f'{100 * result["knn"]["top1"]:.1f}']
     for key, report in result.items():
         if key in ('linear', 'ensemble') or key.startswith('transfer_to_'):
             lines.append(f'{tag} {key} top-1 {100 * report["top1"]:.1f}, '
@@ -138,11 +259,13 @@ def main(argv=None):
         lines.append(f'{tag} retrieval {pair}: top-1 {100 * report["top1"]:.1f}, '
                      f'top-5 {100 * report["top5"]:.1f}, median rank '
                      f'{report["median_rank"]:.0f} of {report["num_items"]}')
-    print('\n'.join(lines), flush=True)
-    if args.out:
-        with open(args.out, 'w') as f:
-            json.dump(result, f, indent=1)
-    return result
+    if 'convention_probe' in result:
+        probe, cos = result['convention_probe'], result['cosines']
+        lines.append(f'{tag} convention probe top-1 {100 * probe["top1"]:.1f} '
+                     f'(chance {100 * probe["chance"]:.1f}); mean cosine: same clip / '
+                     f'other convention {cos["same_clip_other_conv"]:.3f}, other clip / '
+                     f'same convention {cos["other_clip_same_conv"]:.3f}')
+    return lines
 
 
 if __name__ == '__main__':

@@ -6,7 +6,9 @@ data from ../shared/data if needed, pretrain AimCLR (the recorded convention)
 and MS-AimCLR (the recorded convention + its COCO-17 rendering) with their
 configs' schedules, train each linear probe, test it (MS-AimCLR also with
 the skeleton-specific ensemble and with cross-convention transfer) and run
-kNN. Writes ``<work-dir>/results.json`` (every number per seed, the
+kNN, retrieval and the invariance tests; the raw-joints control (the same
+evaluations on the input coordinates, no encoder) is a row of every
+table. Writes ``<work-dir>/results.json`` (every number per seed, the
 versions, the machine, every command with its wall time) and
 ``<work-dir>/results.md`` (mean +- std over seeds); ``--update-docs FILE``
 puts that table between the ``real-results`` markers of FILE. Nothing is
@@ -19,39 +21,22 @@ import argparse
 import json
 import os
 import os.path as osp
-import platform
 import shlex
 import sys
 import time
 from functools import partial
 
-import numpy as np
 from mmengine.config import Config
 
-from msclr_plugin.utils.jobs import (ROOT, JobRunner, beats_control, last_checkpoint, metric_of,
-                                     pretrain_and_evaluate, results_table)
+from msclr_plugin.utils.compare import PRESETS
+from msclr_plugin.utils.jobs import (ROOT, JobRunner, add_jobs_arg, environment,
+                                     last_checkpoint, metric_of, pretrain_and_evaluate,
+                                     results_table, verdicts)
 
 CFG = osp.join('configs', 'msclr')
-SHARED = osp.join('..', 'shared', 'data')
-DATASETS = dict(
-    msr3d=dict(
-        title='MSR Action3D, cross-subject (291 train / 275 test clips, 20 classes)',
-        store='data/msr3d',
-        convert=['tools/data/msr3d_to_store.py', '--data-dir',
-                 osp.join(SHARED, 'msr_action3d', 'real_world_coordinates'),
-                 '--out', 'data/msr3d', '--derived', 'coco'],
-        suffix='msr3d_xsub',
-        recorded='Kinect v1 (msr_action3d_20)'),
-    bandai=dict(
-        title='Bandai Namco mocap subset, cross-style (150 train / 50 test clips, '
-        '10 classes)',
-        store='data/bandai',
-        convert=['tools/data/bvh_to_store.py', '--root',
-                 osp.join(SHARED, 'bandai_namco_motion2_subset'), '--out',
-                 'data/bandai', '--derived', 'coco'],
-        suffix='bandai',
-        recorded='BVH skeleton (bandai_bvh_22)'),
-)
+# the built-in datasets of tools/compare_methods.py; here each runs its own
+# shipped configs (configs/msclr/*_<suffix>.py)
+DATASETS = PRESETS
 METHODS = ('aimclr', 'ms_aimclr')
 # an extra row's name is METHOD_NAME
 MARKERS = ('<!-- real-results:begin -->', '<!-- real-results:end -->')
@@ -63,10 +48,7 @@ def parse_args(argv=None):
                         choices=list(DATASETS))
     parser.add_argument('--seeds', nargs='+', type=int, default=[0, 1, 2])
     parser.add_argument('--work-dir', default='work_dirs/real_results')
-    parser.add_argument(
-        '--jobs', type=int, default=min(4, os.cpu_count() or 1),
-        help='pretrainings/evaluations run at once, one core each (default: '
-        'the cores, at most 4)')
+    add_jobs_arg(parser)
     parser.add_argument('--update-docs', metavar='FILE',
                         help='replace the table between the real-results markers')
     parser.add_argument('--figures', metavar='DIR',
@@ -127,19 +109,6 @@ def figures(jobs, ds, work, out_dir):
              osp.join(work, 'confusion.log'))
 
 
-def environment():
-    import mmaction
-    import mmengine
-    import torch
-
-    import msclr_plugin
-    return dict(
-        python=platform.python_version(), platform=platform.platform(),
-        cpus=os.cpu_count(), torch=torch.__version__, torch_threads=torch.get_num_threads(),
-        mmengine=mmengine.__version__, mmaction2=mmaction.__version__,
-        numpy=np.__version__, msclr_plugin=msclr_plugin.__version__)
-
-
 def table(results, seeds, extra):
     """Markdown: per dataset, mean +- std per row (:func:`results_table`),
     the comparisons with the random encoder, then the per-seed values;
@@ -157,7 +126,11 @@ def table(results, seeds, extra):
         if 'random_init' in rows:
             lines.append("- random_init: MS-AimCLR's encoder as initialised "
                          '(`tools/train.py --init-only`), not pretrained; same evaluations')
-            lines += [f'- {line}' for line in beats_control(rows, 'random_init')]
+        lines.append('- raw_joints: no encoder, the evaluation pipeline\'s coordinates '
+                     '(`tools/probe_eval.py --raw-joints`): linear probe and kNN on all '
+                     'joints, retrieval and the convention probe on the joints both '
+                     'conventions have by name')
+        lines += [f'- {line}' for line in verdicts(rows)]
         for method, per_seed in rows.items():
             lines.append(f'- {method} per seed (linear / kNN / retrieval top-1): ' + '; '.join(
                 f'seed {s}: ' + ' / '.join(
@@ -182,11 +155,13 @@ def run_all(args):
         runs = [(method, method, [], [], args.seeds) for method in METHODS]
         if args.random_init:
             runs.append(('ms_aimclr', 'random_init', None, [], args.seeds))
+        runs.append(('ms_aimclr', 'raw_joints', None, [], args.seeds))
         if ds == args.datasets[0]:
             runs += [(method, f'{method}_{name}', opts, eval_opts, args.seeds[:1])
                      for method, name, opts, eval_opts in variants(args.variant)]
         for method, row, opts, eval_opts, seeds in runs:
-            pretrain_cfg = osp.join(CFG, f'{method}_{spec["suffix"]}.py')
+            pretrain_cfg = None if row == 'raw_joints' else osp.join(
+                CFG, f'{method}_{spec["suffix"]}.py')
             eval_cfg = osp.join(CFG, 'linear', f'linear_{method}_{spec["suffix"]}.py')
             epochs = 0
             if opts is not None:

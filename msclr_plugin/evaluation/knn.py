@@ -127,12 +127,26 @@ def retrieval_report(query_feats: torch.Tensor, gallery_feats: torch.Tensor,
     return report
 
 
+POOLS = ('all', 'time', 'none')
+
+
+def _embed(backbone: torch.nn.Module, x: torch.Tensor, skeletons,
+           pool: str = 'all') -> torch.Tensor:
+    """:func:`embed` (``pool='all'``), or the backbone's map with the persons
+    averaged and time too (``'time'``: ``(N, C, V, 1)``) or not (``'none'``:
+    ``(N, C, T, V, 1)``); joints on the second last axis, as in the inputs."""
+    if pool == 'all':
+        return embed(backbone, x, skeletons)
+    feat = backbone(x, skeletons).mean(1)
+    return (feat.mean(2) if pool == 'time' else feat).unsqueeze(-1)
+
+
 @torch.no_grad()
 def extract_features(model: torch.nn.Module,
                      dataloader: Iterable,
                      view: Optional[str] = None,
-                     progress: Optional[str] = None
-                     ) -> Tuple[torch.Tensor, torch.Tensor]:
+                     progress: Optional[str] = None,
+                     pool: str = 'all') -> Tuple[torch.Tensor, torch.Tensor]:
     """Pooled backbone features and labels of every item of a dataloader.
 
     Works for any model with an :class:`MSSTGCN` ``backbone`` and a
@@ -148,10 +162,16 @@ def extract_features(model: torch.nn.Module,
         view (str, optional): Use only this view.
         progress (str, optional): Print progress lines with an ETA under
             this label (:class:`ProgressLine`).
+        pool (str): ``'all'`` (the pooled feature), or the map before
+            pooling over joints (``'time'``) or over anything but persons
+            (``'none'``), see :func:`_embed` (for locating what pooling loses).
 
     Returns:
-        tuple: ``(features (N, C) on CPU, labels (N,))``.
+        tuple: ``(features (N, C) on CPU, labels (N,))``; with ``pool`` other
+        than ``'all'`` the features are the maps of :func:`_embed`.
     """
+    if pool not in POOLS:
+        raise ValueError(f'pool must be one of {POOLS}, got {pool!r}')
     if is_model_wrapper(model):
         model = model.module
     if not hasattr(model, 'backbone'):
@@ -179,7 +199,7 @@ def extract_features(model: torch.nn.Module,
             for name, x in inputs.items():
                 if name is not None:
                     skel = view_conventions(samples, name, x.shape[0], default)
-                    per_view.append(embed(model.backbone, x, skel))
+                    per_view.append(_embed(model.backbone, x, skel, pool))
                     continue
                 # plain mmaction tensor: (N, [num_clips,] M, T, V, C)
                 clips = x.shape[1] if x.dim() == 6 else 1
@@ -188,8 +208,8 @@ def extract_features(model: torch.nn.Module,
                     x = x.flatten(0, 1)
                     if not isinstance(skel, str):
                         skel = [s for s in skel for _ in range(clips)]
-                per_view.append(
-                    embed(model.backbone, x, skel).unflatten(0, (-1, clips)).mean(1))
+                per_view.append(_embed(model.backbone, x, skel, pool).unflatten(
+                    0, (-1, clips)).mean(1))
             feats.append(torch.stack(per_view).mean(0).cpu())
             labels.extend(int(s.gt_label.reshape(-1)[0]) for s in samples)
             if bar is not None:

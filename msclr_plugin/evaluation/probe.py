@@ -25,7 +25,7 @@ Features = Dict[str, Tuple[torch.Tensor, torch.Tensor]]
 
 def extract_convention_features(model: nn.Module, loader_cfg: dict,
                                 conventions: Sequence[str],
-                                progress: str = '') -> Features:
+                                progress: str = '', pool: str = 'all') -> Features:
     """Pooled features of every clip of a dataloader's dataset, once per
     convention, in dataset order (row ``i`` is the same clip in every
     convention).
@@ -39,6 +39,7 @@ def extract_convention_features(model: nn.Module, loader_cfg: dict,
         conventions (Sequence[str]): Conventions to embed.
         progress (str): If given, progress lines with an ETA are printed,
             labelled ``'<progress> <conv>'``.
+        pool (str): See :func:`extract_features` (default: pooled features).
 
     Returns:
         dict: ``{convention: (features (N, C), labels (N,))}``.
@@ -49,7 +50,7 @@ def extract_convention_features(model: nn.Module, loader_cfg: dict,
         cfg['dataset'] = dict(cfg['dataset'], mode=conv)
         out[conv] = extract_features(
             model, Runner.build_dataloader(cfg),
-            progress=f'{progress} {conv}' if progress else None)
+            progress=f'{progress} {conv}' if progress else None, pool=pool)
     return out
 
 
@@ -65,9 +66,9 @@ def train_probe_head(head: nn.Module,
 
     Items are the rows of every convention (the linear configs' ``'single'``
     mode: each clip once per convention), reshuffled every epoch, in batches
-    of ``batch_size`` (the last one smaller); each row is classified by its
-    convention's classifier (``head(x, conventions)``) and the loss is the
-    head's ``loss_cls``. The optimizer and the epoch-based schedulers come
+    of ``batch_size`` (the last one smaller, skipped when a single row);
+    each row is classified by its convention's classifier
+    (``head(x, conventions)``) and the loss is the head's ``loss_cls``. The optimizer and the epoch-based schedulers come
     from the config entries.
 
     Args:
@@ -101,6 +102,8 @@ def train_probe_head(head: nn.Module,
         order = torch.randperm(len(labels), generator=generator)
         for start in range(0, len(order), batch_size):
             rows = order[start:start + batch_size]
+            if len(rows) == 1:  # a BatchNorm in the head cannot train on one row
+                continue
             logits = head(feats[rows], [convs[i] for i in rows.tolist()])
             wrapper.update_params(head.loss_cls(logits, labels[rows]))
         for scheduler in schedulers:

@@ -35,26 +35,51 @@ def _role_candidates(role: str) -> Tuple[str, ...]:
         for name in (side + word, word + side, side[0] + word, word + side[0]))
 
 
-def _swap_side(name: str) -> Optional[str]:
-    """The mirrored joint name, or None when the name carries no side.
+def _side_of(name: str) -> Optional[Tuple[int, int, str]]:
+    """``(start, end, side)`` of the part of a joint name that gives its
+    side (``'left'`` or ``'right'``), or None.
 
     Sides are ``left``/``right`` in any case anywhere in a name
     (``ShoulderLeft``, ``left_eye``) or ``L``/``R`` as an underscore-separated
     token (``Hand_L``, ``L_Hip``).
     """
-    for word, left, right in (('left', 'left', 'right'), ('right', 'right',
-                                                          'left')):
+    for word in ('left', 'right'):
         match = re.search(word, name, flags=re.IGNORECASE)
         if match:
-            found = match.group(0)
-            other = right if found.islower() else (
-                right.upper() if found.isupper() else right.capitalize())
-            return name[:match.start()] + other + name[match.end():]
+            return match.start(), match.end(), word
     match = re.search(r'(?:(?<=_)|^)([LR])(?=_|$)', name)
     if match:
-        other = 'R' if match.group(1) == 'L' else 'L'
-        return name[:match.start(1)] + other + name[match.end(1):]
+        return match.start(1), match.end(1), 'left' if match.group(1) == 'L' else 'right'
     return None
+
+
+def _swap_side(name: str) -> Optional[str]:
+    """The mirrored joint name (see :func:`_side_of`), or None when the name
+    carries no side."""
+    side = _side_of(name)
+    if side is None:
+        return None
+    start, end, word = side
+    found = name[start:end]
+    if len(found) == 1:
+        other = 'R' if found == 'L' else 'L'
+    else:
+        other = 'right' if word == 'left' else 'left'
+        other = other if found.islower() else (
+            other.upper() if found.isupper() else other.capitalize())
+    return name[:start] + other + name[end:]
+
+
+def joint_key(name: str) -> str:
+    """A joint name written so that the spellings of one joint in different
+    conventions agree: the side first, then the name without it, lower-case
+    and without separators (``ShoulderLeft``, ``left_shoulder`` and
+    ``Shoulder_L`` -> ``'left:shoulder'``; ``Head`` -> ``'head'``)."""
+    side = _side_of(name)
+    if side is None:
+        return _plain(name)
+    start, end, word = side
+    return f'{word}:{_plain(name[:start] + name[end:])}'
 
 
 def _plain(name: str) -> str:

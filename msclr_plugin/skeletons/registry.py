@@ -5,10 +5,10 @@ import importlib.util
 import inspect
 import json
 import os.path as osp
-from typing import Dict, List, Optional, Union
+from typing import Dict, List, Optional, Sequence, Union
 
 from .builtin import BUILTIN_LAYOUTS
-from .layout import SkeletonLayout
+from .layout import SkeletonLayout, joint_key
 
 LayoutLike = Union[str, dict, SkeletonLayout]
 
@@ -97,6 +97,40 @@ def get_layout(layout: LayoutLike) -> SkeletonLayout:
                            f'({"/".join(LAYOUT_FILE_EXTS)}) or a dict (see '
                            'docs/skeletons.md).')
     return _LAYOUTS[layout]
+
+
+def shared_joints(layouts: Sequence[LayoutLike]) -> List[List[int]]:
+    """The joints that every layout has, matched by name: one list of joint
+    indices per layout, row ``j`` of each being the same joint.
+
+    Names match through :func:`joint_key` (``ShoulderLeft`` =
+    ``left_shoulder`` = ``Shoulder_L``) and the layouts' ``aliases``; a name
+    that two joints of one layout answer to is left out. In the order of
+    the first layout.
+
+    Args:
+        layouts (Sequence): Layouts (names, dicts or :class:`SkeletonLayout`).
+
+    Returns:
+        list[list[int]]: ``len(layouts)`` index lists of equal length
+        (empty when the layouts share no joint name).
+    """
+    tables = []
+    for layout in map(get_layout, layouts):
+        owners: Dict[str, set] = {}
+        for index, name in enumerate(layout.joint_names):
+            for key in {joint_key(n) for n in (name, *layout.aliases.get(name, ()))}:
+                owners.setdefault(key, set()).add(index)
+        tables.append({k: v.pop() for k, v in owners.items() if len(v) == 1})
+    # one joint per key and per layout, each joint under one key at most
+    keys = [k for k in tables[0] if all(k in t for t in tables)]
+    firsts, rows = set(), []
+    for key in sorted(keys, key=lambda k: tables[0][k]):
+        row = [t[key] for t in tables]
+        if row[0] not in firsts:
+            firsts.add(row[0])
+            rows.append(row)
+    return [list(col) for col in zip(*rows)] if rows else [[] for _ in tables]
 
 
 def load_layout_file(path: str) -> SkeletonLayout:

@@ -9,6 +9,7 @@ import glob
 import json
 import os
 import os.path as osp
+import platform
 import re
 import subprocess
 import sys
@@ -145,6 +146,28 @@ class JobRunner:
             return [f.result() for f in futures]
 
 
+def environment() -> dict:
+    """Versions and machine of a results file."""
+    import mmaction
+    import mmengine
+    import torch
+
+    import msclr_plugin
+    return dict(
+        python=platform.python_version(), platform=platform.platform(),
+        cpus=os.cpu_count(), torch=torch.__version__, torch_threads=torch.get_num_threads(),
+        mmengine=mmengine.__version__, mmaction2=mmaction.__version__,
+        numpy=np.__version__, msclr_plugin=msclr_plugin.__version__)
+
+
+def add_jobs_arg(parser) -> None:
+    """``--jobs``: tasks run at once, one core each."""
+    parser.add_argument(
+        '--jobs', type=int, default=min(4, os.cpu_count() or 1),
+        help='pretrainings/evaluations run at once, one core each (default: the '
+        'cores, at most 4)')
+
+
 def finished(work_dir: str, epochs: int) -> bool:
     """Whether an earlier run already trained ``epochs`` in ``work_dir``."""
     return osp.isfile(osp.join(work_dir, f'epoch_{epochs}.pth'))
@@ -188,7 +211,7 @@ def save_initial_checkpoint(cfg, path: str) -> None:
 def pretrain_and_evaluate(jobs: JobRunner,
                           work: str,
                           name: str,
-                          pretrain_cfg: str,
+                          pretrain_cfg: Optional[str],
                           eval_cfg: str,
                           epochs: int,
                           seed: Optional[int] = None,
@@ -200,13 +223,16 @@ def pretrain_and_evaluate(jobs: JobRunner,
     model as initialised, the random-encoder control), then
     ``tools/probe_eval.py`` extracts the features once and gives kNN, the
     linear probe (with the ensemble and transfer tests when the encoder
-    knows several conventions) and cross-convention retrieval.
+    knows several conventions), cross-convention retrieval and the
+    invariance tests. With no ``pretrain_cfg``, the raw-joints control:
+    ``tools/probe_eval.py --raw-joints``, no encoder.
 
     Args:
         jobs (JobRunner): Runs and records the commands.
         work (str): Work directory; its entries are named ``name_*``.
         name (str): Name of the method (row).
-        pretrain_cfg (str): Pretraining config.
+        pretrain_cfg (str, optional): Pretraining config; None for the
+            raw-joints control.
         eval_cfg (str): Linear-evaluation config of ``tools/probe_eval.py``.
         epochs (int): Pretraining epochs (to find or skip the run); 0 for
             the encoder as initialised.
@@ -225,14 +251,18 @@ def pretrain_and_evaluate(jobs: JobRunner,
     py = sys.executable
     seed_args = [] if seed is None else ['--seed', str(seed)]
     pre_dir = osp.join(work, f'{name}_pretrain')
-    if not finished(pre_dir, epochs):
-        jobs.run([py, 'tools/train.py', pretrain_cfg, '--work-dir', pre_dir, *seed_args,
-                  *(['--init-only'] if epochs == 0 else []),
-                  '--cfg-options', f'train_cfg.max_epochs={max(epochs, 1)}',
-                  *pretrain_opts],
-                 osp.join(work, f'{name}_pretrain.log'))
+    if pretrain_cfg is None:
+        encoder = ['--raw-joints']
+    else:
+        encoder = [osp.join(pre_dir, f'epoch_{epochs}.pth')]
+        if not finished(pre_dir, epochs):
+            jobs.run([py, 'tools/train.py', pretrain_cfg, '--work-dir', pre_dir, *seed_args,
+                      *(['--init-only'] if epochs == 0 else []),
+                      '--cfg-options', f'train_cfg.max_epochs={max(epochs, 1)}',
+                      *pretrain_opts],
+                     osp.join(work, f'{name}_pretrain.log'))
     out = osp.join(work, f'{name}_eval.json')
-    jobs.run([py, 'tools/probe_eval.py', eval_cfg, osp.join(pre_dir, f'epoch_{epochs}.pth'),
+    jobs.run([py, 'tools/probe_eval.py', eval_cfg, *encoder,
               '--out', out, '--dump-dir', osp.join(work, f'{name}_scores'), *seed_args,
               *(['--cfg-options', *eval_opts] if eval_opts else [])],
              osp.join(work, f'{name}_eval.log'))
@@ -240,20 +270,29 @@ def pretrain_and_evaluate(jobs: JobRunner,
         return json.load(f)
 
 
-# Columns of the results tables: (name, title); values in percent except
-# the median rank (of the reference clip's other rendering among all test
-# clips in that convention).
-COLUMNS = (('linear', 'linear top-1'), ('knn', 'kNN top-1'),
-           ('ensemble', 'ensemble top-1'), ('transfer', 'transfer top-1'),
-           ('retrieval', 'retrieval top-1'), ('retrieval_rank', 'retrieval median rank'))
+# Columns of the results tables: (name, title, format); values in percent
+# except the median rank (of the reference clip's other rendering among all
+# test clips in that convention) and the mean cosines (same clip in another
+# convention; other clips in the same convention).
+COLUMNS = (('linear', 'linear top-1', '.1f'), ('knn', 'kNN top-1', '.1f'),
+           ('ensemble', 'ensemble top-1', '.1f'), ('transfer', 'transfer top-1', '.1f'),
+           ('retrieval', 'retrieval top-1', '.1f'),
+           ('retrieval_rank', 'retrieval median rank', '.0f'),
+           ('convention_probe', 'convention probe top-1', '.1f'),
+           ('cos_same_clip', 'cos same clip, other conv', '.3f'),
+           ('cos_other_clip', 'cos other clip, same conv', '.3f'))
 
 
 def metric_of(result: dict, column: str) -> Optional[float]:
     """A column's value in one ``tools/probe_eval.py`` result, or None
     (e.g. no ensemble for a one-convention encoder)."""
-    if column in ('linear', 'knn', 'ensemble'):
+    if column in ('linear', 'knn', 'ensemble', 'convention_probe'):
         entry = result.get(column)
         return None if entry is None else 100 * entry['top1']
+    if column in ('cos_same_clip', 'cos_other_clip'):
+        key = dict(cos_same_clip='same_clip_other_conv',
+                   cos_other_clip='other_clip_same_conv')[column]
+        return result.get('cosines', {}).get(key)
     if column == 'transfer':
         keys = sorted(k for k in result if k.startswith('transfer_to_'))
         return 100 * result[keys[0]]['top1'] if keys else None
@@ -274,34 +313,44 @@ def mean_std(values: Sequence[float]) -> Tuple[float, float]:
 def results_table(rows: Dict[str, Dict[int, dict]]) -> List[str]:
     """Markdown table: one row per method, mean +- sample std over its
     seeds of every column (``-`` where the method has no such number)."""
-    lines = ['| method | seeds | ' + ' | '.join(t for _, t in COLUMNS) + ' |',
+    lines = ['| method | seeds | ' + ' | '.join(t for _, t, _ in COLUMNS) + ' |',
              '|---|---' + '|---' * len(COLUMNS) + '|']
     for method, per_seed in rows.items():
         cells = []
-        for column, _ in COLUMNS:
+        for column, _, fmt in COLUMNS:
             values = [metric_of(r, column) for r in per_seed.values()]
             values = [v for v in values if v is not None]
             if not values:
                 cells.append('-')
             elif len(values) == 1:
-                cells.append(f'{values[0]:.1f}')
+                cells.append(format(values[0], fmt))
             else:
-                cells.append('{:.1f} +- {:.1f}'.format(*mean_std(values)))
+                mean, std = mean_std(values)
+                cells.append(f'{mean:{fmt}} +- {std:{fmt}}')
         lines.append(f'| {method} | {len(per_seed)} | ' + ' | '.join(cells) + ' |')
     return lines
 
 
 def beats_control(rows: Dict[str, Dict[int, dict]], control: str,
-                  columns: Sequence[str] = ('linear', 'knn')) -> List[str]:
+                  columns: Sequence[str] = ('linear', 'knn', 'retrieval'),
+                  methods: Optional[Sequence[str]] = None) -> List[str]:
     """One line per method and column: its mean minus the control's, and
     whether that exceeds twice the larger of the two seed standard
-    deviations."""
+    deviations.
+
+    Args:
+        rows (dict): ``{method: {seed: probe_eval result}}``.
+        control (str): The row compared with.
+        columns (Sequence[str]): Columns of :data:`COLUMNS`.
+        methods (Sequence[str], optional): The rows to compare (default:
+            all but the control).
+    """
     lines = []
-    for method, per_seed in rows.items():
-        if method == control:
+    for method in (methods or rows):
+        if method == control or method not in rows or control not in rows:
             continue
         for column in columns:
-            ours = [v for v in (metric_of(r, column) for r in per_seed.values())
+            ours = [v for v in (metric_of(r, column) for r in rows[method].values())
                     if v is not None]
             base = [v for v in (metric_of(r, column) for r in rows[control].values())
                     if v is not None]
@@ -309,7 +358,23 @@ def beats_control(rows: Dict[str, Dict[int, dict]], control: str,
                 continue
             (m1, s1), (m0, s0) = mean_std(ours), mean_std(base)
             margin = 2 * max(s1, s0)
-            verdict = 'beyond' if m1 - m0 > margin else 'NOT beyond'
-            lines.append(f'{method} vs {control}, {column}: {m1 - m0:+.1f} points '
-                         f'({verdict} 2 std = {margin:.1f})')
+            if min(len(ours), len(base)) < 2:
+                verdict = 'one seed: no spread to compare with'
+            else:
+                verdict = ('beyond' if m1 - m0 > margin else 'NOT beyond') + \
+                    f' 2 std = {margin:.1f}'
+            lines.append(f'{method} vs {control}, {column}: {m1 - m0:+.1f} points ({verdict})')
     return lines
+
+
+CONTROLS = ('random_init', 'raw_joints')
+
+
+def verdicts(rows: Dict[str, Dict[int, dict]]) -> List[str]:
+    """The comparisons of the results tables: every pretrained row against
+    the random encoder (linear, kNN, retrieval) and the raw joints (linear,
+    kNN), and MS-AimCLR against AimCLR (each where both rows exist)."""
+    pretrained = [m for m in rows if m not in CONTROLS]
+    return [*beats_control(rows, 'random_init', methods=pretrained),
+            *beats_control(rows, 'raw_joints', ('linear', 'knn'), methods=pretrained),
+            *beats_control(rows, 'aimclr', ('linear', 'knn'), methods=['ms_aimclr'])]

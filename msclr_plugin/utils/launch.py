@@ -63,6 +63,22 @@ def _no_cuda_device_binding():
         torch.cuda.set_device = set_device
 
 
+def set_threads(cfg: Config) -> None:
+    """Apply the config's ``env_cfg.num_threads`` (torch's intra-op threads),
+    if it sets one.
+
+    The digits of a CPU run depend on it: the same step with 1 and 2
+    threads gives gradients that differ in the last bit (another reduction
+    order), and a few hundred SGD steps carry that as far as another seed
+    would. The CPU-sized configs pin 1 (what ``tools/demo.py`` runs its
+    tasks with), so that a plain ``tools/train.py`` run repeats the main
+    job's digits.
+    """
+    threads = (cfg.get('env_cfg') or {}).get('num_threads')
+    if threads:
+        torch.set_num_threads(int(threads))
+
+
 def build_runner(cfg: Config) -> Runner:
     """The config's Runner, distributed when ``cfg.launcher`` says so.
 
@@ -72,6 +88,7 @@ def build_runner(cfg: Config) -> Runner:
     Returns:
         Runner: Built (and, under a launcher, with the process group up).
     """
+    set_threads(cfg)
     if cfg.get('launcher', 'none') != 'none':
         configure_distributed(cfg)
     with _no_cuda_device_binding():

@@ -64,3 +64,5 @@ optim_wrapper = dict(
 param_scheduler = [dict(type='MultiStepLR', milestones=[80], gamma=0.1)]
 default_hooks = dict(
     logger=dict(interval=10), checkpoint=dict(interval=100, max_keep_ckpts=1))
+# one intra-op thread, as the pretraining (msclr_plugin.utils.launch.set_threads)
+env_cfg = dict(num_threads=1)

@@ -62,3 +62,6 @@ optim_wrapper = dict(
 param_scheduler = [dict(type='MultiStepLR', milestones=[7], gamma=0.1)]
 default_hooks = dict(
     logger=dict(interval=10), checkpoint=dict(interval=8, max_keep_ckpts=1))
+# one intra-op thread, as tools/demo.py runs its tasks: the digits depend on
+# the thread count (msclr_plugin.utils.launch.set_threads)
+env_cfg = dict(num_threads=1)

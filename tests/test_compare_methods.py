@@ -1,0 +1,110 @@
+"""tools/compare_methods.py: configs that follow a store, schedules of equal
+steps, and the whole comparison run on a few real MSR Action3D clips."""
+import json
+import subprocess
+import sys
+
+import pytest
+from mmengine.config import Config
+
+from msclr_plugin.utils.compare import (METHODS, eval_config, parse_method,
+                                        pretrain_config)
+from msclr_plugin.utils.train_steps import epoch_steps, set_train_steps
+from .conftest import ROOT, load_tool, repo_env
+
+MSR = 'msr_action3d/real_world_coordinates'
+
+
+def test_parse_method():
+    assert parse_method('q=a.py,b.py') == ('q', 'a.py', 'b.py')
+    assert parse_method('q=a.py') == ('q', 'a.py', None)
+    with pytest.raises(ValueError, match='NAME=PRETRAIN'):
+        parse_method('a.py')
+
+
+def test_configs_follow_the_store(tmp_path):
+    from msclr_plugin.data_prep.synthetic import generate_synthetic_store
+    store = str(tmp_path / 'syn')
+    generate_synthetic_store(store, num_clips_per_class_per_subject=1,
+                             conventions=('kinectv2_25', 'coco'), num_subjects=4,
+                             num_person=1, classes=['wave_right_hand', 'squat', 'jump'])
+    msr = str(ROOT / 'configs/msclr/aimclr_msr3d_xsub.py')  # has a kNN monitor
+    pre = pretrain_config(msr, store, ['coco', 'kinectv2_25'], 'coco', ['xsub_train', 'xsub_val'])
+    # one convention: the reference; the monitor reads the same store
+    assert pre.train_dataloader.dataset.conventions == ['coco']
+    assert pre.model.backbone.graph_cfg.layouts == ['coco']
+    knn = next(h for h in pre.custom_hooks if h['type'] == 'KNNMonitorHook')
+    assert knn['val_dataloader']['dataset']['ann_file'] == store
+    assert knn['val_dataloader']['dataset']['mode'] == 'coco'
+    assert knn['val_dataloader']['dataset']['split'] == 'xsub_val'
+    ms = pretrain_config(str(ROOT / METHODS['ms_aimclr'][0]), store, ['coco', 'kinectv2_25'],
+                         'coco', ['xsub_train', 'xsub_val'])
+    assert ms.train_dataloader.dataset.conventions == ['coco', 'kinectv2_25']
+    # 9 training clips x 2 conventions in batches of 32 (leftovers mixed): 1 step
+    assert epoch_steps(ms) == [1] * ms.train_cfg.max_epochs
+    # a budget of 256 steps: 256 epochs of one step, mining and the lr step
+    # at the recipe's fractions (3/4, 7/8)
+    old = ms.train_cfg.max_epochs
+    mining, (milestone, ) = (ms.model.mining_epoch,
+                             ms.param_scheduler[0]['milestones'])
+    assert set_train_steps(ms, 256)['steps'] == 256
+    assert ms.train_cfg.max_epochs == 256
+    assert ms.model.mining_epoch == round(mining * 256 / old)
+    assert ms.param_scheduler[0]['milestones'] == [round(milestone * 256 / old)]
+    linear = eval_config(str(ROOT / METHODS['ms_aimclr'][1]), ms, store, 'coco',
+                         ['xsub_train', 'xsub_val'])
+    assert linear.model.cls_head.num_classes == 3
+    assert linear.model.backbone.graph_cfg.layouts == ['coco', 'kinectv2_25']
+    assert linear.model.backbone.frozen_stages == 10
+    assert linear.model.backbone.init_cfg['type'] == 'Pretrained'
+    assert linear.test_dataloader.dataset.mode == 'coco'
+    assert linear.train_dataloader.dataset.mode == 'single'
+
+
+def test_compare_methods_on_msr_clips(shared_data, tmp_path):
+    """The walk-through's last step at small size: 36 MSR clips (4 actions,
+    the first repetition), a 4-step budget, 2 seeds, every row evaluated."""
+    names = sorted(p.name[:-len('_skeleton3D.txt')] for p in (shared_data / MSR).iterdir()
+                   if p.name[:3] in ('a01', 'a02', 'a03', 'a04') and '_e01_' in p.name)
+    (tmp_path / 'list.txt').write_text('\n'.join(names) + '\n')
+    store = tmp_path / 'msr'
+    subprocess.run([sys.executable, 'tools/data/msr3d_to_store.py', '--data-dir',
+                    str(shared_data / MSR), '--out', str(store), '--protocol',
+                    str(tmp_path / 'list.txt'), '--derived', 'coco', '--no-check'],
+                   cwd=ROOT, env=repo_env(), check=True, capture_output=True)
+    work = tmp_path / 'cmp'
+    serial = ['num_workers=0', 'persistent_workers=False']
+    tool = load_tool('compare_methods')
+    results = tool.main([
+        '--store', str(store), '--conventions', 'msr_action3d_20', 'coco', '--steps', '4',
+        '--seeds', '0', '1', '--jobs', '2', '--work-dir', str(work),
+        '--pretrain-options', *(f'train_dataloader.{o}' for o in serial),
+        '--eval-options', 'train_cfg.max_epochs=20',
+        *(f'{loader}.{o}' for loader in ('train_dataloader', 'test_dataloader')
+          for o in serial)])
+    assert set(results) == {'aimclr', 'ms_aimclr', 'random_init', 'raw_joints'}
+    saved = json.loads((work / 'results.json').read_text())
+    # equal steps: AimCLR's epochs hold half the items of MS-AimCLR's
+    steps = {name: s['steps'] for name, s in saved['schedules'].items()}
+    assert steps == {'aimclr': 4, 'ms_aimclr': 4}
+    assert saved['schedules']['aimclr']['epochs'] == 2 * saved['schedules']['ms_aimclr']['epochs']
+    for name, per_seed in results.items():
+        assert sorted(per_seed) == [0, 1]
+        for result in per_seed.values():
+            assert result['num_test'] > 0 and 0 <= result['linear']['top1'] <= 1
+            # AimCLR's encoder knows one convention: nothing to tell apart
+            assert ('convention_probe' in result) == (name != 'aimclr')
+    assert results['ms_aimclr'][0]['convention_probe']['chance'] == 0.5
+    assert 'ensemble' in results['ms_aimclr'][0] and 'ensemble' not in results['aimclr'][0]
+    # COCO is derived from the Kinect v1 joints: their shared joints find the clip
+    assert results['raw_joints'][0]['retrieval']['msr_action3d_20->coco']['top1'] == 1.0
+    table = (work / 'results.md').read_text()
+    for row in ('aimclr', 'ms_aimclr', 'random_init', 'raw_joints'):
+        assert f'| {row} | 2 |' in table
+    assert 'ms_aimclr vs random_init, retrieval:' in table
+    assert 'ms_aimclr vs raw_joints, linear:' in table
+    assert 'ms_aimclr vs aimclr, linear:' in table
+    # the generated configs are kept, with the derived schedule
+    epochs = saved['schedules']['aimclr']['epochs']
+    assert Config.fromfile(str(work / 'configs' / 'aimclr.py')).train_cfg.max_epochs == epochs
+    assert (work / 'seed1' / 'aimclr_pretrain' / f'epoch_{epochs}.pth').is_file()

@@ -1,0 +1,191 @@
+"""Compare pretraining methods on any skeleton store, several seeds, equal steps.
+
+For a store (``tools/data/*_to_store.py``, ``arrays_to_store.py``), its
+conventions (the reference first, or ``--reference``) and split names, and
+for every seed, with the project's own tools (msclr_plugin/utils/jobs.py):
+pretrain AimCLR (the reference convention), MS-AimCLR (all conventions) and
+every ``--method NAME=CONFIG``, each for the same step budget (``--steps``,
+default the main job's 256): the epochs, the mining epoch, the lr
+milestones and the checkpoint interval are derived from the budget and the
+store's size (msclr_plugin/utils/compare.py); then ``tools/probe_eval.py``
+evaluates each frozen encoder (linear probe, kNN, ensemble, transfer,
+retrieval, convention probe, cosines), the random-encoder control
+(MS-AimCLR's encoder as initialised) and the raw-joints control (no
+encoder). Prints and writes ``<work-dir>/results.md`` (mean +- std over the
+seeds, the 2-std verdicts) and ``results.json`` (every number, the
+generated configs, every command with its time). The generated configs are
+in ``<work-dir>/configs``; finished steps are reused when re-run.
+
+Examples:
+    python tools/compare_methods.py --store data/my_store \\
+        --conventions msr_action3d_20 coco --seeds 0 1 2
+    python tools/compare_methods.py --preset msr3d --seeds 0 1 2 3 4
+    python tools/compare_methods.py --store data/my_store --conventions kinectv2_25 coco \\
+        --method long_queue=my_configs/ms_aimclr_queue.py --steps 512
+"""
+import argparse
+import json
+import os
+import os.path as osp
+import sys
+import time
+from functools import partial
+
+from mmengine.config import DictAction
+
+from msclr_plugin.utils.compare import (MAIN_JOB_STEPS, METHODS, PRESETS,
+                                        default_linear, eval_config,
+                                        parse_method, pretrain_config)
+from msclr_plugin.utils.jobs import (ROOT, JobRunner, add_jobs_arg, environment,
+                                     pretrain_and_evaluate, results_table, verdicts)
+from msclr_plugin.utils.train_steps import set_train_steps
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('--preset', choices=sorted(PRESETS),
+                        help='a built-in dataset (converted from ../shared/data if '
+                        'needed): its store, conventions, splits and step budget')
+    parser.add_argument('--store', help='the skeleton store (a directory with index.json)')
+    parser.add_argument('--conventions', nargs='+',
+                        help="the store's conventions to use, the reference first")
+    parser.add_argument('--reference', help='reference convention (AimCLR, the probe, '
+                        'kNN; default: the first of --conventions)')
+    parser.add_argument('--splits', nargs=2, metavar=('TRAIN', 'TEST'),
+                        help='split names (default: xsub_train xsub_val)')
+    parser.add_argument('--steps', type=int,
+                        help=f'pretraining steps of every method (default: the main '
+                        f"job's {MAIN_JOB_STEPS}, or the preset's)")
+    parser.add_argument('--seeds', nargs='+', type=int, default=[0, 1, 2])
+    parser.add_argument(
+        '--method', action='append', default=[], metavar='NAME=PRETRAIN[,LINEAR]',
+        help='another row: a pretraining config (and its linear-evaluation config; '
+        "default: the main job's of as many conventions), run like the others")
+    parser.add_argument('--no-builtin', action='store_true',
+                        help='leave out the AimCLR and MS-AimCLR rows')
+    parser.add_argument('--pretrain-options', nargs='+', default=[], metavar='KEY=VALUE',
+                        help='--cfg-options of every pretraining')
+    parser.add_argument('--eval-options', nargs='+', default=[], metavar='KEY=VALUE',
+                        help='--cfg-options of every evaluation')
+    parser.add_argument('--work-dir', help='default: work_dirs/compare/<store name>')
+    add_jobs_arg(parser)
+    parser.add_argument('--dry-run', action='store_true',
+                        help='write the configs and print the schedules, run nothing')
+    args = parser.parse_args(argv)
+    preset = PRESETS.get(args.preset, {})
+    args.store = args.store or preset.get('store')
+    args.conventions = args.conventions or preset.get('conventions')
+    if not args.store or not args.conventions:
+        parser.error('give --store and --conventions, or --preset')
+    args.reference = args.reference or args.conventions[0]
+    if args.reference not in args.conventions:
+        parser.error(f'--reference {args.reference} is not one of --conventions')
+    args.splits = args.splits or list(preset.get('splits', ('xsub_train', 'xsub_val')))
+    args.steps = args.steps or preset.get('steps', MAIN_JOB_STEPS)
+    args.work_dir = args.work_dir or osp.join(
+        'work_dirs', 'compare', osp.basename(osp.normpath(args.store)))
+    return args
+
+
+def prepare(args):
+    """Generate every method's configs: ``[(row, pretraining config, its
+    epochs, evaluation config)]`` and a description of each method's
+    schedule."""
+    methods = [] if args.no_builtin else [(name, *cfgs) for name, cfgs in METHODS.items()]
+    methods += [parse_method(spec) for spec in args.method]
+    if len({m[0] for m in methods}) != len(methods):
+        raise SystemExit('error: two methods of the same name')
+    out = osp.join(args.work_dir, 'configs')
+    os.makedirs(out, exist_ok=True)
+    rows, schedules = [], {}
+    for name, pre_path, linear_path in methods:
+        for path in (pre_path, linear_path):
+            if path and not osp.isfile(path):
+                raise SystemExit(f'error: method {name}: no config {path}')
+        pre = pretrain_config(pre_path, args.store, args.conventions, args.reference,
+                              args.splits)
+        if args.pretrain_options:
+            pre.merge_from_dict({k: DictAction._parse_iterable(v) for k, v in
+                                 (o.split('=', 1) for o in args.pretrain_options)})
+        fitted = set_train_steps(pre, args.steps)
+        epochs, realised = pre.train_cfg.max_epochs, fitted['steps']
+        per_epoch = fitted['per_epoch'][0]
+        schedules[name] = dict(epochs=epochs, steps=realised, steps_per_epoch=per_epoch,
+                               mining_epoch=pre.model.get('mining_epoch'),
+                               config=pre_path)
+        linear = eval_config(linear_path or default_linear(pre), pre, args.store,
+                             args.reference, args.splits)
+        pre_file, linear_file = (osp.join(out, f'{name}{kind}.py')
+                                 for kind in ('', '_linear'))
+        pre.dump(pre_file)
+        linear.dump(linear_file)
+        rows.append((name, pre_file, epochs, linear_file))
+    if not rows:
+        raise SystemExit('error: no method to compare (--no-builtin without --method)')
+    # the controls, with the evaluation of the multi-convention encoder
+    control = next((r for r in rows if r[0] == 'ms_aimclr'), rows[-1])
+    rows += [('random_init', control[1], 0, control[3]), ('raw_joints', None, 0, control[3])]
+    return rows, schedules
+
+
+def header(args, schedules, num_test):
+    lines = [f'Store `{args.store}`: conventions {", ".join(args.conventions)} '
+             f'(reference {args.reference}), splits {args.splits[0]} / {args.splits[1]}, '
+             f'{num_test} test clips; seeds {", ".join(map(str, args.seeds))}: mean +- sample '
+             'std over seeds.', '']
+    for name, s in schedules.items():
+        lines.append(f'- {name}: `{s["config"]}`, {s["epochs"]} epochs x '
+                     f'{s["steps_per_epoch"]} steps = {s["steps"]} steps (budget '
+                     f'{args.steps}), mining from epoch {s["mining_epoch"]}')
+    lines += ["- random_init: the encoder of the multi-convention method as initialised "
+              '(`tools/train.py --init-only`), not pretrained',
+              "- raw_joints: no encoder, the evaluation pipeline's coordinates "
+              '(`tools/probe_eval.py --raw-joints`); retrieval and convention probe on '
+              'the joints the conventions share by name', '']
+    return lines
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = parse_args(argv)
+    os.chdir(ROOT)
+    start = time.time()
+    jobs = JobRunner('compare', threads=1)
+    os.makedirs(args.work_dir, exist_ok=True)
+    preset = PRESETS.get(args.preset)
+    if preset and not osp.isfile(osp.join(args.store, 'index.json')):
+        jobs.run([sys.executable, *preset['convert']], osp.join(args.work_dir, 'convert.log'))
+    rows, schedules = prepare(args)
+    if args.dry_run:
+        print('\n'.join(header(args, schedules, '?')))
+        print(f'configs in {osp.join(args.work_dir, "configs")}')
+        return None
+    keys, tasks = [], []
+    for seed in args.seeds:
+        for name, pre_file, epochs, linear_file in rows:
+            keys.append((name, seed))
+            tasks.append((f'{name} seed {seed}', partial(
+                pretrain_and_evaluate, jobs, osp.join(args.work_dir, f'seed{seed}'), name,
+                pretrain_cfg=pre_file, eval_cfg=linear_file, epochs=epochs, seed=seed,
+                eval_opts=args.eval_options)))
+    results = {name: {} for name, *_ in rows}
+    for (name, seed), result in zip(keys, jobs.map(tasks, args.jobs)):
+        results[name][seed] = result
+    seconds = time.time() - start
+    num_test = next(iter(results['raw_joints'].values()))['num_test']
+    lines = [*header(args, schedules, num_test), *results_table(results), '',
+             *verdicts(results), '',
+             f'Produced by `python tools/compare_methods.py {" ".join(argv)}` in '
+             f'{seconds / 60:.1f} min ({os.cpu_count()} CPUs).']
+    print('\n'.join(lines))
+    with open(osp.join(args.work_dir, 'results.md'), 'w') as f:
+        f.write('\n'.join(lines) + '\n')
+    with open(osp.join(args.work_dir, 'results.json'), 'w') as f:
+        json.dump(dict(results=results, seeds=args.seeds, schedules=schedules, table=lines,
+                       argv=argv, environment=environment(), seconds=round(seconds),
+                       commands=jobs.records), f, indent=1)
+    return results
+
+
+if __name__ == '__main__':
+    main()
