@@ -44,6 +44,7 @@ import msclr_plugin  # noqa: F401  (stack fixes + registration, first)
 from mmaction.registry import MODELS
 from msclr_plugin.evaluation.knn import knn_classify, retrieval_report
 from msclr_plugin.evaluation.accuracy import accuracy_report
+from msclr_plugin.evaluation.precise_bn import recalibrate_bn_per_convention
 from msclr_plugin.evaluation.probe import (check_aligned, extract_convention_features,
                                            probe_scores, train_probe_head)
 from msclr_plugin.models.recognizers.ms_recognizer_gcn import load_pretrained_backbone
@@ -92,6 +93,9 @@ def main(argv=None):
         raise SystemExit(f'error: reference convention {reference!r} is not one of '
                          f"the encoder's {conventions} (give --reference)")
     tag = '[probe_eval]'
+    if cfg.get('precise_bn_per_convention'):
+        recalibrate_bn_per_convention(model, cfg.train_dataloader, conventions,
+                                      progress=f'{tag} precise BN, training clips,')
     train = extract_convention_features(model, cfg.train_dataloader, conventions,
                                         progress=f'{tag} features, training clips,')
     test = extract_convention_features(model, cfg.test_dataloader, conventions,
