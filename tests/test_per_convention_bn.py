@@ -12,7 +12,7 @@ from msclr_plugin.models.layers import (ConventionBatchNorm, MaskedBatchNorm2d,
                                         convert_sync_batchnorm, set_norm_conventions)
 from msclr_plugin.utils.checkpoint import load_checkpoint_strict
 from .conftest import ROOT
-from .test_distributed import free_port
+from .test_distributed import ddp_steps, spawn_two
 from .test_pretrain_models import KINECT, SMPLX, build, model_cfg, samples, views
 from .test_reference_parity import converted, max_diffs, run  # noqa: F401
 
@@ -269,71 +269,61 @@ def test_precise_bn_changes_only_bn_buffers(tmp_path):
 
 
 # ------------------------------------------------------- several processes
-def _sync_worker(rank, port, out_dir):
+def _sync_worker(rank):
+    """One convention on rank 0, both (mixed, padded) on rank 1: SyncBN per
+    convention against one process on the whole batch; DDP training with
+    per-convention affine parameters idle on a rank."""
     import torch.distributed as dist
     from torch.nn.parallel import DistributedDataParallel as DDP
-    torch.set_num_threads(1)
-    dist.init_process_group('gloo', init_method=f'tcp://127.0.0.1:{port}',
-                            rank=rank, world_size=2)
     out = {}
-    try:
-        g = torch.Generator().manual_seed(0)
-        x = torch.randn(8, 4, 5, 42, generator=g) * 3 + 2
-        grad_out = torch.randn(8, 4, 5, 42, generator=g)
-        # rank 0: Kinect only; rank 1: both, in a mixed padded batch
-        convs = [0, 0, 0, 0, 1, 0, 1, 1]
-        mask = torch.zeros(8, 42, dtype=torch.bool)
-        for row, conv in enumerate(convs):
-            mask[row, :25 if conv == 0 else 42] = True
-        for shared in (True, False):
-            ref = ConventionBatchNorm(4, LAYOUTS, shared_affine=shared).train()
-            synced = convert_sync_batchnorm(copy.deepcopy(ref))
-            assert all(type(bn).__name__ == 'MaskedSyncBatchNorm'
-                       for bn in synced.norms.values())
-            rows = slice(4 * rank, 4 * rank + 4)
-            x_full = x.clone().requires_grad_()
-            x_half = x[rows].clone().requires_grad_()
-            set_norm_conventions(ref, convs)
-            y_full = ref(x_full, mask)
-            (y_full * grad_out).sum().backward()
-            local = convs[rows]
-            set_norm_conventions(synced, local[0] if len(set(local)) == 1 else local)
-            y = synced(x_half, mask[rows])
-            (y * grad_out[rows]).sum().backward()
-            grads = [p.grad.clone() for p in synced.parameters()]
-            for grad in grads:
-                dist.all_reduce(grad)  # what DDP sums
-            out[shared] = [
-                (y.detach(), y_full.detach()[rows]), (x_half.grad, x_full.grad[rows]),
-                *[(a, b.grad) for a, b in zip(grads, ref.parameters())],
-                *[(getattr(synced.norms[c], s), getattr(ref.norms[c], s))
-                  for c in LAYOUTS for s in ('running_mean', 'running_var')]]
-        # DDP without find_unused_parameters: per-convention affine
-        # parameters of a convention absent from a rank's grouped batch
-        torch.manual_seed(0)
-        model = build(layouts=LAYOUTS, backbone=backbone_cfg(shared=False),
-                      neck=dict(model_cfg()['neck'], norm_cfg=dict(type='BN1d'),
-                                per_convention_bn=True, shared_bn_affine=False))
-        model = DDP(convert_sync_batchnorm(model))
-        optim = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
-        for step in range(2):
-            query = (KINECT, SMPLX)[(step + rank) % 2]
-            losses = model(views(vq=25 if query == KINECT else 42, vk=42,
-                                 seed=10 * step + rank), samples(query, SMPLX), mode='loss')
-            sum(v for k, v in losses.items() if k.startswith('loss')).backward()
-            optim.step()
-            optim.zero_grad()
-        out['model'] = model.module.state_dict()
-        torch.save(out, f'{out_dir}/rank{rank}.pt')
-    finally:
-        dist.destroy_process_group()
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(8, 4, 5, 42, generator=g) * 3 + 2
+    grad_out = torch.randn(8, 4, 5, 42, generator=g)
+    # rank 0: Kinect only; rank 1: both, in a mixed padded batch
+    convs = [0, 0, 0, 0, 1, 0, 1, 1]
+    mask = torch.zeros(8, 42, dtype=torch.bool)
+    for row, conv in enumerate(convs):
+        mask[row, :25 if conv == 0 else 42] = True
+    for shared in (True, False):
+        ref = ConventionBatchNorm(4, LAYOUTS, shared_affine=shared).train()
+        synced = convert_sync_batchnorm(copy.deepcopy(ref))
+        assert all(type(bn).__name__ == 'MaskedSyncBatchNorm'
+                   for bn in synced.norms.values())
+        rows = slice(4 * rank, 4 * rank + 4)
+        x_full = x.clone().requires_grad_()
+        x_half = x[rows].clone().requires_grad_()
+        set_norm_conventions(ref, convs)
+        y_full = ref(x_full, mask)
+        (y_full * grad_out).sum().backward()
+        local = convs[rows]
+        set_norm_conventions(synced, local[0] if len(set(local)) == 1 else local)
+        y = synced(x_half, mask[rows])
+        (y * grad_out[rows]).sum().backward()
+        grads = [p.grad.clone() for p in synced.parameters()]
+        for grad in grads:
+            dist.all_reduce(grad)  # what DDP sums
+        out[shared] = [
+            (y.detach(), y_full.detach()[rows]), (x_half.grad, x_full.grad[rows]),
+            *[(a, b.grad) for a, b in zip(grads, ref.parameters())],
+            *[(getattr(synced.norms[c], s), getattr(ref.norms[c], s))
+              for c in LAYOUTS for s in ('running_mean', 'running_var')]]
+    # DDP without find_unused_parameters: per-convention affine
+    # parameters of a convention absent from a rank's grouped batch
+    torch.manual_seed(0)
+    model = build(layouts=LAYOUTS, backbone=backbone_cfg(shared=False),
+                  neck=dict(model_cfg()['neck'], norm_cfg=dict(type='BN1d'),
+                            per_convention_bn=True, shared_bn_affine=False))
+    model = DDP(convert_sync_batchnorm(model))
+    queries = [(KINECT, SMPLX)[(step + rank) % 2] for step in range(2)]
+    out['model'] = ddp_steps(model, [
+        (views(vq=25 if query == KINECT else 42, vk=42, seed=10 * step + rank),
+         samples(query, SMPLX)) for step, query in enumerate(queries)])
+    return out
 
 
 @pytest.mark.dist
 def test_two_processes_equal_one_with_sync_bn_per_convention(tmp_path):
-    import torch.multiprocessing as mp
-    mp.spawn(_sync_worker, args=(int(free_port()), str(tmp_path)), nprocs=2)
-    ranks = [torch.load(tmp_path / f'rank{r}.pt', weights_only=True) for r in range(2)]
+    ranks = spawn_two(_sync_worker, tmp_path)
     for out in ranks:
         for shared in (True, False):
             for got, expected in out[shared]:
