@@ -116,6 +116,21 @@ def test_mixed_padded_batch_statistics_per_convention_without_padding():
         assert torch.allclose(out[rows], ref.eval()(x[rows]), atol=1e-4)
 
 
+def test_single_row_of_a_convention_in_a_projector_batch():
+    """A mixed leftover batch may hold one clip of a convention: the
+    projector's BN normalises it by that convention's running statistics
+    (no batch statistics from one row) and leaves them as they are."""
+    norm = ConventionBatchNorm(4, LAYOUTS, dims=1).train()
+    with torch.no_grad():
+        norm.norms[SMPLX].running_mean.fill_(2.)
+    set_norm_conventions(norm, [0, 0, 1])
+    x = torch.randn(3, 4)
+    out = norm(x)
+    assert int(norm.norms[SMPLX].num_batches_tracked) == 0
+    assert int(norm.norms[KINECT].num_batches_tracked) == 1
+    assert torch.allclose(out[2], (x[2] - 2.) / (1 + 1e-5) ** 0.5, atol=1e-6)
+
+
 def test_mixed_batch_through_the_backbone_equals_grouped_in_evaluation():
     backbone = make_backbone(shared=False).train()
     backbone(clips(4, 25, 0), KINECT)

@@ -3,6 +3,7 @@ from typing import Dict, Iterable, List, Optional, Sequence, Union
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 from ..utils import ddp_anchor, index_tensor
 from .masked_bn import MaskedBatchNorm2d
@@ -23,7 +24,9 @@ class ConventionBatchNorm(nn.Module):
     with its rows of the joint mask (padded joints never enter a
     statistic). Under :func:`convert_sync_batchnorm` the per-convention BNs
     become :class:`MaskedSyncBatchNorm`: every rank then calls every
-    convention's BN (a collective), with its rows, maybe none.
+    convention's BN (a collective), with its rows, maybe none. In one
+    process, a convention with a single row of an ``(N, C)`` mixed batch
+    (the projector's BN) is normalised by its running statistics.
 
     The affine parameters are shared (one ``weight``/``bias``, the paper's
     parameter count) or per convention. A state dict of a single BN (a
@@ -95,6 +98,12 @@ class ConventionBatchNorm(nn.Module):
     @staticmethod
     def _call(bn: nn.Module, x: torch.Tensor,
               mask: Optional[torch.Tensor]) -> torch.Tensor:
+        if (bn.training and x.dim() == 2 and x.shape[0] == 1
+                and not getattr(bn, 'is_synced', False)):
+            # one (N, C) row of a convention in a mixed batch has no batch
+            # statistics: its convention's running ones, left as they are
+            return F.batch_norm(x, bn.running_mean, bn.running_var, bn.weight,
+                                bn.bias, False, 0., bn.eps)
         return bn(x) if mask is None else bn(x, mask)
 
     def forward(self, x: torch.Tensor,
