@@ -281,6 +281,12 @@ def test_precise_bn_changes_only_bn_buffers(tmp_path):
     assert bn.norms['coco'].momentum == 0.1
     with torch.no_grad():
         assert not torch.allclose(embed(model.backbone, x, 'coco'), before)
+    # an encoder with per-convention BNs keeps its layers; only statistics change
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    assert recalibrate_bn_per_convention(model, loader) == count
+    assert model.state_dict().keys() == state.keys()
+    for key, value in model.named_parameters():
+        assert torch.equal(value, state[key]), key
 
 
 # ------------------------------------------------------- several processes

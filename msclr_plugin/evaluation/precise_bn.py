@@ -32,6 +32,8 @@ def to_per_convention_bn(backbone: nn.Module) -> int:
     Returns:
         int: How many BNs were replaced (0 if it had per-convention BNs).
     """
+    if backbone.per_convention_bn:
+        return 0
     replaced = 0
     for parent in list(backbone.gcn.modules()):
         for name, child in list(parent.named_children()):
