@@ -272,7 +272,7 @@ def test_kill_9_mid_epoch_with_persistent_workers_resumes_exactly(store, tmp_pat
     assert not torch.equal(one['queue'], b['state_dict']['queue'])
 
 
-def _ddp_worker(rank, port, out_dir):
+def _ddp_worker(rank):
     """Two gloo processes: SyncBN against BN over the whole batch in one
     process; MSCrosSCLR and per-convention classifiers under DDP without
     find_unused_parameters, with conventions missing from a rank's batch."""
@@ -284,67 +284,84 @@ def _ddp_worker(rank, port, out_dir):
     from msclr_plugin.models.layers import (MaskedBatchNorm2d,
                                             convert_sync_batchnorm)
     from .test_pretrain_models import KINECT, SMPLX, model_cfg, samples, views
+    out = {}
+    g = torch.Generator().manual_seed(0)
+    rows = slice(4 * rank, 4 * rank + 4)
+    for shape, masked in (((8, 4, 5, 6), True), ((8, 6, 5), False)):
+        x = torch.randn(*shape, generator=g) * 3 + 2
+        grad_out = torch.randn(*shape, generator=g)
+        mask = torch.rand(8, shape[-1], generator=g) > 0.3
+        mask[:, 0] = True
+        mask = mask if masked else None
+        ref = (MaskedBatchNorm2d if masked else torch.nn.BatchNorm1d)(shape[1])
+        with torch.no_grad():
+            ref.weight.uniform_(0.5, 1.5, generator=g)
+            ref.bias.uniform_(-1, 1, generator=g)
+        synced = convert_sync_batchnorm(copy.deepcopy(ref))
+        x_full = x.clone().requires_grad_()
+        x_half = x[rows].clone().requires_grad_()
+        y_full = ref(x_full) if mask is None else ref(x_full, mask)
+        (y_full * grad_out).sum().backward()
+        y = synced(x_half, None if mask is None else mask[rows])
+        (y * grad_out[rows]).sum().backward()
+        weight_grad = synced.weight.grad.clone()
+        dist.all_reduce(weight_grad)  # what DDP sums (then averages)
+        out[len(shape)] = [
+            (y, y_full[rows]), (x_half.grad, x_full.grad[rows]),
+            (weight_grad, ref.weight.grad),
+            (synced.running_mean, ref.running_mean),
+            (synced.running_var, ref.running_var)]
+    # MSCrosSCLR: Kinect queries only, so the SMPL-X input BN and edge
+    # importance of the query encoders get no gradient from the batch
+    torch.manual_seed(0)
+    model = DDP(MODELS.build(model_cfg('MSCrosSCLR', layouts=(KINECT, SMPLX))))
+    keys = [(KINECT, SMPLX)[step % 2] for step in range(3)]
+    out['crossclr'] = ddp_steps(model, [
+        (views(vk=25 if key == KINECT else 42, seed=10 * step + rank),
+         samples(KINECT, key)) for step, key in enumerate(keys)])
+    # per-convention classifiers: rank 0's batch has no SMPL-X sample
+    head = DDP(MODELS.build(dict(type='MSLinearHead', num_classes=3,
+                                 in_channels=8, skeletons=[KINECT, SMPLX])))
+    convs = [KINECT] * 4 if rank == 0 else [KINECT, SMPLX] * 2
+    for _ in range(2):
+        head(torch.randn(4, 8, generator=g), convs).sum().backward()
+    out['head'] = [p.grad for p in head.parameters()]
+    return out
+
+
+def ddp_steps(model, batches):
+    """SGD steps of a DDP-wrapped pretraining model on ``(views,
+    samples)`` batches; the module's state dict after them."""
+    optim = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    for inputs, data_samples in batches:
+        losses = model(inputs, data_samples, mode='loss')
+        sum(v for k, v in losses.items() if k.startswith('loss')).backward()
+        optim.step()
+        optim.zero_grad()
+    return model.module.state_dict()
+
+
+def _ranked(rank, worker, port, out_dir):
+    import torch.distributed as dist
     torch.set_num_threads(1)
     dist.init_process_group('gloo', init_method=f'tcp://127.0.0.1:{port}',
                             rank=rank, world_size=2)
-    out = {}
     try:
-        g = torch.Generator().manual_seed(0)
-        rows = slice(4 * rank, 4 * rank + 4)
-        for shape, masked in (((8, 4, 5, 6), True), ((8, 6, 5), False)):
-            x = torch.randn(*shape, generator=g) * 3 + 2
-            grad_out = torch.randn(*shape, generator=g)
-            mask = torch.rand(8, shape[-1], generator=g) > 0.3
-            mask[:, 0] = True
-            mask = mask if masked else None
-            ref = (MaskedBatchNorm2d if masked else torch.nn.BatchNorm1d)(shape[1])
-            with torch.no_grad():
-                ref.weight.uniform_(0.5, 1.5, generator=g)
-                ref.bias.uniform_(-1, 1, generator=g)
-            synced = convert_sync_batchnorm(copy.deepcopy(ref))
-            x_full = x.clone().requires_grad_()
-            x_half = x[rows].clone().requires_grad_()
-            y_full = ref(x_full) if mask is None else ref(x_full, mask)
-            (y_full * grad_out).sum().backward()
-            y = synced(x_half, None if mask is None else mask[rows])
-            (y * grad_out[rows]).sum().backward()
-            weight_grad = synced.weight.grad.clone()
-            dist.all_reduce(weight_grad)  # what DDP sums (then averages)
-            out[len(shape)] = [
-                (y, y_full[rows]), (x_half.grad, x_full.grad[rows]),
-                (weight_grad, ref.weight.grad),
-                (synced.running_mean, ref.running_mean),
-                (synced.running_var, ref.running_var)]
-        # MSCrosSCLR: Kinect queries only, so the SMPL-X input BN and edge
-        # importance of the query encoders get no gradient from the batch
-        torch.manual_seed(0)
-        model = DDP(MODELS.build(model_cfg('MSCrosSCLR', layouts=(KINECT, SMPLX))))
-        optim = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
-        for step in range(3):
-            key = (KINECT, SMPLX)[step % 2]
-            losses = model(views(vk=25 if key == KINECT else 42, seed=10 * step + rank),
-                           samples(KINECT, key), mode='loss')
-            sum(v for k, v in losses.items() if k.startswith('loss')).backward()
-            optim.step()
-            optim.zero_grad()
-        out['crossclr'] = model.module.state_dict()
-        # per-convention classifiers: rank 0's batch has no SMPL-X sample
-        head = DDP(MODELS.build(dict(type='MSLinearHead', num_classes=3,
-                                     in_channels=8, skeletons=[KINECT, SMPLX])))
-        convs = [KINECT] * 4 if rank == 0 else [KINECT, SMPLX] * 2
-        for _ in range(2):
-            head(torch.randn(4, 8, generator=g), convs).sum().backward()
-        out['head'] = [p.grad for p in head.parameters()]
-        torch.save(out, f'{out_dir}/rank{rank}.pt')
+        torch.save(worker(rank), f'{out_dir}/rank{rank}.pt')
     finally:
         dist.destroy_process_group()
 
 
+def spawn_two(worker, tmp_path):
+    """Run ``worker(rank)`` in two gloo processes; what each returned."""
+    import torch.multiprocessing as mp
+    mp.spawn(_ranked, args=(worker, int(free_port()), str(tmp_path)), nprocs=2)
+    return [torch.load(tmp_path / f'rank{r}.pt', weights_only=True) for r in range(2)]
+
+
 @pytest.mark.dist
 def test_sync_bn_and_ddp_without_find_unused_parameters(tmp_path):
-    import torch.multiprocessing as mp
-    mp.spawn(_ddp_worker, args=(int(free_port()), str(tmp_path)), nprocs=2)
-    ranks = [torch.load(tmp_path / f'rank{r}.pt', weights_only=True) for r in range(2)]
+    ranks = spawn_two(_ddp_worker, tmp_path)
     for out in ranks:
         for dims in (4, 3):  # masked (N, C, T, V) and BatchNorm1d-like
             for got, expected in out[dims]:

@@ -45,7 +45,6 @@ Examples:
         --raw-joints --out raw.json
 """
 import argparse
-import importlib
 import json
 import os
 import os.path as osp
@@ -54,26 +53,21 @@ import time
 
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
-from mmengine.runner import Runner, set_random_seed
+from mmengine.runner import set_random_seed
 
 import msclr_plugin  # noqa: F401  (stack fixes + registration, first)
 from mmaction.registry import MODELS
 from msclr_plugin.evaluation.accuracy import accuracy_report
 from msclr_plugin.evaluation.invariance import (convention_probe, extract_convention_inputs,
                                                 flat, pair_cosines, shared_joint_features)
-from msclr_plugin.evaluation.knn import (POOLS, knn_classify, retrieval_report,
-                                         sequential_loader_cfg)
+from msclr_plugin.evaluation.knn import POOLS, knn_classify, retrieval_report
+from msclr_plugin.evaluation.precise_bn import recalibrate_bn_per_convention
 from msclr_plugin.evaluation.probe import (check_aligned, extract_convention_features,
                                            probe_scores, train_probe_head)
 from msclr_plugin.models.recognizers.ms_recognizer_gcn import load_pretrained_backbone
 from msclr_plugin.skeletons import shared_joints
 from msclr_plugin.utils.cli import add_cfg_options
 from msclr_plugin.utils.launch import set_threads
-
-# the per-convention precise BN of issue 21 item 2, called as
-# ``fn(model, {convention: dataloader of the training clips})``
-RECALIBRATE = 'recalibrate_bn_per_convention'
-
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
@@ -85,8 +79,8 @@ def parse_args(argv=None):
             ('--raw-joints', "the control with no encoder: the pipeline's coordinates "
              'as the features'),
             ('--recalibrate-bn', "re-estimate the encoder's BatchNorm statistics per "
-             'convention on the training clips before extracting features (needs '
-             f'msclr_plugin.models.{RECALIBRATE})')):
+             'convention on the training clips before extracting features (as a '
+             'linear config with precise_bn_per_convention=True)')):
         parser.add_argument(flag, action='store_true', help=text)
     parser.add_argument(
         '--pool', choices=POOLS, default='all',
@@ -114,19 +108,6 @@ def parse_args(argv=None):
     return args
 
 
-def recalibrate_bn(model, loader_cfg: dict, conventions) -> None:
-    """Re-estimate the encoder's BN statistics per convention (``--recalibrate-bn``)."""
-    fn = getattr(importlib.import_module('msclr_plugin.models'), RECALIBRATE, None)
-    if fn is None:
-        raise SystemExit(f'error: --recalibrate-bn: msclr_plugin.models has no {RECALIBRATE}')
-    loaders = {}
-    for conv in conventions:
-        cfg = sequential_loader_cfg(loader_cfg)
-        cfg['dataset'] = dict(cfg['dataset'], mode=conv)
-        loaders[conv] = Runner.build_dataloader(cfg)
-    fn(model, loaders)
-
-
 def encoder_features(cfg, args, tag):
     """The frozen encoder's pooled features of the training and test clips
     in every convention it knows, the invariance tests' features (the
@@ -138,8 +119,9 @@ def encoder_features(cfg, args, tag):
     load_pretrained_backbone(model, args.checkpoint)
     model.to(args.device)
     conventions = list(model.backbone.names)
-    if args.recalibrate_bn:
-        recalibrate_bn(model, cfg.train_dataloader, conventions)
+    if args.recalibrate_bn or cfg.get('precise_bn_per_convention'):
+        recalibrate_bn_per_convention(model, cfg.train_dataloader, conventions,
+                                      progress=f'{tag} precise BN, training clips,')
     train, test = (extract_convention_features(
         model, loader, conventions, progress=f'{tag} features, {what} clips,', pool=args.pool)
         for loader, what in ((cfg.train_dataloader, 'training'), (cfg.test_dataloader, 'test')))

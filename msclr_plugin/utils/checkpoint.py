@@ -329,6 +329,9 @@ def load_state_dict_strict(module: torch.nn.Module,
                 (f'. {hint}' if hint else ''))
     else:
         selected = dict(state)
+    # a single BN's entries (reference, paper form) fill per-convention BNs
+    from msclr_plugin.models.layers import expand_norm_state_dict
+    expand_norm_state_dict(module, selected)
     own = module.state_dict()
     excluded = [key for key in own if _matches(key, exclude)]
     unexpected, mismatched, load = [], [], {}

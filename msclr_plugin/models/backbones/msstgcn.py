@@ -9,7 +9,7 @@ from mmengine.model import BaseModule
 
 from mmaction.registry import MODELS
 from ..graphs import MultiSkeletonGraph
-from ..layers import STGCNBlock
+from ..layers import STGCNBlock, set_norm_conventions
 from ..utils import ddp_anchor, index_tensor
 
 Skeleton = Union[None, int, str, Sequence, torch.Tensor]
@@ -60,6 +60,17 @@ class MSSTGCN(BaseModule):
             statistics, no dropout) even after ``.train()``. ``-1`` freezes
             nothing; ``num_stages`` freezes everything (linear probe).
         norm_eval (bool): Keep every BatchNorm in eval mode during training.
+        per_convention_bn (bool): Every BatchNorm of the blocks keeps running
+            statistics per convention (:class:`ConventionBatchNorm`): a
+            convention is normalised by its own statistics in training and
+            evaluation, where one BN would mix the conventions' statistics
+            in evaluation while normalising each grouped training batch by
+            one convention's. A single-BN checkpoint (the paper's form, a
+            reference one) loads into it, its statistics copied to every
+            convention. Defaults to False (the paper's form).
+        shared_bn_affine (bool): With ``per_convention_bn``, one affine
+            transform per BN shared by the conventions (True) or one per
+            convention. Defaults to True.
         init_cfg (dict | list, optional): Initialisation. Defaults to BN
             weight 1 and Kaiming (fan-out) convolutions.
         **kwargs: ``gcn_*`` / ``tcn_*`` keyword routing as in mmaction2 and
@@ -92,6 +103,8 @@ class MSSTGCN(BaseModule):
                  num_person: int = 2,
                  frozen_stages: int = -1,
                  norm_eval: bool = False,
+                 per_convention_bn: bool = False,
+                 shared_bn_affine: bool = True,
                  init_cfg: Optional[Union[dict, List[dict]]] = DEFAULT_INIT,
                  **kwargs) -> None:
         super().__init__(init_cfg=init_cfg)
@@ -150,6 +163,9 @@ class MSSTGCN(BaseModule):
             name: torch.from_numpy(self.graph.native(name).copy())
             for name in self.names
         }
+        self.per_convention_bn = per_convention_bn
+        norm_cfg = dict(conventions=self.names, shared_affine=shared_bn_affine
+                        ) if per_convention_bn else None
         blocks, width = [], in_channels
         for stage in range(num_stages):
             blocks.append(
@@ -159,6 +175,7 @@ class MSSTGCN(BaseModule):
                     adjacency,
                     stride=2 if stage + 1 in down_stages else 1,
                     residual=stage > 0,
+                    norm_cfg=norm_cfg,
                     **stage_kwargs[stage]))
             width = self.channels[stage]
         self.gcn = nn.ModuleList(blocks)
@@ -277,6 +294,8 @@ class MSSTGCN(BaseModule):
         # convention of every (sample, person) row, for mixed batches
         idx_nm = None if isinstance(idx, int) else index_tensor(
             [i for i in idx for _ in range(M)], x.device)
+        if self.per_convention_bn:
+            set_norm_conventions(self.gcn, idx, repeat=M)
         for block in self.gcn:
             x = block(x, self._adjacency(block, idx, idx_nm, V), mask_nm)
         x = x.reshape((N, M) + x.shape[1:])

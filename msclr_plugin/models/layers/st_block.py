@@ -12,7 +12,7 @@ import torch
 import torch.nn as nn
 
 from .dropout import MSDropout
-from .masked_bn import MaskedBatchNorm2d
+from .convention_bn import build_norm2d
 
 ADAPTIVE = (None, 'importance', 'offset', 'init')
 Mask = Optional[torch.Tensor]
@@ -29,6 +29,8 @@ class TemporalConv(nn.Module):
         stride (int): Temporal stride. Defaults to 1.
         dilation (int): Temporal dilation. Defaults to 1.
         dropout (float): Dropout probability after BN. Defaults to 0.
+        norm_cfg (dict, optional): Per-convention BN (see
+            :func:`build_norm2d`); None: one masked BN.
     """
 
     def __init__(self,
@@ -37,7 +39,8 @@ class TemporalConv(nn.Module):
                  kernel_size: int = 9,
                  stride: int = 1,
                  dilation: int = 1,
-                 dropout: float = 0.) -> None:
+                 dropout: float = 0.,
+                 norm_cfg: Optional[dict] = None) -> None:
         super().__init__()
         pad = (kernel_size + (kernel_size - 1) * (dilation - 1) - 1) // 2
         self.conv = nn.Conv2d(
@@ -46,7 +49,7 @@ class TemporalConv(nn.Module):
             padding=(pad, 0),
             stride=(stride, 1),
             dilation=(dilation, 1))
-        self.bn = MaskedBatchNorm2d(out_channels)
+        self.bn = build_norm2d(out_channels, norm_cfg)
         self.drop = MSDropout(dropout, inplace=True) if dropout > 0 else None
 
     def forward(self, x: torch.Tensor, mask: Mask = None) -> torch.Tensor:
@@ -67,6 +70,8 @@ class GraphConv(nn.Module):
             ``A * P`` with P initialised to 1), ``'offset'`` (``A + P``),
             ``'init'`` (P initialised to A and used instead of it) or None.
         with_res (bool): Residual connection inside the unit (STGCN++).
+        norm_cfg (dict, optional): Per-convention BN (see
+            :func:`build_norm2d`); None: one masked BN.
     """
 
     def __init__(self,
@@ -74,7 +79,8 @@ class GraphConv(nn.Module):
                  out_channels: int,
                  adjacency: Dict[str, torch.Tensor],
                  adaptive: Optional[str] = 'importance',
-                 with_res: bool = False) -> None:
+                 with_res: bool = False,
+                 norm_cfg: Optional[dict] = None) -> None:
         super().__init__()
         if adaptive not in ADAPTIVE:
             raise ValueError(f'gcn adaptive must be one of {ADAPTIVE}, got '
@@ -82,7 +88,7 @@ class GraphConv(nn.Module):
         self.adaptive = adaptive
         self.num_subsets = next(iter(adjacency.values())).shape[0]
         self.conv = nn.Conv2d(in_channels, out_channels * self.num_subsets, 1)
-        self.bn = MaskedBatchNorm2d(out_channels)
+        self.bn = build_norm2d(out_channels, norm_cfg)
         self.act = nn.ReLU(inplace=True)
         if adaptive is not None:
             init = {
@@ -95,7 +101,8 @@ class GraphConv(nn.Module):
                  for name, A in adjacency.items()})
         self.with_res = with_res
         self.down = (
-            TemporalConv(in_channels, out_channels, kernel_size=1)
+            TemporalConv(in_channels, out_channels, kernel_size=1,
+                         norm_cfg=norm_cfg)
             if with_res and in_channels != out_channels else None)
 
     def effective(self, A: torch.Tensor, skeleton: str) -> torch.Tensor:
@@ -137,6 +144,8 @@ class STGCNBlock(nn.Module):
         stride (int): Temporal stride. Defaults to 1.
         residual (bool): Block residual (identity when shapes agree, else a
             strided 1x1 conv + BN). Defaults to True.
+        norm_cfg (dict, optional): Per-convention BN in every unit (see
+            :func:`build_norm2d`); None: one masked BN each.
         **kwargs: ``gcn_*`` keys go to :class:`GraphConv` (``adaptive``,
             ``with_res``), ``tcn_*`` keys to :class:`TemporalConv`
             (``kernel_size``, ``dilation``, ``dropout``).
@@ -148,6 +157,7 @@ class STGCNBlock(nn.Module):
                  adjacency: Dict[str, torch.Tensor],
                  stride: int = 1,
                  residual: bool = True,
+                 norm_cfg: Optional[dict] = None,
                  **kwargs) -> None:
         super().__init__()
         gcn_kwargs = {k[4:]: v for k, v in kwargs.items() if k[:4] == 'gcn_'}
@@ -162,16 +172,17 @@ class STGCNBlock(nn.Module):
             raise NotImplementedError('only unit_tcn temporal units are '
                                       'supported by MSSTGCN')
         self.gcn = GraphConv(in_channels, out_channels, adjacency,
-                             **gcn_kwargs)
+                             norm_cfg=norm_cfg, **gcn_kwargs)
         self.tcn = TemporalConv(
-            out_channels, out_channels, stride=stride, **tcn_kwargs)
+            out_channels, out_channels, stride=stride, norm_cfg=norm_cfg,
+            **tcn_kwargs)
         self.relu = nn.ReLU(inplace=True)
         self.residual_mode = ('none' if not residual else
                               'identity' if in_channels == out_channels
                               and stride == 1 else 'conv')
         self.residual = (
             TemporalConv(in_channels, out_channels, kernel_size=1,
-                         stride=stride)
+                         stride=stride, norm_cfg=norm_cfg)
             if self.residual_mode == 'conv' else None)
 
     def forward(self, x: torch.Tensor, A: torch.Tensor,

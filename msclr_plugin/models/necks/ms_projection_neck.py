@@ -1,5 +1,5 @@
 """Pooling + projection neck of the contrastive encoders."""
-from typing import List, Optional, Union
+from typing import List, Optional, Sequence, Union
 
 import torch
 import torch.nn as nn
@@ -7,6 +7,7 @@ from mmcv.cnn import build_norm_layer
 from mmengine.model import BaseModule
 
 from mmaction.registry import MODELS
+from ..layers import ConventionBatchNorm
 
 AIMCLR_NECK_INIT = dict(type='Normal', layer='Linear', std=0.02, bias=0)
 
@@ -46,12 +47,21 @@ class MSProjectionNeck(BaseModule):
             out_channels: int = 128,
             with_mlp: bool = True,
             norm_cfg: Optional[dict] = None,
+            per_convention_bn: bool = False,
+            shared_bn_affine: bool = True,
+            conventions: Sequence[str] = (),
             init_cfg: Optional[Union[dict, List[dict]]] = AIMCLR_NECK_INIT) -> None:
         super().__init__(init_cfg=init_cfg)
         self.in_channels = in_channels
         self.out_channels = out_channels
+        if per_convention_bn and (norm_cfg is None or not with_mlp):
+            raise ValueError('per_convention_bn needs with_mlp and a norm_cfg '
+                             "(dict(type='BN1d'))")
         if with_mlp:
-            norm = [] if norm_cfg is None else [build_norm_layer(norm_cfg, hid_channels)[1]]
+            norm = [] if norm_cfg is None else [
+                ConventionBatchNorm(hid_channels, conventions, shared_bn_affine, dims=1)
+                if per_convention_bn else build_norm_layer(norm_cfg, hid_channels)[1]
+            ]
             self.projector = nn.Sequential(
                 nn.Linear(in_channels, hid_channels), *norm, nn.ReLU(inplace=True),
                 nn.Linear(hid_channels, out_channels))

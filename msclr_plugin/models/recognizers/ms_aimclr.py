@@ -96,29 +96,30 @@ class MSAimCLR(MSMoCo):
 
         Returns:
             dict: ``loss_nce``, ``loss_d3m`` (summed into the total);
-            ``d3m_extreme``, ``d3m_extreme_drop``, ``nce_top1`` and, while
-            mining, ``num_positives`` (logged only).
+            ``d3m_extreme``, ``d3m_extreme_drop``, ``nce_top1``, the
+            cosines of :meth:`convention_cosines` and, while mining,
+            ``num_positives`` (logged only).
         """
         q = self.encode_query(
             self._view(inputs, self.query_view),
             self._view_skeletons(data_samples, self.query_view))
         feats_e, mask_e = self._encode_features(
             self.backbone, self._view(inputs, self.extreme_view),
-            self._view_skeletons(data_samples, self.extreme_view))
+            self._view_skeletons(data_samples, self.extreme_view), self.neck)
         q_e = F.normalize(self.neck(feats_e, mask_e), dim=1)
         q_ed = F.normalize(self.neck(self.eadm(feats_e, mask_e), mask_e), dim=1)
+        key_skeletons = self._view_skeletons(data_samples, self.key_view)
         with torch.no_grad():
             self.momentum_update()
-            k = self.encode_key(
-                self._view(inputs, self.key_view),
-                self._view_skeletons(data_samples, self.key_view))
+            k = self.encode_key(self._view(inputs, self.key_view), key_skeletons)
 
         negatives = self.queue.clone().detach()
         logits, l_neg = self.contrast(q, k, negatives)
         logits_e, l_neg_e = self.contrast(q_e, k, negatives)
         logits_ed, l_neg_ed = self.contrast(q_ed, k, negatives)
 
-        losses = dict(nce_top1=self._top1(logits))
+        losses = dict(nce_top1=self._top1(logits),
+                      **self.convention_cosines(logits, key_skeletons))
         if self.mining():
             pos_mask = self.positive_mask(l_neg, l_neg_e, l_neg_ed)
             losses['loss_nce'] = self.loss_nce(logits, pos_mask)

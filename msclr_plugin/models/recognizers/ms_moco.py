@@ -13,6 +13,7 @@ from mmengine.optim import AmpOptimWrapper, OptimWrapper
 
 from mmaction.registry import MODELS
 from ..cuda_graphs import StepGraphs
+from ..layers import set_norm_conventions
 from ..utils import index_tensor
 
 Encoded = Tuple[torch.Tensor, Optional[torch.Tensor]]
@@ -68,6 +69,11 @@ class MSMoCo(BaseModel):
             computation (dropout masks may differ from an eager run's).
             Needs ``OptimWrapper`` or ``AutocastOptimWrapper``, and torch
             >= 2.4. Defaults to False.
+        log_convention_cosines (bool): Log the mean cosine of the positive
+            (``cos_pos_<conv>``) and of the queue negatives
+            (``cos_neg_<conv>``) by the convention of the key: whether the
+            positive stands out equally for every convention. Logging only
+            (detached means). Defaults to True.
         data_preprocessor (dict | nn.Module, optional): Defaults to
             ``dict(type='MultiSkeletonDataPreprocessor')``.
         init_cfg (dict | list, optional): Initialisation config.
@@ -85,6 +91,7 @@ class MSMoCo(BaseModel):
                  query_view: str = 'query',
                  key_view: str = 'key',
                  cuda_graph: bool = False,
+                 log_convention_cosines: bool = True,
                  data_preprocessor: Optional[Union[dict, nn.Module]] = dict(
                      type='MultiSkeletonDataPreprocessor'),
                  init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
@@ -94,6 +101,8 @@ class MSMoCo(BaseModel):
             data_preprocessor = MODELS.build(data_preprocessor)
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.backbone = MODELS.build(backbone)
+        if neck.get('per_convention_bn'):
+            neck = dict(neck, conventions=self.backbone.names)
         self.neck = MODELS.build(neck)
         self.momentum_backbone = copy.deepcopy(self.backbone)
         self.momentum_neck = copy.deepcopy(self.neck)
@@ -109,6 +118,7 @@ class MSMoCo(BaseModel):
         self.shuffle_bn = shuffle_bn
         self.query_view = query_view
         self.key_view = key_view
+        self.log_convention_cosines = log_convention_cosines
         self.loss_nce = MODELS.build(loss_nce)
         self._step_graphs = StepGraphs() if cuda_graph else None
         self.register_buffer('queue',
@@ -179,15 +189,19 @@ class MSMoCo(BaseModel):
         return skeletons
 
     def _encode_features(self, backbone: nn.Module, x: torch.Tensor,
-                         skeletons) -> Encoded:
-        """Backbone features and the ``(N, V)`` real-joint mask (or None)."""
+                         skeletons, neck: Optional[nn.Module] = None) -> Encoded:
+        """Backbone features and the ``(N, V)`` real-joint mask (or None);
+        ``neck`` (if given) is told the batch's conventions for its
+        per-convention BatchNorm."""
         N, V = x.shape[0], x.shape[3]
         idx = backbone.skeleton_index(skeletons, N)
+        if neck is not None:
+            set_norm_conventions(neck, idx)
         return backbone(x, idx), backbone.joint_mask(idx, N, V)
 
     def encode_query(self, x: torch.Tensor, skeletons) -> torch.Tensor:
         """L2-normalised query embedding ``(N, feat_dim)``."""
-        feats, mask = self._encode_features(self.backbone, x, skeletons)
+        feats, mask = self._encode_features(self.backbone, x, skeletons, self.neck)
         return F.normalize(self.neck(feats, mask), dim=1)
 
     @torch.no_grad()
@@ -201,7 +215,8 @@ class MSMoCo(BaseModel):
                           stacklevel=2)
         if shuffle:
             x, skeletons, unshuffle = self._batch_shuffle(x, skeletons)
-        feats, mask = self._encode_features(self.momentum_backbone, x, skeletons)
+        feats, mask = self._encode_features(self.momentum_backbone, x, skeletons,
+                                            self.momentum_neck)
         keys = F.normalize(self.momentum_neck(feats, mask), dim=1)
         if shuffle:
             keys = torch.cat(all_gather(keys), dim=0)[unshuffle]
@@ -293,6 +308,35 @@ class MSMoCo(BaseModel):
         l_neg = q @ negatives
         return torch.cat([l_pos, l_neg], dim=1) / self.temperature, l_neg
 
+    def convention_cosines(self, logits: torch.Tensor,
+                           key_skeletons: Optional[Sequence[str]]
+                           ) -> Dict[str, torch.Tensor]:
+        """Mean cosine of the positive and of the queue negatives, by the
+        convention of the key (logging; empty if disabled or unknown).
+
+        Args:
+            logits (torch.Tensor): ``(N, 1 + K)`` logits of :meth:`contrast`.
+            key_skeletons (Sequence[str], optional): The key of each row.
+
+        Returns:
+            dict: ``cos_pos_<conv>`` and ``cos_neg_<conv>`` for every
+            convention of the keys.
+        """
+        if not self.log_convention_cosines or not key_skeletons:
+            return {}
+        cos = logits.detach() * self.temperature
+        pos, neg = cos[:, 0], cos[:, 1:].mean(dim=1)
+        out = {}
+        for name in sorted(set(key_skeletons)):
+            if len(set(key_skeletons)) == 1:
+                rows = slice(None)
+            else:
+                rows = index_tensor([i for i, s in enumerate(key_skeletons) if s == name],
+                                    cos.device)
+            out[f'cos_pos_{name}'] = pos[rows].mean()
+            out[f'cos_neg_{name}'] = neg[rows].mean()
+        return out
+
     @staticmethod
     def _top1(logits: torch.Tensor) -> torch.Tensor:
         """Fraction of queries whose key beats every negative (logging)."""
@@ -308,15 +352,17 @@ class MSMoCo(BaseModel):
             data_samples (list): Samples with ``metainfo['skeletons']``.
 
         Returns:
-            dict: ``loss_nce`` and ``nce_top1`` (logged only).
+            dict: ``loss_nce``; ``nce_top1`` and the cosines of
+            :meth:`convention_cosines` (logged only).
         """
+        key_skeletons = self._view_skeletons(data_samples, self.key_view)
         q, k = self.encode_pair(
             self._view(inputs, self.query_view),
             self._view_skeletons(data_samples, self.query_view),
-            self._view(inputs, self.key_view),
-            self._view_skeletons(data_samples, self.key_view))
+            self._view(inputs, self.key_view), key_skeletons)
         logits, _ = self.contrast(q, k)
-        losses = dict(loss_nce=self.loss_nce(logits), nce_top1=self._top1(logits))
+        losses = dict(loss_nce=self.loss_nce(logits), nce_top1=self._top1(logits),
+                      **self.convention_cosines(logits, key_skeletons))
         self.enqueue(k)
         return losses
 
