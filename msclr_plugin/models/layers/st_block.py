@@ -6,16 +6,28 @@ owns no graph: the backbone hands it the adjacency of the batch's
 convention(s), so one set of convolution weights serves every convention,
 while the learnable edge parameters stay per convention.
 """
-from typing import Dict, Optional
+from typing import Dict, Optional, Tuple
 
 import torch
 import torch.nn as nn
 
 from .dropout import MSDropout
+from .conventions import PerConventionParameter
 from .masked_bn import MaskedBatchNorm2d
 
 ADAPTIVE = (None, 'importance', 'offset', 'init')
 Mask = Optional[torch.Tensor]
+
+
+def route_kwargs(kwargs: dict, block: str) -> Tuple[dict, dict]:
+    """pyskl's keyword routing: ``gcn_x`` goes to the spatial unit as
+    ``x``, ``tcn_x`` to the temporal unit; anything else is an error."""
+    routed = {}, {}
+    for key, value in kwargs.items():
+        if key[:4] not in ('gcn_', 'tcn_'):
+            raise TypeError(f'{block} got an unknown argument {key!r}')
+        routed[key[:4] == 'tcn_'][key[4:]] = value
+    return routed
 
 
 class TemporalConv(nn.Module):
@@ -29,6 +41,7 @@ class TemporalConv(nn.Module):
         stride (int): Temporal stride. Defaults to 1.
         dilation (int): Temporal dilation. Defaults to 1.
         dropout (float): Dropout probability after BN. Defaults to 0.
+        norm (bool): BatchNorm after the convolution. Defaults to True.
     """
 
     def __init__(self,
@@ -37,7 +50,8 @@ class TemporalConv(nn.Module):
                  kernel_size: int = 9,
                  stride: int = 1,
                  dilation: int = 1,
-                 dropout: float = 0.) -> None:
+                 dropout: float = 0.,
+                 norm: bool = True) -> None:
         super().__init__()
         pad = (kernel_size + (kernel_size - 1) * (dilation - 1) - 1) // 2
         self.conv = nn.Conv2d(
@@ -46,11 +60,13 @@ class TemporalConv(nn.Module):
             padding=(pad, 0),
             stride=(stride, 1),
             dilation=(dilation, 1))
-        self.bn = MaskedBatchNorm2d(out_channels)
+        self.bn = MaskedBatchNorm2d(out_channels) if norm else None
         self.drop = MSDropout(dropout, inplace=True) if dropout > 0 else None
 
     def forward(self, x: torch.Tensor, mask: Mask = None) -> torch.Tensor:
-        x = self.bn(self.conv(x), mask)
+        x = self.conv(x)
+        if self.bn is not None:
+            x = self.bn(x, mask)
         return x if self.drop is None else self.drop(x)
 
 
@@ -90,7 +106,7 @@ class GraphConv(nn.Module):
                 'offset': lambda A: torch.empty_like(A).uniform_(-1e-6, 1e-6),
                 'init': torch.clone,
             }[adaptive]
-            self.PA = nn.ParameterDict(
+            self.PA = PerConventionParameter(
                 {name: nn.Parameter(init(A))
                  for name, A in adjacency.items()})
         self.with_res = with_res
@@ -138,8 +154,9 @@ class STGCNBlock(nn.Module):
         residual (bool): Block residual (identity when shapes agree, else a
             strided 1x1 conv + BN). Defaults to True.
         **kwargs: ``gcn_*`` keys go to :class:`GraphConv` (``adaptive``,
-            ``with_res``), ``tcn_*`` keys to :class:`TemporalConv`
-            (``kernel_size``, ``dilation``, ``dropout``).
+            ``with_res``), ``tcn_*`` keys to :func:`temporal_unit`
+            (``type``: ``'unit_tcn'`` or ``'mstcn'``, ``kernel_size``,
+            ``dilation``, ``dropout``...).
     """
 
     def __init__(self,
@@ -150,20 +167,12 @@ class STGCNBlock(nn.Module):
                  residual: bool = True,
                  **kwargs) -> None:
         super().__init__()
-        gcn_kwargs = {k[4:]: v for k, v in kwargs.items() if k[:4] == 'gcn_'}
-        tcn_kwargs = {k[4:]: v for k, v in kwargs.items() if k[:4] == 'tcn_'}
-        unknown = set(kwargs) - {f'gcn_{k}' for k in gcn_kwargs} - {
-            f'tcn_{k}'
-            for k in tcn_kwargs
-        }
-        if unknown:
-            raise TypeError(f'STGCNBlock got unknown arguments {unknown}')
-        if tcn_kwargs.pop('type', 'unit_tcn') != 'unit_tcn':
-            raise NotImplementedError('only unit_tcn temporal units are '
-                                      'supported by MSSTGCN')
+        gcn_kwargs, tcn_kwargs = route_kwargs(kwargs, 'STGCNBlock')
+        # imported here: the multi-scale unit is built from TemporalConv
+        from .ms_tcn import temporal_unit
         self.gcn = GraphConv(in_channels, out_channels, adjacency,
                              **gcn_kwargs)
-        self.tcn = TemporalConv(
+        self.tcn = temporal_unit(
             out_channels, out_channels, stride=stride, **tcn_kwargs)
         self.relu = nn.ReLU(inplace=True)
         self.residual_mode = ('none' if not residual else
