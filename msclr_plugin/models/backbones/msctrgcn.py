@@ -37,11 +37,12 @@ class MSCTRGCN(MSGCNBase):
             ``tcn_*`` keys to :class:`MultiScaleTemporalConv`.
 
     Examples:
+        >>> layouts = ['kinectv2_25', 'smplx_42']
         >>> backbone = MSCTRGCN(graph_cfg=dict(
-        ...     type='MultiSkeletonGraph', mode='spatial',
-        ...     layouts=['kinectv2_25', 'smplx_42']))
-        >>> backbone(torch.randn(2, 2, 20, 25, 3), 'kinectv2_25').shape
-        torch.Size([2, 2, 256, 5, 25])
+        ...     type='MultiSkeletonGraph', layouts=layouts, mode='spatial'))
+        >>> padded = torch.randn(2, 2, 20, 42, 3)   # a mixed batch
+        >>> backbone(padded, layouts).shape
+        torch.Size([2, 2, 256, 5, 42])
     """
 
     block = GCNBlock

@@ -7,7 +7,7 @@ import torch.nn as nn
 
 from .conventions import ConventionBatch, PerConvention, PerConventionParameter
 from .masked_bn import MaskedBatchNorm2d
-from .st_block import TemporalConv
+from .st_block import Mask, TemporalConv
 
 
 class AAGraphConv(nn.Module):
@@ -96,11 +96,11 @@ class AAGraphConv(nn.Module):
             nn.init.zeros_(self.fc2c.weight)
             nn.init.zeros_(self.fc2c.bias)
 
-    def forward(self, x: torch.Tensor, batch: ConventionBatch) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, batch: ConventionBatch,
+                mask: Mask = None) -> torch.Tensor:
+        """x: (N, C, T, V); ``mask``: ``batch.mask``, the real joints."""
         N, C, T, V = x.shape
-        mask = batch.mask
-        A = batch.stack(lambda conv: self.A[batch.names[conv]] if self.
-                        adaptive else batch.native_graph(conv))
+        A = batch.graphs(self.A if self.adaptive else None)
         flat = x.reshape(N, C * T, V)
         y = None
         for i in range(self.num_subsets):

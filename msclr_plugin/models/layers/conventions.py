@@ -105,6 +105,13 @@ class ConventionBatch:
             stack[conv, ..., :num, :num] = mat
         return stack[self.rows()]
 
+    def graphs(self, learned: Optional[PerConventionParameter] = None
+               ) -> torch.Tensor:
+        """:meth:`stack` of each convention's learned ``(K, V_l, V_l)``
+        graph, or of its fixed graph when ``learned`` is None."""
+        return self.stack(lambda conv: self.native_graph(conv) if learned is
+                          None else learned[self.names[conv]])
+
     def apply(self, x: torch.Tensor,
               fn: Callable[[int, torch.Tensor], torch.Tensor]) -> torch.Tensor:
         """``fn(conv, rows of x in conv)`` for each convention of the batch,

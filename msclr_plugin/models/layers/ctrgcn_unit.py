@@ -92,13 +92,13 @@ class CTRGraphConv(nn.Module):
         nn.init.constant_(self.bn.weight, 1e-6)
         nn.init.zeros_(self.bn.bias)
 
-    def forward(self, x: torch.Tensor, batch: ConventionBatch) -> torch.Tensor:
-        A = batch.stack(lambda conv: self.PA[batch.names[conv]] if self.
-                        adaptive else batch.native_graph(conv))
+    def forward(self, x: torch.Tensor, batch: ConventionBatch,
+                mask: Mask = None) -> torch.Tensor:
+        """x: (N, C, T, V); ``mask``: ``batch.mask``, the real joints."""
+        A = batch.graphs(self.PA if self.adaptive else None)
         y = None
         for i, conv in enumerate(self.convs):
-            z = conv(x, A.select(-3, i), self.alpha, batch.mask)
+            z = conv(x, A.select(-3, i), self.alpha, mask)
             y = z + y if y is not None else z
-        y = self.bn(y, batch.mask)
-        return torch.relu(y + (x if self.down is None else self.down(
-            x, batch.mask)))
+        y = self.bn(y, mask)
+        return torch.relu(y + (x if self.down is None else self.down(x, mask)))

@@ -167,11 +167,11 @@ class STGCNBlock(nn.Module):
                  residual: bool = True,
                  **kwargs) -> None:
         super().__init__()
-        gcn_kwargs, tcn_kwargs = route_kwargs(kwargs, 'STGCNBlock')
+        gcn_kwargs, tcn_kwargs = route_kwargs(kwargs, type(self).__name__)
         # imported here: the multi-scale unit is built from TemporalConv
         from .ms_tcn import temporal_unit
-        self.gcn = GraphConv(in_channels, out_channels, adjacency,
-                             **gcn_kwargs)
+        self.gcn = self.spatial_unit(in_channels, out_channels, adjacency,
+                                     **gcn_kwargs)
         self.tcn = temporal_unit(
             out_channels, out_channels, stride=stride, **tcn_kwargs)
         self.relu = nn.ReLU(inplace=True)
@@ -182,6 +182,12 @@ class STGCNBlock(nn.Module):
             TemporalConv(in_channels, out_channels, kernel_size=1,
                          stride=stride)
             if self.residual_mode == 'conv' else None)
+
+    def spatial_unit(self, in_channels: int, out_channels: int,
+                     adjacency: Dict[str, torch.Tensor],
+                     **kwargs) -> nn.Module:
+        """The graph unit (:class:`GraphConv`), built from ``gcn_*``."""
+        return GraphConv(in_channels, out_channels, adjacency, **kwargs)
 
     def forward(self, x: torch.Tensor, A: torch.Tensor,
                 mask: Mask = None) -> torch.Tensor:
