@@ -16,6 +16,7 @@ from msclr_plugin.models import (MSAAGCN, MSCTRGCN, MSSTGCNPlusPlus,
                                  ctrgcn_state_dict_to_msctrgcn)
 from msclr_plugin.models.graphs import adjacency
 from msclr_plugin.models.layers.conventions import convention_parameters
+from .test_host_syncs import reads  # noqa: F401  (fixture)
 
 KIN, SMX = 'kinectv2_25', 'smplx_42'
 TINY = dict(channels=(8, 8, 16, 16), num_stages=4, down_stages=(3, ))
@@ -315,3 +316,19 @@ def test_ddp_anchor_reaches_every_idle_convention_part(name, monkeypatch):
         assert param.grad is not None and not param.grad.any()
     for param in convention_parameters(model, [KIN]):
         assert param.grad is not None and param.grad.any()
+
+
+@pytest.fixture(params=sorted(BACKBONES))
+def backbone(request):
+    """Built (and initialised) before the ``reads`` spy starts."""
+    return build(request.param).train()
+
+
+def test_training_step_reads_nothing_from_the_device(backbone, reads):
+    """Conventions are routed on the host, so a CUDA step has no
+    synchronisation and can be captured in a CUDA graph (MSMoCo's
+    cuda_graph), in grouped and mixed batches alike."""
+    model = backbone
+    model(torch.randn(2, 2, 8, 25, 3), KIN).sum().backward()
+    model(torch.randn(4, 2, 8, 42, 3), [KIN, SMX, SMX, KIN]).sum().backward()
+    assert not reads
