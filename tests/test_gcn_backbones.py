@@ -332,3 +332,43 @@ def test_training_step_reads_nothing_from_the_device(backbone, reads):
     model(torch.randn(2, 2, 8, 25, 3), KIN).sum().backward()
     model(torch.randn(4, 2, 8, 42, 3), [KIN, SMX, SMX, KIN]).sum().backward()
     assert not reads
+
+
+def _ddp_worker(rank, port, out_dir):
+    """Rank 0 trains on Kinect clips, rank 1 on SMPL-X: each rank's batch
+    leaves the other convention's parts idle."""
+    import torch.distributed as dist
+    from torch.nn.parallel import DistributedDataParallel as DDP
+    torch.set_num_threads(1)
+    dist.init_process_group('gloo', init_method=f'tcp://127.0.0.1:{port}',
+                            rank=rank, world_size=2)
+    try:
+        out = {}
+        for name in sorted(BACKBONES):
+            model = DDP(build(name).train())  # no find_unused_parameters
+            optim = torch.optim.SGD(model.parameters(), lr=0.1)
+            torch.manual_seed(rank)
+            skeleton, joints = [(KIN, 25), (SMX, 42)][rank]
+            for _ in range(2):
+                optim.zero_grad()
+                model(torch.randn(2, 2, 8, joints, 3), skeleton).sum().backward()
+                optim.step()
+            out[name] = {k: v for k, v in model.module.state_dict().items()
+                         if 'running_' not in k and 'num_batches' not in k}
+        torch.save(out, f'{out_dir}/rank{rank}.pt')
+    finally:
+        dist.destroy_process_group()
+
+
+@pytest.mark.dist
+def test_ddp_with_a_convention_per_rank(tmp_path):
+    import torch.multiprocessing as mp
+
+    from .test_distributed import free_port
+    mp.spawn(_ddp_worker, args=(int(free_port()), str(tmp_path)), nprocs=2)
+    ranks = [torch.load(tmp_path / f'rank{r}.pt', weights_only=True)
+             for r in range(2)]
+    for name in BACKBONES:
+        assert ranks[0][name].keys() == ranks[1][name].keys()
+        for key, value in ranks[0][name].items():  # gradients all-reduced
+            assert torch.equal(value, ranks[1][name][key]), (name, key)
