@@ -340,11 +340,18 @@ def _ddp_worker(rank, port, out_dir):
         dist.destroy_process_group()
 
 
+def spawn_ranks(worker, tmp_path, nprocs=2):
+    """Run ``worker(rank, port, out_dir)`` in ``nprocs`` processes; returns
+    the ``rank<r>.pt`` each one saved."""
+    import torch.multiprocessing as mp
+    mp.spawn(worker, args=(int(free_port()), str(tmp_path)), nprocs=nprocs)
+    return [torch.load(tmp_path / f'rank{r}.pt', weights_only=True)
+            for r in range(nprocs)]
+
+
 @pytest.mark.dist
 def test_sync_bn_and_ddp_without_find_unused_parameters(tmp_path):
-    import torch.multiprocessing as mp
-    mp.spawn(_ddp_worker, args=(int(free_port()), str(tmp_path)), nprocs=2)
-    ranks = [torch.load(tmp_path / f'rank{r}.pt', weights_only=True) for r in range(2)]
+    ranks = spawn_ranks(_ddp_worker, tmp_path)
     for out in ranks:
         for dims in (4, 3):  # masked (N, C, T, V) and BatchNorm1d-like
             for got, expected in out[dims]:

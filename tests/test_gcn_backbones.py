@@ -362,12 +362,8 @@ def _ddp_worker(rank, port, out_dir):
 
 @pytest.mark.dist
 def test_ddp_with_a_convention_per_rank(tmp_path):
-    import torch.multiprocessing as mp
-
-    from .test_distributed import free_port
-    mp.spawn(_ddp_worker, args=(int(free_port()), str(tmp_path)), nprocs=2)
-    ranks = [torch.load(tmp_path / f'rank{r}.pt', weights_only=True)
-             for r in range(2)]
+    from .test_distributed import spawn_ranks
+    ranks = spawn_ranks(_ddp_worker, tmp_path)
     for name in BACKBONES:
         assert ranks[0][name].keys() == ranks[1][name].keys()
         for key, value in ranks[0][name].items():  # gradients all-reduced
