@@ -363,8 +363,8 @@ def format_step(r):
     flops = (f', {r["gflop_per_step"]:.1f} GFLOP/step'
              if r.get('gflop_per_step') else '')
     return (f'  step {r["backbone"]:7s} {r["mode"]:8s} batch {r["batch"]:4d} '
-            f'{r["variant"]:10s}: {r["clips_per_s"]:8.1f} clips/s ({r["median_step_s"] * 1e3:.1f}'
-            f' ms/step, peak RSS {r["peak_rss_mb"]:.0f} MB{cuda}{flops}, '
+            f'{r["variant"]:10s}: {r["clips_per_s"]:8.1f} clips/s '
+            f'({r["median_step_s"] * 1e3:.1f} ms/step, peak RSS {r["peak_rss_mb"]:.0f} MB{cuda}{flops}, '
             f'{r["minor_faults_per_step"]:.0f} page faults/step, CPU '
             f'{r["cpu_util"]:.2f} s/s, machine '
             + ('n/a' if busy is None else f'{busy:.0%}') + ' busy, load '
