@@ -50,6 +50,30 @@ def test_config_inventory():
                     f'linear_aimclr_{bench}{stream}.py'} <= names
 
 
+def test_backbone_configs():
+    """Every multi-skeleton backbone has MS-AimCLR and MoCo pretraining, a
+    linear probe and mmaction2's supervised recipe, each a few lines over
+    the ST-GCN (or mmaction2) config."""
+    folder = ROOT / 'configs/msclr/backbones'
+    backbones = {'stgcnpp': 'MSSTGCNPlusPlus', 'aagcn': 'MSAAGCN',
+                 'ctrgcn': 'MSCTRGCN'}
+    for name, kind in backbones.items():
+        for config in ('ms_aimclr_{}_ntu60_xsub.py', 'ms_moco_{}_ntu60_xsub.py',
+                       'linear_{}_ntu60_xsub.py',
+                       'supervised_{}_ntu60_xsub.py'):
+            path = folder / config.format(name)
+            lines = [line for line in path.read_text().splitlines()
+                     if line.strip() and not line.lstrip().startswith('#')]
+            assert lines[0].startswith('_base_ = ') and len(lines) <= 7, path
+            cfg = Config.fromfile(str(path))
+            assert cfg.model.backbone.type == kind, path
+            if config.startswith('supervised'):
+                assert cfg.model.type == 'RecognizerGCN'  # mmaction2's own
+            else:
+                assert cfg.model.backbone.channels is None
+                assert cfg.train_dataloader.dataset.split == 'xsub_train'
+
+
 def _build_once(registry_build, cfg):
     key = json.dumps(cfg, sort_keys=True, default=str)
     if key not in _BUILT:
@@ -134,11 +158,14 @@ def test_config_builds(path):
     if 'model' in cfg:
         model = _build_model(cfg.model.to_dict())
         convs = model.backbone.graph.names
-        assert convs == list(cfg.model.backbone.graph_cfg.layouts)
+        graph_cfg = cfg.model.backbone.graph_cfg  # ours, or mmaction2's
+        assert convs == list(graph_cfg.get('layouts') or [graph_cfg.layout])
         built += 1
         for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
             if key in cfg:
                 dataset = cfg[key]['dataset']
+                while 'pipeline' not in dataset:  # RepeatDataset & co.
+                    dataset = dataset['dataset']
                 _build_once(Compose, dataset['pipeline'].to_list()
                             if hasattr(dataset['pipeline'], 'to_list')
                             else list(dataset['pipeline']))

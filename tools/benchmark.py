@@ -12,6 +12,11 @@ losses; backward; SGD; EMA; enqueue) in clips/s and peak memory, for
 - ``padded``:  MS-AimCLR on mixed batches zero-padded to the largest joint
   count (the reference MS-CLR approach), padded joints masked.
 
+Backbones (``--backbones``): ``stgcn`` (AimCLR's ST-GCN, the default) and
+the standard-width multi-skeleton ``stgcnpp``, ``aagcn`` and ``ctrgcn`` of
+configs/_base_/models/gcn_encoders.py, each in the same MS-AimCLR step;
+``--count-flops`` adds the FLOPs of a step.
+
 Variants (``--variants``): ``fp32`` or ``bf16`` (autocast,
 ``AutocastOptimWrapper``), each optionally ``+graph`` (``MSAimCLR(
 cuda_graph=True)``: forward and backward replayed from CUDA graphs; on CPU
@@ -51,6 +56,8 @@ the sizes.
 
 Examples:
     python tools/benchmark.py step --batch 16 64 --out bench.json
+    python tools/benchmark.py step --backbones stgcn stgcnpp aagcn ctrgcn \
+        --modes grouped padded --batch 8 --count-flops
     python tools/benchmark.py data
     python tools/benchmark.py layers --batch 16
     python tools/benchmark.py scale --clips 10000 114480 --store /tmp/stores
@@ -79,12 +86,27 @@ AIMCLR_ENCODER = dict(
     tcn_dropout=0.5)
 
 
-def build_model(layouts, queue_len, cuda_graph=False, non_blocking=False):
+# --backbones: AimCLR's ST-GCN, or a standard-width encoder of
+# configs/_base_/models/gcn_encoders.py (ST-GCN++, AAGCN, CTR-GCN)
+BACKBONES = ('stgcn', 'stgcnpp', 'aagcn', 'ctrgcn')
+
+
+def build_model(layouts, queue_len, cuda_graph=False, non_blocking=False,
+                backbone='stgcn'):
     import msclr_plugin  # noqa: F401
     from mmaction.registry import MODELS
+    from mmengine.config import Config
+    if backbone == 'stgcn':
+        encoder, mode = AIMCLR_ENCODER, 'stgcn_spatial'
+    else:
+        encoder = Config.fromfile(os.path.join(
+            ROOT, 'configs/_base_/models/gcn_encoders.py'))[
+                f'{backbone}_encoder'].to_dict()
+        mode = encoder.pop('graph_cfg')['mode']
     backbone = dict(
-        AIMCLR_ENCODER,
-        graph_cfg=dict(type='MultiSkeletonGraph', layouts=list(layouts)))
+        encoder,
+        graph_cfg=dict(type='MultiSkeletonGraph', layouts=list(layouts),
+                       mode=mode))
     return MODELS.build(
         dict(
             type='MSAimCLR',
@@ -200,7 +222,8 @@ def measure_variant(args, mode, variant, device):
     conventions = args.conventions[:1] if mode == 'single' \
         else args.conventions
     model = build_model(conventions, args.queue_len, cuda_graph=graph,
-                        non_blocking=cuda).to(device).train()
+                        non_blocking=cuda,
+                        backbone=args.backbones[0]).to(device).train()
     optim = torch.optim.SGD(
         [p for p in model.parameters() if p.requires_grad],
         lr=0.1, momentum=0.9, weight_decay=1e-4)
@@ -240,6 +263,9 @@ def measure_variant(args, mode, variant, device):
             faults += resource.getrusage(
                 resource.RUSAGE_SELF).ru_minflt - minflt
     result = dict(
+        backbone=args.backbones[0],
+        backbone_params_m=sum(
+            p.numel() for p in model.backbone.parameters()) / 1e6,
         mode=mode,
         batch=args.batch,
         variant=variant,
@@ -324,10 +350,11 @@ def _results(stdout):
             if line.startswith('RESULT ')]
 
 
-def step_command(args, modes, batch):
+def step_command(args, modes, batch, backbone='stgcn'):
     """The command line of a ``_step`` child process."""
     return [
-        sys.executable, os.path.abspath(__file__), '_step', '--modes', *modes,
+        sys.executable, os.path.abspath(__file__), '_step', '--backbones',
+        backbone, '--modes', *modes,
         '--batch',
         str(batch), '--frames', str(args.frames), '--persons',
         str(args.persons), '--iters', str(args.iters), '--warmup',
@@ -341,14 +368,17 @@ def step_command(args, modes, batch):
 def format_step(r):
     """One line of a step result."""
     if 'error' in r:
-        return (f'  step {r["mode"]:8s} batch {r["batch"]:4d} '
-                f'{r["variant"]:10s}: ERROR {r["error"][:300]}')
+        return (f'  step {r.get("backbone", "stgcn"):7s} {r["mode"]:8s} batch '
+                f'{r["batch"]:4d} {r["variant"]:10s}: ERROR '
+                f'{r["error"][:300]}')
     cuda = (f', peak CUDA {r["peak_cuda_mb"]:.0f} MB'
             if 'peak_cuda_mb' in r else '')
     busy = r['machine_busy']
-    return (f'  step {r["mode"]:8s} batch {r["batch"]:4d} {r["variant"]:10s}'
-            f': {r["clips_per_s"]:8.1f} clips/s ({r["median_step_s"] * 1e3:.1f}'
-            f' ms/step, peak RSS {r["peak_rss_mb"]:.0f} MB{cuda}, '
+    flops = (f', {r["gflop_per_step"]:.1f} GFLOP/step'
+             if r.get('gflop_per_step') else '')
+    return (f'  step {r["backbone"]:7s} {r["mode"]:8s} batch {r["batch"]:4d} '
+            f'{r["variant"]:10s}: {r["clips_per_s"]:8.1f} clips/s '
+            f'({r["median_step_s"] * 1e3:.1f} ms/step, peak RSS {r["peak_rss_mb"]:.0f} MB{cuda}{flops}, '
             f'{r["minor_faults_per_step"]:.0f} page faults/step, CPU '
             f'{r["cpu_util"]:.2f} s/s, machine '
             + ('n/a' if busy is None else f'{busy:.0%}') + ' busy, load '
@@ -358,12 +388,14 @@ def format_step(r):
 def bench_steps(args, timeout=None):
     results = []
     env = dict(os.environ, OMP_NUM_THREADS=str(args.threads))
-    for batch in args.batch:
-        for mode in args.modes:
-            cmd = step_command(args, [mode], batch)
-            for r in run_children(cmd, env, f'{mode} b{batch}', timeout):
-                results.append(r)
-                print(format_step(r), flush=True)
+    for backbone in args.backbones:
+        for batch in args.batch:
+            for mode in args.modes:
+                cmd = step_command(args, [mode], batch, backbone)
+                for r in run_children(cmd, env,
+                                      f'{backbone} {mode} b{batch}', timeout):
+                    results.append(r)
+                    print(format_step(r), flush=True)
     return results
 
 
@@ -686,9 +718,9 @@ def bench_collate(args):
     return results
 
 
-def summarise(results):
-    steps = {(r['mode'], r['batch'], r['variant']): r
-             for r in results if 'mode' in r and 'error' not in r}
+def summarise_steps(steps, name):
+    """Ratios of the step results of one backbone, ``{(mode, batch,
+    variant): result}``."""
     lines = []
 
     def util(*rs):
@@ -699,7 +731,7 @@ def summarise(results):
             grouped, padded, single = (
                 steps.get((mode, batch, variant))
                 for mode in ('grouped', 'padded', 'single'))
-            tag = f'batch {batch} {variant}'
+            tag = f'{name}batch {batch} {variant}'
             if grouped and padded:
                 lines.append(
                     f'{tag}: grouped / padded clips/s = '
@@ -716,8 +748,20 @@ def summarise(results):
         base = steps.get((mode, batch, 'fp32'))
         if variant != 'fp32' and base:
             lines.append(
-                f'batch {batch} {mode}: {variant} / fp32 clips/s = '
+                f'{name}batch {batch} {mode}: {variant} / fp32 clips/s = '
                 f'{r["clips_per_s"] / base["clips_per_s"]:.2f}x')
+    return lines
+
+
+def summarise(results):
+    lines = []
+    measured = [r for r in results if 'mode' in r and 'error' not in r]
+    for backbone in dict.fromkeys(r.get('backbone', 'stgcn')
+                                  for r in measured):
+        steps = {(r['mode'], r['batch'], r['variant']): r for r in measured
+                 if r.get('backbone', 'stgcn') == backbone}
+        name = '' if backbone == 'stgcn' else f'{backbone} '
+        lines += summarise_steps(steps, name)
     scale = sorted((r for r in results if r.get('kind') == 'scale'),
                    key=lambda r: r['clips'])
     if len(scale) > 1:
@@ -746,6 +790,10 @@ def parse_args(argv=None):
                         default=['kinectv2_25', 'smplx_42'])
     parser.add_argument('--modes', nargs='+',
                         default=['single', 'grouped', 'padded'])
+    parser.add_argument('--backbones', nargs='+', default=['stgcn'],
+                        choices=BACKBONES,
+                        help='step: the encoders to measure (stgcn: '
+                        "AimCLR's; the others at their standard width)")
     parser.add_argument('--batch', nargs='+', type=int, default=[16, 64])
     parser.add_argument('--frames', type=int, default=50)
     parser.add_argument('--persons', type=int, default=2)

@@ -16,7 +16,7 @@ import torch
 import torch.nn as nn
 from mmengine.model import is_model_wrapper
 
-from msclr_plugin.models.layers import ConventionBatchNorm, MaskedBatchNorm2d
+from msclr_plugin.models.layers import to_convention_bn
 from .probe import extract_convention_features
 
 
@@ -34,22 +34,7 @@ def to_per_convention_bn(backbone: nn.Module) -> int:
     """
     if backbone.per_convention_bn:
         return 0
-    replaced = 0
-    for parent in list(backbone.gcn.modules()):
-        for name, child in list(parent.named_children()):
-            if not isinstance(child, MaskedBatchNorm2d):
-                continue
-            norm = ConventionBatchNorm(child.num_features, backbone.names, True,
-                                       eps=child.eps, momentum=child.momentum)
-            norm.weight, norm.bias = child.weight, child.bias
-            for bn in norm.norms.values():
-                bn.load_state_dict(
-                    {k: v.clone() for k, v in child.state_dict().items()
-                     if k not in ('weight', 'bias')})
-            norm.to(child.running_mean.device)
-            norm.train(child.training)
-            setattr(parent, name, norm)
-            replaced += 1
+    replaced = to_convention_bn(backbone.gcn, backbone.names)
     if replaced:
         backbone.per_convention_bn = True
     return replaced

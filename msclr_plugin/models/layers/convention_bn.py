@@ -184,10 +184,39 @@ def expand_norm_state_dict(module: nn.Module,
             sub.expand_state_dict(state, f'{name}.' if name else '')
 
 
-def build_norm2d(num_features: int, norm_cfg: Optional[dict] = None) -> nn.Module:
-    """The BN of a backbone unit: :class:`MaskedBatchNorm2d`, or with
-    ``norm_cfg=dict(conventions=[...], shared_affine=...)`` a
-    :class:`ConventionBatchNorm`."""
-    if norm_cfg is None:
-        return MaskedBatchNorm2d(num_features)
-    return ConventionBatchNorm(num_features, dims=2, **norm_cfg)
+def to_convention_bn(module: nn.Module, conventions: Sequence[str],
+                     shared_affine: bool = True) -> int:
+    """Replace, in place, every :class:`MaskedBatchNorm2d` inside ``module``
+    by a :class:`ConventionBatchNorm` computing the same function until the
+    statistics change: the BN's statistics in every convention, its affine
+    parameters shared (the same ``Parameter`` objects) or copied to each
+    convention. One mechanism for every backbone's blocks, whatever units
+    they hold.
+
+    Args:
+        module (nn.Module): The blocks (changed in place).
+        conventions (Sequence[str]): Convention names, in index order.
+        shared_affine (bool): One affine transform for all conventions.
+
+    Returns:
+        int: How many BNs were replaced.
+    """
+    replaced = 0
+    for parent in list(module.modules()):
+        for name, child in list(parent.named_children()):
+            if type(child) is not MaskedBatchNorm2d:
+                continue
+            norm = ConventionBatchNorm(child.num_features, conventions,
+                                       shared_affine, eps=child.eps,
+                                       momentum=child.momentum)
+            if shared_affine:
+                norm.weight, norm.bias = child.weight, child.bias
+            state = {k: v for k, v in child.state_dict().items()
+                     if shared_affine is False or k not in ('weight', 'bias')}
+            for bn in norm.norms.values():
+                bn.load_state_dict({k: v.clone() for k, v in state.items()})
+            norm.to(child.running_mean.device)
+            norm.train(child.training)
+            setattr(parent, name, norm)
+            replaced += 1
+    return replaced

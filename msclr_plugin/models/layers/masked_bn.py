@@ -41,8 +41,11 @@ class MaskedBatchNorm2d(nn.BatchNorm2d):
                         if self.momentum is None else self.momentum)
             with torch.no_grad():
                 unbiased = var * (count / (count - 1).clamp(min=1))
-                self.running_mean.lerp_(mean.detach(), momentum)
-                self.running_var.lerp_(unbiased.detach(), momentum)
+                # through .data, as nn.BatchNorm2d's kernel updates them:
+                # an unmasked call of this step saved them for backward
+                # and checks their version
+                self.running_mean.data.lerp_(mean.detach(), momentum)
+                self.running_var.data.lerp_(unbiased.detach(), momentum)
         out = centred * torch.rsqrt(var + self.eps)[None, :, None, None]
         if self.affine:
             out = out * self.weight[None, :, None, None] + \

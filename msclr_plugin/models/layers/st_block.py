@@ -6,16 +6,28 @@ owns no graph: the backbone hands it the adjacency of the batch's
 convention(s), so one set of convolution weights serves every convention,
 while the learnable edge parameters stay per convention.
 """
-from typing import Dict, Optional
+from typing import Dict, Optional, Tuple
 
 import torch
 import torch.nn as nn
 
 from .dropout import MSDropout
-from .convention_bn import build_norm2d
+from .conventions import PerConventionParameter
+from .masked_bn import MaskedBatchNorm2d
 
 ADAPTIVE = (None, 'importance', 'offset', 'init')
 Mask = Optional[torch.Tensor]
+
+
+def route_kwargs(kwargs: dict, block: str) -> Tuple[dict, dict]:
+    """pyskl's keyword routing: ``gcn_x`` goes to the spatial unit as
+    ``x``, ``tcn_x`` to the temporal unit; anything else is an error."""
+    routed = {}, {}
+    for key, value in kwargs.items():
+        if key[:4] not in ('gcn_', 'tcn_'):
+            raise TypeError(f'{block} got an unknown argument {key!r}')
+        routed[key[:4] == 'tcn_'][key[4:]] = value
+    return routed
 
 
 class TemporalConv(nn.Module):
@@ -29,8 +41,7 @@ class TemporalConv(nn.Module):
         stride (int): Temporal stride. Defaults to 1.
         dilation (int): Temporal dilation. Defaults to 1.
         dropout (float): Dropout probability after BN. Defaults to 0.
-        norm_cfg (dict, optional): Per-convention BN (see
-            :func:`build_norm2d`); None: one masked BN.
+        norm (bool): BatchNorm after the convolution. Defaults to True.
     """
 
     def __init__(self,
@@ -40,7 +51,7 @@ class TemporalConv(nn.Module):
                  stride: int = 1,
                  dilation: int = 1,
                  dropout: float = 0.,
-                 norm_cfg: Optional[dict] = None) -> None:
+                 norm: bool = True) -> None:
         super().__init__()
         pad = (kernel_size + (kernel_size - 1) * (dilation - 1) - 1) // 2
         self.conv = nn.Conv2d(
@@ -49,11 +60,13 @@ class TemporalConv(nn.Module):
             padding=(pad, 0),
             stride=(stride, 1),
             dilation=(dilation, 1))
-        self.bn = build_norm2d(out_channels, norm_cfg)
+        self.bn = MaskedBatchNorm2d(out_channels) if norm else None
         self.drop = MSDropout(dropout, inplace=True) if dropout > 0 else None
 
     def forward(self, x: torch.Tensor, mask: Mask = None) -> torch.Tensor:
-        x = self.bn(self.conv(x), mask)
+        x = self.conv(x)
+        if self.bn is not None:
+            x = self.bn(x, mask)
         return x if self.drop is None else self.drop(x)
 
 
@@ -70,8 +83,6 @@ class GraphConv(nn.Module):
             ``A * P`` with P initialised to 1), ``'offset'`` (``A + P``),
             ``'init'`` (P initialised to A and used instead of it) or None.
         with_res (bool): Residual connection inside the unit (STGCN++).
-        norm_cfg (dict, optional): Per-convention BN (see
-            :func:`build_norm2d`); None: one masked BN.
     """
 
     def __init__(self,
@@ -79,8 +90,7 @@ class GraphConv(nn.Module):
                  out_channels: int,
                  adjacency: Dict[str, torch.Tensor],
                  adaptive: Optional[str] = 'importance',
-                 with_res: bool = False,
-                 norm_cfg: Optional[dict] = None) -> None:
+                 with_res: bool = False) -> None:
         super().__init__()
         if adaptive not in ADAPTIVE:
             raise ValueError(f'gcn adaptive must be one of {ADAPTIVE}, got '
@@ -88,7 +98,7 @@ class GraphConv(nn.Module):
         self.adaptive = adaptive
         self.num_subsets = next(iter(adjacency.values())).shape[0]
         self.conv = nn.Conv2d(in_channels, out_channels * self.num_subsets, 1)
-        self.bn = build_norm2d(out_channels, norm_cfg)
+        self.bn = MaskedBatchNorm2d(out_channels)
         self.act = nn.ReLU(inplace=True)
         if adaptive is not None:
             init = {
@@ -96,13 +106,12 @@ class GraphConv(nn.Module):
                 'offset': lambda A: torch.empty_like(A).uniform_(-1e-6, 1e-6),
                 'init': torch.clone,
             }[adaptive]
-            self.PA = nn.ParameterDict(
+            self.PA = PerConventionParameter(
                 {name: nn.Parameter(init(A))
                  for name, A in adjacency.items()})
         self.with_res = with_res
         self.down = (
-            TemporalConv(in_channels, out_channels, kernel_size=1,
-                         norm_cfg=norm_cfg)
+            TemporalConv(in_channels, out_channels, kernel_size=1)
             if with_res and in_channels != out_channels else None)
 
     def effective(self, A: torch.Tensor, skeleton: str) -> torch.Tensor:
@@ -144,11 +153,10 @@ class STGCNBlock(nn.Module):
         stride (int): Temporal stride. Defaults to 1.
         residual (bool): Block residual (identity when shapes agree, else a
             strided 1x1 conv + BN). Defaults to True.
-        norm_cfg (dict, optional): Per-convention BN in every unit (see
-            :func:`build_norm2d`); None: one masked BN each.
         **kwargs: ``gcn_*`` keys go to :class:`GraphConv` (``adaptive``,
-            ``with_res``), ``tcn_*`` keys to :class:`TemporalConv`
-            (``kernel_size``, ``dilation``, ``dropout``).
+            ``with_res``), ``tcn_*`` keys to :func:`temporal_unit`
+            (``type``: ``'unit_tcn'`` or ``'mstcn'``, ``kernel_size``,
+            ``dilation``, ``dropout``...).
     """
 
     def __init__(self,
@@ -157,33 +165,29 @@ class STGCNBlock(nn.Module):
                  adjacency: Dict[str, torch.Tensor],
                  stride: int = 1,
                  residual: bool = True,
-                 norm_cfg: Optional[dict] = None,
                  **kwargs) -> None:
         super().__init__()
-        gcn_kwargs = {k[4:]: v for k, v in kwargs.items() if k[:4] == 'gcn_'}
-        tcn_kwargs = {k[4:]: v for k, v in kwargs.items() if k[:4] == 'tcn_'}
-        unknown = set(kwargs) - {f'gcn_{k}' for k in gcn_kwargs} - {
-            f'tcn_{k}'
-            for k in tcn_kwargs
-        }
-        if unknown:
-            raise TypeError(f'STGCNBlock got unknown arguments {unknown}')
-        if tcn_kwargs.pop('type', 'unit_tcn') != 'unit_tcn':
-            raise NotImplementedError('only unit_tcn temporal units are '
-                                      'supported by MSSTGCN')
-        self.gcn = GraphConv(in_channels, out_channels, adjacency,
-                             norm_cfg=norm_cfg, **gcn_kwargs)
-        self.tcn = TemporalConv(
-            out_channels, out_channels, stride=stride, norm_cfg=norm_cfg,
-            **tcn_kwargs)
+        gcn_kwargs, tcn_kwargs = route_kwargs(kwargs, type(self).__name__)
+        # imported here: the multi-scale unit is built from TemporalConv
+        from .ms_tcn import temporal_unit
+        self.gcn = self.spatial_unit(in_channels, out_channels, adjacency,
+                                     **gcn_kwargs)
+        self.tcn = temporal_unit(
+            out_channels, out_channels, stride=stride, **tcn_kwargs)
         self.relu = nn.ReLU(inplace=True)
         self.residual_mode = ('none' if not residual else
                               'identity' if in_channels == out_channels
                               and stride == 1 else 'conv')
         self.residual = (
             TemporalConv(in_channels, out_channels, kernel_size=1,
-                         stride=stride, norm_cfg=norm_cfg)
+                         stride=stride)
             if self.residual_mode == 'conv' else None)
+
+    def spatial_unit(self, in_channels: int, out_channels: int,
+                     adjacency: Dict[str, torch.Tensor],
+                     **kwargs) -> nn.Module:
+        """The graph unit (:class:`GraphConv`), built from ``gcn_*``."""
+        return GraphConv(in_channels, out_channels, adjacency, **kwargs)
 
     def forward(self, x: torch.Tensor, A: torch.Tensor,
                 mask: Mask = None) -> torch.Tensor:
