@@ -72,6 +72,8 @@ import time
 import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# --gcn-recompute: the MSSTGCN argument (None: its default)
+RECOMPUTE = dict(default=None, off=False, on=True)
 AIMCLR_ENCODER = dict(
     type='MSSTGCN',
     channels=(16, 16, 16, 16, 32, 32, 32, 64, 64, 256),
@@ -79,12 +81,15 @@ AIMCLR_ENCODER = dict(
     tcn_dropout=0.5)
 
 
-def build_model(layouts, queue_len, cuda_graph=False, non_blocking=False):
+def build_model(layouts, queue_len, cuda_graph=False, non_blocking=False,
+                gcn_recompute=None):
     import msclr_plugin  # noqa: F401
     from mmaction.registry import MODELS
     backbone = dict(
         AIMCLR_ENCODER,
         graph_cfg=dict(type='MultiSkeletonGraph', layouts=list(layouts)))
+    if gcn_recompute is not None:  # else the backbone's default
+        backbone['gcn_recompute'] = gcn_recompute
     return MODELS.build(
         dict(
             type='MSAimCLR',
@@ -200,7 +205,9 @@ def measure_variant(args, mode, variant, device):
     conventions = args.conventions[:1] if mode == 'single' \
         else args.conventions
     model = build_model(conventions, args.queue_len, cuda_graph=graph,
-                        non_blocking=cuda).to(device).train()
+                        non_blocking=cuda,
+                        gcn_recompute=RECOMPUTE[args.gcn_recompute[0]]
+                        ).to(device).train()
     optim = torch.optim.SGD(
         [p for p in model.parameters() if p.requires_grad],
         lr=0.1, momentum=0.9, weight_decay=1e-4)
@@ -243,6 +250,7 @@ def measure_variant(args, mode, variant, device):
         mode=mode,
         batch=args.batch,
         variant=variant,
+        gcn_recompute=args.gcn_recompute[0],
         precision=precision,
         cuda_graph=graph,
         graphs_captured=len(model._step_graphs) if graph else 0,
@@ -310,7 +318,7 @@ def run_children(cmd, env, what, timeout=None):
     return [json.loads(line[7:]) for line in lines]
 
 
-def step_command(args, modes, batch):
+def step_command(args, modes, batch, gcn_recompute='default'):
     """The command line of a ``_step`` child process."""
     return [
         sys.executable, os.path.abspath(__file__), '_step', '--modes', *modes,
@@ -319,7 +327,8 @@ def step_command(args, modes, batch):
         str(args.persons), '--iters', str(args.iters), '--warmup',
         str(args.warmup), '--threads', str(args.threads), '--device',
         args.device, '--queue-len', str(args.queue_len), '--conventions',
-        *args.conventions, '--variants', *args.variants
+        *args.conventions, '--variants', *args.variants, '--gcn-recompute',
+        gcn_recompute
     ] + (['--malloc-tuned'] if args.malloc_tuned else []) + (
         ['--count-flops'] if args.count_flops else [])
 
@@ -332,7 +341,7 @@ def format_step(r):
     cuda = (f', peak CUDA {r["peak_cuda_mb"]:.0f} MB'
             if 'peak_cuda_mb' in r else '')
     busy = r['machine_busy']
-    return (f'  step {r["mode"]:8s} batch {r["batch"]:4d} {r["variant"]:10s}'
+    return (f'  step {r["mode"]:8s} batch {r["batch"]:4d} {setting(r):18s}'
             f': {r["clips_per_s"]:8.1f} clips/s ({r["median_step_s"] * 1e3:.1f}'
             f' ms/step, peak RSS {r["peak_rss_mb"]:.0f} MB{cuda}, '
             f'{r["minor_faults_per_step"]:.0f} page faults/step, CPU '
@@ -341,15 +350,28 @@ def format_step(r):
             f'{r["load_avg_1min"][0]:.1f}-{r["load_avg_1min"][1]:.1f})')
 
 
+def setting(r):
+    """A step result's variant, with its ``gcn_recompute`` when chosen."""
+    recompute = r.get('gcn_recompute', 'default')
+    return r['variant'] + ('' if recompute == 'default' else
+                           f' recompute={recompute}')
+
+
 def bench_steps(args, timeout=None):
+    """Every (mode, --gcn-recompute) in its own process, interleaved
+    within each batch size, the whole sequence --repeat times."""
     results = []
     env = dict(os.environ, OMP_NUM_THREADS=str(args.threads))
-    for batch in args.batch:
-        for mode in args.modes:
-            cmd = step_command(args, [mode], batch)
-            for r in run_children(cmd, env, f'{mode} b{batch}', timeout):
-                results.append(r)
-                print(format_step(r), flush=True)
+    for repeat in range(args.repeat):
+        for batch in args.batch:
+            for mode in args.modes:
+                for recompute in args.gcn_recompute:
+                    cmd = step_command(args, [mode], batch, recompute)
+                    for r in run_children(cmd, env, f'{mode} b{batch}',
+                                          timeout):
+                        r['repeat'] = repeat
+                        results.append(r)
+                        print(format_step(r), flush=True)
     return results
 
 
@@ -673,37 +695,41 @@ def bench_collate(args):
 
 
 def summarise(results):
-    steps = {(r['mode'], r['batch'], r['variant']): r
+    steps = {(r['mode'], r['batch'], setting(r), r.get('repeat', 0)): r
              for r in results if 'mode' in r and 'error' not in r}
     lines = []
 
     def util(*rs):
         return ' / '.join(f'{r["cpu_util"]:.2f}' for r in rs)
 
-    for batch in sorted({b for _, b, _ in steps}):
-        for variant in dict.fromkeys(v for _, _, v in steps):
-            grouped, padded, single = (
-                steps.get((mode, batch, variant))
-                for mode in ('grouped', 'padded', 'single'))
-            tag = f'batch {batch} {variant}'
-            if grouped and padded:
-                lines.append(
-                    f'{tag}: grouped / padded clips/s = '
-                    f'{grouped["clips_per_s"] / padded["clips_per_s"]:.2f}x, '
-                    f'peak RSS grouped / padded = '
-                    f'{grouped["peak_rss_mb"] / padded["peak_rss_mb"]:.2f}x '
-                    f'(CPU s/s {util(grouped, padded)})')
-            if grouped and single:
-                lines.append(
-                    f'{tag}: grouped (MS-AimCLR) / single (AimCLR) clips/s = '
-                    f'{grouped["clips_per_s"] / single["clips_per_s"]:.2f}x '
-                    f'(CPU s/s {util(grouped, single)})')
-    for (mode, batch, variant), r in steps.items():
-        base = steps.get((mode, batch, 'fp32'))
-        if variant != 'fp32' and base:
+    for repeat, batch, variant in dict.fromkeys(
+            (rep, b, v) for _, b, v, rep in steps):
+        grouped, padded, single = (
+            steps.get((mode, batch, variant, repeat))
+            for mode in ('grouped', 'padded', 'single'))
+        tag = f'batch {batch} {variant}' + (f' (repeat {repeat})'
+                                            if repeat else '')
+        if grouped and padded:
             lines.append(
-                f'batch {batch} {mode}: {variant} / fp32 clips/s = '
-                f'{r["clips_per_s"] / base["clips_per_s"]:.2f}x')
+                f'{tag}: grouped / padded clips/s = '
+                f'{grouped["clips_per_s"] / padded["clips_per_s"]:.2f}x, '
+                f'peak RSS grouped / padded = '
+                f'{grouped["peak_rss_mb"] / padded["peak_rss_mb"]:.2f}x '
+                f'(CPU s/s {util(grouped, padded)})')
+        if grouped and single:
+            lines.append(
+                f'{tag}: grouped (MS-AimCLR) / single (AimCLR) clips/s = '
+                f'{grouped["clips_per_s"] / single["clips_per_s"]:.2f}x '
+                f'(CPU s/s {util(grouped, single)})')
+    for (mode, batch, variant, repeat), r in steps.items():
+        base = (steps.get((mode, batch, 'fp32', repeat)) or steps.get(
+            (mode, batch, 'fp32 recompute=off', repeat)))
+        if base and base is not r:
+            lines.append(
+                f'batch {batch} {mode}: {variant} / {setting(base)}: clips/s '
+                f'{r["clips_per_s"] / base["clips_per_s"]:.2f}x, peak RSS '
+                f'{r["peak_rss_mb"] / base["peak_rss_mb"]:.2f}x'
+                + (f' (repeat {repeat})' if repeat else ''))
     scale = sorted((r for r in results if r.get('kind') == 'scale'),
                    key=lambda r: r['clips'])
     if len(scale) > 1:
@@ -744,6 +770,13 @@ def parse_args(argv=None):
     parser.add_argument('--variants', nargs='+', default=['fp32'],
                         help='fp32 and/or bf16 (autocast), each optionally '
                         '+graph (CUDA graphs), e.g. fp32 bf16+graph')
+    parser.add_argument('--gcn-recompute', nargs='+', default=['default'],
+                        choices=sorted(RECOMPUTE),
+                        help="step: the backbone's gcn_recompute; several "
+                        'values run side by side, each in its own process')
+    parser.add_argument('--repeat', type=int, default=1,
+                        help='step: run the whole sequence this many times '
+                        '(interleaved repeats on a shared machine)')
     parser.add_argument('--amp', action='store_true',
                         help='shorthand for --variants bf16')
     parser.add_argument('--count-flops', action='store_true',
