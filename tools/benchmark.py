@@ -333,6 +333,12 @@ def step_command(args, modes, batch, gcn_recompute='default'):
         ['--count-flops'] if args.count_flops else [])
 
 
+def cpu_rate(r):
+    """Clips per CPU second of the process (all its threads), or None."""
+    return (r['clips_per_s'] / r['cpu_util'] if r.get('cpu_util') else
+            None)
+
+
 def format_step(r):
     """One line of a step result."""
     if 'error' in r:
@@ -345,7 +351,8 @@ def format_step(r):
             f': {r["clips_per_s"]:8.1f} clips/s ({r["median_step_s"] * 1e3:.1f}'
             f' ms/step, peak RSS {r["peak_rss_mb"]:.0f} MB{cuda}, '
             f'{r["minor_faults_per_step"]:.0f} page faults/step, CPU '
-            f'{r["cpu_util"]:.2f} s/s, machine '
+            f'{r["cpu_util"]:.2f} s/s ({cpu_rate(r) or 0:.2f} clips per CPU s), '
+            'machine '
             + ('n/a' if busy is None else f'{busy:.0%}') + ' busy, load '
             f'{r["load_avg_1min"][0]:.1f}-{r["load_avg_1min"][1]:.1f})')
 
@@ -702,6 +709,13 @@ def summarise(results):
     def util(*rs):
         return ' / '.join(f'{r["cpu_util"]:.2f}' for r in rs)
 
+    def per_cpu(a, b):
+        # clips per CPU second of the process: on a loaded machine a
+        # process waits for a core, so wall clips/s follow the load; CPU
+        # seconds (one thread) follow the work
+        return (f'{cpu_rate(a) / cpu_rate(b):.2f}x'
+                if cpu_rate(a) and cpu_rate(b) else 'n/a')
+
     for repeat, batch, variant in dict.fromkeys(
             (rep, b, v) for _, b, v, rep in steps):
         grouped, padded, single = (
@@ -714,12 +728,14 @@ def summarise(results):
                 f'{tag}: grouped / padded clips/s = '
                 f'{grouped["clips_per_s"] / padded["clips_per_s"]:.2f}x, '
                 f'peak RSS grouped / padded = '
-                f'{grouped["peak_rss_mb"] / padded["peak_rss_mb"]:.2f}x '
+                f'{grouped["peak_rss_mb"] / padded["peak_rss_mb"]:.2f}x, '
+                f'clips per CPU s = {per_cpu(grouped, padded)} '
                 f'(CPU s/s {util(grouped, padded)})')
         if grouped and single:
             lines.append(
                 f'{tag}: grouped (MS-AimCLR) / single (AimCLR) clips/s = '
-                f'{grouped["clips_per_s"] / single["clips_per_s"]:.2f}x '
+                f'{grouped["clips_per_s"] / single["clips_per_s"]:.2f}x, '
+                f'clips per CPU s = {per_cpu(grouped, single)} '
                 f'(CPU s/s {util(grouped, single)})')
     for (mode, batch, variant, repeat), r in steps.items():
         base = (steps.get((mode, batch, 'fp32', repeat)) or steps.get(
@@ -727,7 +743,8 @@ def summarise(results):
         if base and base is not r:
             lines.append(
                 f'batch {batch} {mode}: {variant} / {setting(base)}: clips/s '
-                f'{r["clips_per_s"] / base["clips_per_s"]:.2f}x, peak RSS '
+                f'{r["clips_per_s"] / base["clips_per_s"]:.2f}x (per CPU s '
+                f'{per_cpu(r, base)}), peak RSS '
                 f'{r["peak_rss_mb"] / base["peak_rss_mb"]:.2f}x'
                 + (f' (repeat {repeat})' if repeat else ''))
     scale = sorted((r for r in results if r.get('kind') == 'scale'),
