@@ -4,8 +4,10 @@ import pytest
 import torch
 
 import msclr_plugin  # noqa: F401
+from mmaction.registry import MODELS
 from msclr_plugin.models.backbones.msstgcn import MSSTGCN
 from msclr_plugin.models.layers import GraphConv
+from .test_pretrain_models import KINECT, SMPLX, model_cfg, samples, views
 
 LAYOUTS = ['kinectv2_25', 'smplx_42']
 # (input joints, conventions): grouped batches at native joint counts and
@@ -138,3 +140,34 @@ def test_recompute_keeps_less(per_sample):
     # recomputed: the conv output is gone
     assert kept[0] - kept[1] >= 3 * activation
     assert kept[1] < 3.2 * activation
+
+
+@pytest.mark.parametrize('padded', [False, True])
+def test_ms_aimclr_config_key(padded):
+    """``backbone.gcn_recompute`` in an MS-AimCLR config: the same losses
+    and gradients from one pretraining loss (query encoders with
+    gradients, key encoder without)."""
+    mixed = [KINECT, SMPLX, SMPLX, KINECT]
+    results = []
+    for recompute in (False, True):
+        cfg = model_cfg(layouts=(KINECT, SMPLX))
+        cfg['backbone'].update(gcn_recompute=recompute, tcn_dropout=0.5)
+        torch.manual_seed(0)
+        model = MODELS.build(cfg).train()
+        assert all(b.gcn.recompute == recompute for b in model.backbone.gcn)
+        if padded:
+            inputs, data = views(42, 42), samples(mixed, mixed[::-1])
+        else:
+            inputs, data = views(42, 25), samples(SMPLX, KINECT)
+        torch.manual_seed(1)
+        losses = model.loss(inputs, data)
+        sum(v for k, v in losses.items() if k.startswith('loss')).backward()
+        results.append((losses, {n: p.grad for n, p in model.named_parameters()
+                                 if p.grad is not None}))
+    (l0, g0), (l1, g1) = results
+    for key in l0:
+        torch.testing.assert_close(l1[key], l0[key], rtol=1e-6, atol=1e-6)
+    assert g0.keys() == g1.keys() and any('.PA.' in n for n in g0)
+    for name in g0:
+        torch.testing.assert_close(g1[name], g0[name], rtol=1e-6, atol=1e-6,
+                                   msg=name)
