@@ -64,9 +64,8 @@ class MSSTGCN(BaseModule):
             weight 1 and Kaiming (fan-out) convolutions.
         **kwargs: ``gcn_*`` / ``tcn_*`` keyword routing as in mmaction2 and
             pyskl (``tcn_dropout``, ``tcn_kernel_size``, ``gcn_adaptive``,
-            ``gcn_with_res``, ``gcn_recompute``...). A list of ``num_stages``
-            values sets one value per stage. ``tcn_dropout`` never applies to
-            the first block.
+            ``gcn_with_res``...). A list of ``num_stages`` values sets one
+            value per stage. ``tcn_dropout`` never applies to the first block.
 
     Examples:
         >>> backbone = MSSTGCN(
