@@ -56,7 +56,7 @@ def test_benchmark_step_recompute_side_by_side():
 
 def test_benchmark_layers_quick():
     results = _benchmark().main(['layers', '--quick', '--threads', '1'])
-    assert [r['case'] for r in results] == ['dropout', 'graph']
+    assert [r['case'] for r in results] == ['dropout', 'graph', 'recompute']
     assert all(r['plain_ms'] > 0 and r['fast_ms'] > 0 for r in results)
 
 

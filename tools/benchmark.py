@@ -32,8 +32,9 @@ same cores, OpenMP threads wait for each other and a step can take several
 times longer; these two numbers make that contention visible.
 
 Layers: forward + backward of the CPU fast paths next to the plain torch
-formulations they replace (dropout; the graph contraction), interleaved in
-one process, best of --iters repetitions each.
+formulations they replace (dropout; the graph contraction) and of the AimCLR
+encoder with and without ``gcn_recompute`` (42 joints), interleaved in one
+process, best of --iters repetitions each.
 
 Data: samples/s of the 3-view AimCLR transforms (normal, normal, extreme)
 on one core, from the pipelines in configs/_base_/datasets/aimclr_views.py.
@@ -432,6 +433,7 @@ def bench_layers(args):
     import torch
     import torch.nn as nn
 
+    from mmaction.registry import MODELS
     from msclr_plugin.models.layers import MSDropout
     from msclr_plugin.utils import tune_allocator
     tune_allocator(args.malloc_tuned)
@@ -448,10 +450,23 @@ def bench_layers(args):
     def matmul(x):  # GraphConv's formulation
         return torch.matmul(x.flatten(2, 3), adj.unsqueeze(0)).sum(1)
 
+    # the AimCLR encoder (training mode) on a 42-joint batch, keeping the
+    # graph units' convolution outputs (plain) or recomputing them (fast
+    # stands for gcn_recompute here: it saves memory, not time)
+    encoders = []
+    for recompute in (False, True):
+        torch.manual_seed(0)
+        encoders.append(
+            MODELS.build(
+                dict(AIMCLR_ENCODER, gcn_recompute=recompute,
+                     graph_cfg=dict(type='MultiSkeletonGraph',
+                                    layouts=['smplx_42']))).train())
+    encoder_x = torch.randn(args.batch[0], args.persons, args.frames, 42, 3)
     cases = dict(
         dropout=(drop_x, nn.Dropout(0.5, inplace=True), MSDropout(
             0.5, inplace=True)),
-        graph=(graph_x, einsum, matmul))
+        graph=(graph_x, einsum, matmul),
+        recompute=(encoder_x, *encoders))
 
     def timed(x, fn):
         leaf = x.clone().requires_grad_()
