@@ -38,9 +38,25 @@ def test_benchmark_step_quick(tmp_path):
     assert any('grouped / padded' in line for line in saved['summary'])
 
 
+def test_benchmark_step_recompute_side_by_side():
+    """--gcn-recompute off on: a process each, interleaved, --repeat times."""
+    results = _benchmark().main([
+        'step', '--quick', '--threads', '1', '--modes', 'grouped', 'padded',
+        '--gcn-recompute', 'off', 'on', '--repeat', '2'
+    ])
+    assert [(r['repeat'], r['mode'], r['gcn_recompute'])
+            for r in results] == [(rep, mode, rc) for rep in (0, 1)
+                                  for mode in ('grouped', 'padded')
+                                  for rc in ('off', 'on')]
+    summary = _benchmark().summarise(results)
+    assert sum('grouped / padded' in line for line in summary) == 4
+    assert sum('recompute=on / fp32 recompute=off' in line
+               for line in summary) == 4
+
+
 def test_benchmark_layers_quick():
     results = _benchmark().main(['layers', '--quick', '--threads', '1'])
-    assert [r['case'] for r in results] == ['dropout', 'graph']
+    assert [r['case'] for r in results] == ['dropout', 'graph', 'recompute']
     assert all(r['plain_ms'] > 0 and r['fast_ms'] > 0 for r in results)
 
 

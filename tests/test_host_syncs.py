@@ -54,10 +54,13 @@ def reads(monkeypatch):
         yield spy.calls
 
 
+@pytest.mark.parametrize('recompute', [False, True])
 @pytest.mark.parametrize('padded', [False, True])
-def test_aimclr_step_reads_nothing(reads, padded):
+def test_aimclr_step_reads_nothing(reads, padded, recompute):
     mixed = [KINECT, SMPLX, SMPLX, KINECT]
     model = build(layouts=(KINECT, SMPLX)).train()
+    for block in model.backbone.gcn:  # the backbone's gcn_recompute
+        block.gcn.recompute = recompute
     if padded:
         inputs, data = views(42, 42), samples(mixed, mixed[::-1])
     else:

@@ -37,8 +37,9 @@ same cores, OpenMP threads wait for each other and a step can take several
 times longer; these two numbers make that contention visible.
 
 Layers: forward + backward of the CPU fast paths next to the plain torch
-formulations they replace (dropout; the graph contraction), interleaved in
-one process, best of --iters repetitions each.
+formulations they replace (dropout; the graph contraction) and of the AimCLR
+encoder with and without ``gcn_recompute`` (42 joints), interleaved in one
+process, best of --iters repetitions each.
 
 Data: samples/s of the 3-view AimCLR transforms (normal, normal, extreme)
 on one core, from the pipelines in configs/_base_/datasets/aimclr_views.py.
@@ -65,6 +66,7 @@ Examples:
 """
 import argparse
 import contextlib
+import itertools
 import json
 import os
 import platform
@@ -79,6 +81,8 @@ import time
 import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# --gcn-recompute: the MSSTGCN argument (None: its default)
+RECOMPUTE = dict(default=None, off=False, on=True)
 AIMCLR_ENCODER = dict(
     type='MSSTGCN',
     channels=(16, 16, 16, 16, 32, 32, 32, 64, 64, 256),
@@ -92,7 +96,7 @@ BACKBONES = ('stgcn', 'stgcnpp', 'aagcn', 'ctrgcn')
 
 
 def build_model(layouts, queue_len, cuda_graph=False, non_blocking=False,
-                backbone='stgcn'):
+                backbone='stgcn', gcn_recompute=None):
     import msclr_plugin  # noqa: F401
     from mmaction.registry import MODELS
     from mmengine.config import Config
@@ -107,6 +111,8 @@ def build_model(layouts, queue_len, cuda_graph=False, non_blocking=False,
         encoder,
         graph_cfg=dict(type='MultiSkeletonGraph', layouts=list(layouts),
                        mode=mode))
+    if gcn_recompute is not None:  # else the backbone's default
+        backbone['gcn_recompute'] = gcn_recompute
     return MODELS.build(
         dict(
             type='MSAimCLR',
@@ -223,7 +229,9 @@ def measure_variant(args, mode, variant, device):
         else args.conventions
     model = build_model(conventions, args.queue_len, cuda_graph=graph,
                         non_blocking=cuda,
-                        backbone=args.backbones[0]).to(device).train()
+                        backbone=args.backbones[0],
+                        gcn_recompute=RECOMPUTE[args.gcn_recompute[0]]
+                        ).to(device).train()
     optim = torch.optim.SGD(
         [p for p in model.parameters() if p.requires_grad],
         lr=0.1, momentum=0.9, weight_decay=1e-4)
@@ -269,6 +277,7 @@ def measure_variant(args, mode, variant, device):
         mode=mode,
         batch=args.batch,
         variant=variant,
+        gcn_recompute=args.gcn_recompute[0],
         precision=precision,
         cuda_graph=graph,
         graphs_captured=len(model._step_graphs) if graph else 0,
@@ -350,7 +359,8 @@ def _results(stdout):
             if line.startswith('RESULT ')]
 
 
-def step_command(args, modes, batch, backbone='stgcn'):
+def step_command(args, modes, batch, backbone='stgcn',
+                 gcn_recompute='default'):
     """The command line of a ``_step`` child process."""
     return [
         sys.executable, os.path.abspath(__file__), '_step', '--backbones',
@@ -360,9 +370,16 @@ def step_command(args, modes, batch, backbone='stgcn'):
         str(args.persons), '--iters', str(args.iters), '--warmup',
         str(args.warmup), '--threads', str(args.threads), '--device',
         args.device, '--queue-len', str(args.queue_len), '--conventions',
-        *args.conventions, '--variants', *args.variants
+        *args.conventions, '--variants', *args.variants, '--gcn-recompute',
+        gcn_recompute
     ] + (['--malloc-tuned'] if args.malloc_tuned else []) + (
         ['--count-flops'] if args.count_flops else [])
+
+
+def cpu_rate(r):
+    """Clips per CPU second of the process (all its threads), or None."""
+    return (r['clips_per_s'] / r['cpu_util'] if r.get('cpu_util') else
+            None)
 
 
 def format_step(r):
@@ -377,25 +394,37 @@ def format_step(r):
     flops = (f', {r["gflop_per_step"]:.1f} GFLOP/step'
              if r.get('gflop_per_step') else '')
     return (f'  step {r["backbone"]:7s} {r["mode"]:8s} batch {r["batch"]:4d} '
-            f'{r["variant"]:10s}: {r["clips_per_s"]:8.1f} clips/s '
-            f'({r["median_step_s"] * 1e3:.1f} ms/step, peak RSS {r["peak_rss_mb"]:.0f} MB{cuda}{flops}, '
+            f'{setting(r):18s}: {r["clips_per_s"]:8.1f} clips/s '
+            f'({r["median_step_s"] * 1e3:.1f} ms/step, peak RSS '
+            f'{r["peak_rss_mb"]:.0f} MB{cuda}{flops}, '
             f'{r["minor_faults_per_step"]:.0f} page faults/step, CPU '
-            f'{r["cpu_util"]:.2f} s/s, machine '
+            f'{r["cpu_util"]:.2f} s/s ({cpu_rate(r) or 0:.2f} clips per CPU s), '
+            'machine '
             + ('n/a' if busy is None else f'{busy:.0%}') + ' busy, load '
             f'{r["load_avg_1min"][0]:.1f}-{r["load_avg_1min"][1]:.1f})')
 
 
+def setting(r):
+    """A step result's variant, with its ``gcn_recompute`` when chosen."""
+    recompute = r.get('gcn_recompute', 'default')
+    return r['variant'] + ('' if recompute == 'default' else
+                           f' recompute={recompute}')
+
+
 def bench_steps(args, timeout=None):
+    """Every (mode, --gcn-recompute) in its own process, interleaved
+    within each batch size, the whole sequence --repeat times."""
     results = []
     env = dict(os.environ, OMP_NUM_THREADS=str(args.threads))
-    for backbone in args.backbones:
-        for batch in args.batch:
-            for mode in args.modes:
-                cmd = step_command(args, [mode], batch, backbone)
-                for r in run_children(cmd, env,
-                                      f'{backbone} {mode} b{batch}', timeout):
-                    results.append(r)
-                    print(format_step(r), flush=True)
+    for repeat, backbone, batch, mode, recompute in itertools.product(
+            range(args.repeat), args.backbones, args.batch, args.modes,
+            args.gcn_recompute):
+        cmd = step_command(args, [mode], batch, backbone, recompute)
+        for r in run_children(cmd, env, f'{backbone} {mode} b{batch}',
+                              timeout):
+            r['repeat'] = repeat
+            results.append(r)
+            print(format_step(r), flush=True)
     return results
 
 
@@ -449,6 +478,7 @@ def bench_layers(args):
     import torch
     import torch.nn as nn
 
+    from mmaction.registry import MODELS
     from msclr_plugin.models.layers import MSDropout
     from msclr_plugin.utils import tune_allocator
     tune_allocator(args.malloc_tuned)
@@ -465,10 +495,23 @@ def bench_layers(args):
     def matmul(x):  # GraphConv's formulation
         return torch.matmul(x.flatten(2, 3), adj.unsqueeze(0)).sum(1)
 
+    # the AimCLR encoder (training mode) on a 42-joint batch, keeping the
+    # graph units' convolution outputs (plain) or recomputing them (fast
+    # stands for gcn_recompute here: it saves memory, not time)
+    encoders = []
+    for recompute in (False, True):
+        torch.manual_seed(0)
+        encoders.append(
+            MODELS.build(
+                dict(AIMCLR_ENCODER, gcn_recompute=recompute,
+                     graph_cfg=dict(type='MultiSkeletonGraph',
+                                    layouts=['smplx_42']))).train())
+    encoder_x = torch.randn(args.batch[0], args.persons, args.frames, 42, 3)
     cases = dict(
         dropout=(drop_x, nn.Dropout(0.5, inplace=True), MSDropout(
             0.5, inplace=True)),
-        graph=(graph_x, einsum, matmul))
+        graph=(graph_x, einsum, matmul),
+        recompute=(encoder_x, *encoders))
 
     def timed(x, fn):
         leaf = x.clone().requires_grad_()
@@ -720,36 +763,50 @@ def bench_collate(args):
 
 def summarise_steps(steps, name):
     """Ratios of the step results of one backbone, ``{(mode, batch,
-    variant): result}``."""
+    setting, repeat): result}``."""
     lines = []
 
     def util(*rs):
         return ' / '.join(f'{r["cpu_util"]:.2f}' for r in rs)
 
-    for batch in sorted({b for _, b, _ in steps}):
-        for variant in dict.fromkeys(v for _, _, v in steps):
-            grouped, padded, single = (
-                steps.get((mode, batch, variant))
-                for mode in ('grouped', 'padded', 'single'))
-            tag = f'{name}batch {batch} {variant}'
-            if grouped and padded:
-                lines.append(
-                    f'{tag}: grouped / padded clips/s = '
-                    f'{grouped["clips_per_s"] / padded["clips_per_s"]:.2f}x, '
-                    f'peak RSS grouped / padded = '
-                    f'{grouped["peak_rss_mb"] / padded["peak_rss_mb"]:.2f}x '
-                    f'(CPU s/s {util(grouped, padded)})')
-            if grouped and single:
-                lines.append(
-                    f'{tag}: grouped (MS-AimCLR) / single (AimCLR) clips/s = '
-                    f'{grouped["clips_per_s"] / single["clips_per_s"]:.2f}x '
-                    f'(CPU s/s {util(grouped, single)})')
-    for (mode, batch, variant), r in steps.items():
-        base = steps.get((mode, batch, 'fp32'))
-        if variant != 'fp32' and base:
+    def per_cpu(a, b):
+        # clips per CPU second of the process: on a loaded machine a
+        # process waits for a core, so wall clips/s follow the load; CPU
+        # seconds (one thread) follow the work
+        return (f'{cpu_rate(a) / cpu_rate(b):.2f}x'
+                if cpu_rate(a) and cpu_rate(b) else 'n/a')
+
+    for repeat, batch, variant in dict.fromkeys(
+            (rep, b, v) for _, b, v, rep in steps):
+        grouped, padded, single = (
+            steps.get((mode, batch, variant, repeat))
+            for mode in ('grouped', 'padded', 'single'))
+        tag = f'{name}batch {batch} {variant}' + (f' (repeat {repeat})'
+                                                  if repeat else '')
+        if grouped and padded:
             lines.append(
-                f'{name}batch {batch} {mode}: {variant} / fp32 clips/s = '
-                f'{r["clips_per_s"] / base["clips_per_s"]:.2f}x')
+                f'{tag}: grouped / padded clips/s = '
+                f'{grouped["clips_per_s"] / padded["clips_per_s"]:.2f}x, '
+                f'peak RSS grouped / padded = '
+                f'{grouped["peak_rss_mb"] / padded["peak_rss_mb"]:.2f}x, '
+                f'clips per CPU s = {per_cpu(grouped, padded)} '
+                f'(CPU s/s {util(grouped, padded)})')
+        if grouped and single:
+            lines.append(
+                f'{tag}: grouped (MS-AimCLR) / single (AimCLR) clips/s = '
+                f'{grouped["clips_per_s"] / single["clips_per_s"]:.2f}x, '
+                f'clips per CPU s = {per_cpu(grouped, single)} '
+                f'(CPU s/s {util(grouped, single)})')
+    for (mode, batch, variant, repeat), r in steps.items():
+        base = (steps.get((mode, batch, 'fp32', repeat)) or steps.get(
+            (mode, batch, 'fp32 recompute=off', repeat)))
+        if base and base is not r:
+            lines.append(
+                f'{name}batch {batch} {mode}: {variant} / {setting(base)}: '
+                f'clips/s {r["clips_per_s"] / base["clips_per_s"]:.2f}x (per '
+                f'CPU s {per_cpu(r, base)}), peak RSS '
+                f'{r["peak_rss_mb"] / base["peak_rss_mb"]:.2f}x'
+                + (f' (repeat {repeat})' if repeat else ''))
     return lines
 
 
@@ -758,8 +815,8 @@ def summarise(results):
     measured = [r for r in results if 'mode' in r and 'error' not in r]
     for backbone in dict.fromkeys(r.get('backbone', 'stgcn')
                                   for r in measured):
-        steps = {(r['mode'], r['batch'], r['variant']): r for r in measured
-                 if r.get('backbone', 'stgcn') == backbone}
+        steps = {(r['mode'], r['batch'], setting(r), r.get('repeat', 0)): r
+                 for r in measured if r.get('backbone', 'stgcn') == backbone}
         name = '' if backbone == 'stgcn' else f'{backbone} '
         lines += summarise_steps(steps, name)
     scale = sorted((r for r in results if r.get('kind') == 'scale'),
@@ -806,6 +863,13 @@ def parse_args(argv=None):
     parser.add_argument('--variants', nargs='+', default=['fp32'],
                         help='fp32 and/or bf16 (autocast), each optionally '
                         '+graph (CUDA graphs), e.g. fp32 bf16+graph')
+    parser.add_argument('--gcn-recompute', nargs='+', default=['default'],
+                        choices=sorted(RECOMPUTE),
+                        help="step: the backbone's gcn_recompute; several "
+                        'values run side by side, each in its own process')
+    parser.add_argument('--repeat', type=int, default=1,
+                        help='step: run the whole sequence this many times '
+                        '(interleaved repeats on a shared machine)')
     parser.add_argument('--amp', action='store_true',
                         help='shorthand for --variants bf16')
     parser.add_argument('--count-flops', action='store_true',
