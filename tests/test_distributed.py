@@ -3,9 +3,13 @@ tools/dist_test.sh (torchrun, gloo on this CPU), and kill -9 + --resume with
 persistent dataloader workers."""
 import json
 import os
+import re
+import signal
 import socket
 import subprocess
 import sys
+import time
+import uuid
 from pathlib import Path
 
 import mmengine
@@ -99,13 +103,61 @@ def free_port():
         return str(sock.getsockname()[1])
 
 
-def run(args, **env):
-    """Run a command from the repository root; fail with its output."""
-    result = subprocess.run(
-        args, cwd=ROOT, capture_output=True, text=True, timeout=600,
-        env=repo_env(PORT=free_port(), **env))
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-6000:]
-    return result
+def processes_marked(marker):
+    """Our processes whose environment holds ``marker`` (a command and
+    every process it started, in whatever session: torchrun puts each rank
+    into its own)."""
+    found = []
+    for entry in os.scandir('/proc'):
+        if entry.name.isdigit() and int(entry.name) != os.getpid():
+            try:
+                with open(f'/proc/{entry.name}/environ', 'rb') as f:
+                    if marker.encode() in f.read().split(b'\0'):
+                        found.append(int(entry.name))
+            except OSError:  # gone, or not ours
+                pass
+    return found
+
+
+def tracebacks(text):
+    """The Python tracebacks in a command's output (every rank's), each up
+    to its exception line."""
+    return re.findall(r'^.*Traceback \(most recent call last\):\n'
+                      r'(?:.*\n)*?[^ \t\n].*$', text, flags=re.M)
+
+
+def run(args, timeout=600, **env):
+    """Run a command from the repository root. It fails with the ranks'
+    tracebacks (then the output's tail) when the command fails or times out,
+    and when it leaves a process behind (those are killed)."""
+    marker = f'MSCLR_TEST_RUN={uuid.uuid4().hex}'
+    proc = subprocess.Popen(
+        args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True, start_new_session=True,
+        env=repo_env(PORT=free_port(), **dict([marker.split('=')], **env)))
+    try:
+        stdout, stderr = proc.communicate(timeout=timeout)
+        failure = f'exit status {proc.returncode}' if proc.returncode else None
+    except subprocess.TimeoutExpired:
+        for pid in processes_marked(marker):
+            os.kill(pid, signal.SIGKILL)
+        stdout, stderr = proc.communicate()
+        failure = f'timed out after {timeout} s'
+    strays = []
+    for _ in range(50):  # ranks may take a moment to exit after the launcher
+        strays = processes_marked(marker)
+        if not strays:
+            break
+        time.sleep(0.1)
+    for pid in strays:
+        os.kill(pid, signal.SIGKILL)
+    if failure is None and strays:
+        failure = f'left {len(strays)} processes running (killed)'
+    if failure is not None:
+        found = '\n'.join(tracebacks(stdout + stderr))
+        pytest.fail(f'{" ".join(args)}: {failure}\n{found[-8000:]}\n--- tail:\n'
+                    f'{stdout[-2000:]}{stderr[-3000:]}', pytrace=False)
+    return stdout
 
 
 @pytest.fixture(scope='module')

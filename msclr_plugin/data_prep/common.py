@@ -44,11 +44,12 @@ def _kind(err: Exception, default: str) -> str:
 
 
 def check_keypoint(kp: np.ndarray, layout: LayoutLike, where: str) -> np.ndarray:
-    """:func:`~msclr_plugin.datasets.store.check_clip` raising
+    """:func:`~msclr_plugin.datasets.store.check_clip` of a source's array
+    (units not yet known: the unit-free range check) raising
     :class:`ConversionError` (wrong rank or joint count, zero frames, NaN,
-    all zeros); returns ``kp`` as float32."""
+    all zeros, out of range); returns ``kp`` as float32."""
     try:
-        return check_clip(kp, layout, where)
+        return check_clip(kp, layout, where, metric=False)
     except InvalidClipError as err:
         raise ConversionError(str(err), _kind(err, 'invalid clip')) from None
 

@@ -10,8 +10,11 @@ CUDA nothing changes (nccl, one device per local rank).
 """
 import contextlib
 import os.path as osp
+import sys
+import traceback
 
 import torch
+import torch.distributed as dist
 from mmengine.config import Config
 from mmengine.logging import print_log
 from mmengine.runner import Runner
@@ -77,6 +80,36 @@ def build_runner(cfg: Config) -> Runner:
     with _no_cuda_device_binding():
         return (Runner.from_cfg(cfg)
                 if 'runner_type' not in cfg else RUNNERS.build(cfg))
+
+
+@contextlib.contextmanager
+def process_group_session():
+    """Leave the process group before the interpreter exits, and say which
+    rank failed.
+
+    A process that exits with its gloo process group alive tears the group
+    down during interpreter finalisation: its worker threads can still hold
+    the work objects of the last collectives (and their tensors), and
+    destroying them then aborts the process ("terminate called without an
+    active exception", exit 134) after a run that succeeded, now and then,
+    more often on a loaded machine. ``destroy_process_group`` while the
+    interpreter is whole joins those threads first. On an exception the
+    rank's traceback is printed with its rank before the group is left (a
+    peer blocked in a collective then fails with its own error instead of
+    waiting for the timeout).
+    """
+    try:
+        yield
+    except BaseException as err:
+        if dist.is_available() and dist.is_initialized() and \
+                not isinstance(err, SystemExit):
+            print(f'rank {dist.get_rank()} of {dist.get_world_size()} '
+                  f'failed:\n{traceback.format_exc()}',
+                  file=sys.stderr, flush=True)
+        raise
+    finally:
+        if dist.is_available() and dist.is_initialized():
+            dist.destroy_process_group()
 
 
 def work_dir_of(cfg: Config, config_path: str, work_dir=None) -> str:
