@@ -412,9 +412,11 @@ def convert_arrays(data_dir: str,
     regressors = {t.name: JointRegressor.between(layout, t) for t in targets}
     source = dict(scale=scale, up=up, mirror=mirror)
     conventions = {name: dict(layout=layout, source=source)}
-    conventions.update({t.name: dict(layout=t, source=source) for t in targets})
+    conventions.update({t.name: dict(layout=t, source=source, derived_from=name)
+                        for t in targets})
     builder = StoreBuilder(out, conventions, normalize=preprocess,
-                           classes=classes)
+                           classes=classes, tool='tools/data/arrays_to_store.py',
+                           source_options=True)
     index_of = {}
     for i in (progress(range(len(rows))) if progress else range(len(rows))):
         row = rows[i]

@@ -251,10 +251,11 @@ def convert_bandai(root: str,
     if max_files is not None:
         names = names[:max_files]
     builder = StoreBuilder(
-        out, {c: c
-              for c in (LAYOUT, ) + tuple(derived)},
+        out, {LAYOUT: LAYOUT, **{c: dict(layout=c, derived_from=LAYOUT)
+                                 for c in derived}},
         normalize=preprocess,
-        classes=classes)
+        classes=classes,
+        tool='tools/data/bvh_to_store.py')
     splits = {'xstyle_train': [], 'xstyle_val': []}
     for name in (progress(names) if progress else names):
         path = osp.join(data_dir, name + '.bvh')

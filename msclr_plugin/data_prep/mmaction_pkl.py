@@ -108,7 +108,9 @@ def import_mmaction_pkl(pkl: str,
         },
         normalize=preprocess,
         classes=classes,
-        num_classes=num_classes)
+        num_classes=num_classes,
+        tool='tools/data/import_mmaction_pkl.py',
+        source_options=True)
     num_classes = len(classes) if classes else num_classes
     index_of = {}
     annos = data['annotations']

@@ -435,6 +435,16 @@ class SkeletonStoreWriter:
             json.dump(index, f)
         return path
 
+    def abort(self) -> None:
+        """Write nothing: remove the partial files (and the directory when
+        nothing else is in it)."""
+        for raw in self._raw.values():
+            raw.close()
+            if osp.exists(raw.name):
+                os.remove(raw.name)
+        if not os.listdir(self.root):
+            os.rmdir(self.root)
+
     def __enter__(self) -> 'SkeletonStoreWriter':
         return self
 

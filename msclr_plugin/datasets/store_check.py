@@ -40,9 +40,6 @@ FACING_MIN = 0.02
 # agrees in about none, a convention whose head carries no facing cue (a
 # regressed COCO nose lies in the head's plane) in about half.
 FACING_AGREE = 0.25
-# Decisive clips needed before facing can fail the check: with fewer, a
-# convention without a facing cue agrees in 0 of 1 clips by chance.
-FACING_MIN_CLIPS = 5
 # What the source options of a converter (common.add_store_args) change
 SOURCE_OPTIONS = ('--scale', '--up', '--mirror')
 
@@ -233,8 +230,8 @@ def check_clips(read: Callable[[int, str], np.ndarray],
     Two conventions computed from one source by joint maps (regressors,
     joint names: ``derived_from`` in their records) with the same scale and
     normalisation are in one frame by construction: their agreement is
-    reported, not enforced. With fewer than :data:`FACING_MIN_CLIPS`
-    decisive clips, facing is reported, not enforced.
+    reported, not enforced (the facing cue of a regressed COCO nose, for
+    one, is a coin toss).
 
     Args:
         read (callable): Returns clip ``position`` of a convention as
@@ -293,14 +290,12 @@ def check_clips(read: Callable[[int, str], np.ndarray],
     if report.bad_clips:
         report.errors.append(f'{len(report.bad_clips)} invalid clips (first: '
                              f'{next(iter(report.bad_clips.values()))})')
+    aligned = {}  # root: conventions aligned by construction
     for pair, rows in values.items():
         stats = {}
         root = aligned_by_construction(*pair, records)
         if root is not None:
-            report.notes.append(
-                f'{pair[0]} and {pair[1]} are computed from {root} by joint '
-                'maps, with the same scale and normalisation: in one frame by '
-                'construction (their agreement is shown, not enforced)')
+            aligned.setdefault(root, set()).update(pair)
         for key in ('up', 'lr', 'centre', 'torso', 'facing'):
             got = [(pos, row[key]) for pos, row in rows
                    if key in row and np.isfinite(row[key])]
@@ -324,16 +319,8 @@ def check_clips(read: Callable[[int, str], np.ndarray],
                 beyond=beyond,
                 worst=[(clip_names[got[i][0]], float(arr[i]))
                        for i in order[:max_worst] if key != 'facing' or arr[i] < 1])
-            if key == 'facing':
-                failed = median < FACING_AGREE
-                if failed and len(arr) < FACING_MIN_CLIPS:
-                    failed = False
-                    report.notes.append(
-                        f'{pair[0]} vs {pair[1]}: facing agrees in '
-                        f'{int(arr.sum())} of {len(arr)} decisive clips, too '
-                        f'few to judge (fewer than {FACING_MIN_CLIPS})')
-            else:
-                failed = bool(_past(key, np.array([median]), thresholds)[0])
+            failed = median < FACING_AGREE if key == 'facing' else \
+                bool(_past(key, np.array([median]), thresholds)[0])
             if failed and root is None:
                 made_by = [(records or {}).get(c, {}).get('made_by')
                            for c in pair]
@@ -342,6 +329,12 @@ def check_clips(read: Callable[[int, str], np.ndarray],
                     f'{median:.3g} over {len(arr)} clips past '
                     f'{_limit_text(key, thresholds)}: {fix_hint(key, made_by)}')
         report.agreement[pair] = stats
+    for root, convs in aligned.items():
+        report.notes.append(
+            f'{", ".join(c for c in measured if c in convs)}: computed from '
+            f'{root} by joint maps with the same scale and normalisation, in '
+            'one frame by construction (their agreement is shown, not '
+            'enforced)')
     report.errors += report.disagreements
     return report
 
