@@ -35,12 +35,26 @@ through ``custom_imports``), and documented in ``docs/install.md`` and
    that a later ``--resume`` trips over. Local files are written through
    :class:`~msclr_plugin.utils.checkpoint_files.AtomicLocalBackend`
    (temporary file, then rename) instead.
+
+5. mmcv-lite warns "Fail to import ``MultiScaleDeformableAttention``" when
+   ``mmcv.cnn.bricks.transformer`` is imported (by mmaction's models), in
+   every tool, ``--help`` included. That compiled op is absent from
+   mmcv-lite by design and nothing here uses it: this one warning (its
+   message, from that module) is ignored; every other warning stays.
 """
 import importlib.util
 import os.path as osp
 import re
 import sys
 import types
+import warnings
+
+# before anything imports mmcv.cnn (see 5. above)
+warnings.filterwarnings(
+    'ignore',
+    message=r'Fail to import ``MultiScaleDeformableAttention``',
+    category=UserWarning,
+    module=r'mmcv\.cnn\.bricks\.transformer')
 
 import torch
 from mmengine.model import is_model_wrapper

@@ -126,10 +126,12 @@ def tracebacks(text):
                       r'(?:.*\n)*?[^ \t\n].*$', text, flags=re.M)
 
 
-def run(args, timeout=600, **env):
+def run(args, timeout=600, check=True, **env):
     """Run a command from the repository root. It fails with the ranks'
-    tracebacks (then the output's tail) when the command fails or times out,
-    and when it leaves a process behind (those are killed)."""
+    tracebacks (then the output's tail) when the command fails (unless
+    ``check`` is False) or times out, and when it leaves a process behind
+    (those are killed). Returns the output, with the exit status when
+    ``check`` is False."""
     marker = f'MSCLR_TEST_RUN={uuid.uuid4().hex}'
     proc = subprocess.Popen(
         args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -137,7 +139,8 @@ def run(args, timeout=600, **env):
         env=repo_env(PORT=free_port(), **dict([marker.split('=')], **env)))
     try:
         stdout, stderr = proc.communicate(timeout=timeout)
-        failure = f'exit status {proc.returncode}' if proc.returncode else None
+        failure = f'exit status {proc.returncode}' \
+            if proc.returncode and check else None
     except subprocess.TimeoutExpired:
         for pid in processes_marked(marker):
             os.kill(pid, signal.SIGKILL)
@@ -157,7 +160,7 @@ def run(args, timeout=600, **env):
         found = '\n'.join(tracebacks(stdout + stderr))
         pytest.fail(f'{" ".join(args)}: {failure}\n{found[-8000:]}\n--- tail:\n'
                     f'{stdout[-2000:]}{stderr[-3000:]}', pytrace=False)
-    return stdout
+    return stdout if check else (proc.returncode, stdout + stderr)
 
 
 @pytest.fixture(scope='module')
@@ -290,6 +293,32 @@ def test_linear_probe_and_test_under_ddp_equal_one_process(store, tmp_path):
         assert torch.allclose(a['pred_score'], b['pred_score'], atol=1e-5)
 
 
+@pytest.mark.dist
+@pytest.mark.parametrize('launcher', ['slurm', 'torchrun'])
+def test_a_failing_rank_fails_with_its_traceback_and_leaves_no_process(
+        store, tmp_path, launcher):
+    """Rank 1 raises mid-training (its peer then waits in a collective):
+    the launch fails with rank 1's traceback, no abort, no process left."""
+    config = write_config(
+        tmp_path / 'probe.py', PROBE + "custom_imports = dict(imports=["
+        "'msclr_plugin', 'tests.run_hooks'])\ncustom_hooks = [dict(type="
+        "'RaiseOnRankHook', rank=1, at_iter=2)]\n", store)
+    args = ['--work-dir', str(tmp_path / 'work')]
+    if launcher == 'slurm':
+        code, out = run(['bash', 'tools/slurm_train.sh', 'cpu', 'probe', config]
+                        + args, check=False, GPUS='2', GPUS_PER_NODE='0',
+                        MASTER_PORT=free_port(), PATH=f"{ROOT / 'tests/fake_slurm'}:"
+                        f"{os.environ['PATH']}")
+    else:
+        code, out = run(['bash', 'tools/dist_train.sh', config, '2'] + args,
+                        check=False)
+    assert code == 1, out[-3000:]
+    assert 'terminate called' not in out
+    failed = [t for t in tracebacks(out)
+              if 'RuntimeError: raised on rank 1 at iteration 2' in t]
+    assert failed and 'rank 1 of 2 failed' in out, out[-3000:]
+
+
 def test_kill_9_mid_epoch_with_persistent_workers_resumes_exactly(store, tmp_path):
     """2 persistent dataloader workers (the shipped setting), SIGKILL in the
     middle of epoch 2 (of 2, mining), ``--resume``: the final encoder, key
@@ -309,11 +338,10 @@ def test_kill_9_mid_epoch_with_persistent_workers_resumes_exactly(store, tmp_pat
     killed = write_config(tmp_path / 'killed.py', PRETRAIN, store,
                           hooks=f"dict(type='SelfKillHook', at_iter={kill_at})",
                           **fields)
-    killed = subprocess.run(
-        [sys.executable, 'tools/train.py', killed, '--seed', '0', '--work-dir',
-         str(resumed)], cwd=ROOT, capture_output=True, text=True, timeout=600,
-        env=repo_env())
-    assert killed.returncode == -9, killed.stderr[-3000:]
+    # the workers of the killed process exit too (run fails on a stray)
+    code, out = run([sys.executable, 'tools/train.py', killed, '--seed', '0',
+                     '--work-dir', str(resumed)], check=False)
+    assert code == -9, out[-3000:]
     assert (resumed / 'epoch_1.pth').exists()
     assert not (resumed / 'epoch_2.pth').exists()
     run(train + ['--work-dir', str(resumed), '--resume'])

@@ -160,6 +160,13 @@ def is_metric(spec: Optional[dict]) -> bool:
     return (spec or {}).get('coords') in (None, 3)
 
 
+def label_problem(label, num_classes: Optional[int]) -> str:
+    """Why ``label`` is no class index."""
+    if num_classes is None:
+        return f'label {label!r} is not a class index (an int >= 0)'
+    return f'label {label!r} outside [0, {num_classes})'
+
+
 def _convention_file(name: str, suffix: str = '') -> str:
     # layout names may hold characters such as '+', fine in file names
     return f'{name}{suffix}.npy'
@@ -335,9 +342,8 @@ class SkeletonStoreWriter:
                                    'bad label')
         num_classes = self._num_classes()
         if label < 0 or (num_classes is not None and label >= num_classes):
-            raise InvalidClipError(
-                f'{where}: label {label} outside [0, {num_classes})',
-                'label out of range')
+            raise InvalidClipError(f'{where}: {label_problem(label, num_classes)}',
+                                   'label out of range')
         arrays = {}
         for name, kp in skeletons.items():
             kp = check_clip(kp, self._layouts[name],
@@ -567,8 +573,8 @@ def check_index(index: dict, path: str) -> None:
     for i, label in enumerate(labels):
         if isinstance(label, bool) or not isinstance(label, int) or label < 0 \
                 or (num_classes is not None and label >= num_classes):
-            raise ValueError(f'{path}: clip {names[i]} has label {label!r}, '
-                             f'outside [0, {num_classes})')
+            raise ValueError(f'{path}: clip {names[i]}: '
+                             f'{label_problem(label, num_classes)}')
     splits = index.get('splits') or {}
     if not isinstance(splits, dict):
         raise ValueError(f'{path}: splits must be an object')
