@@ -22,6 +22,7 @@ import msclr_plugin  # noqa: F401
 from mmaction.registry import MODELS
 from msclr_plugin.engine.hooks import KNNMonitorHook
 from .conftest import load_tool, repo_env
+from .processes import processes_marked
 from .test_dataset import PRETRAIN_PIPELINE, make_store
 from .test_eval_runner import model_cfg
 from .test_tools_train import TINY_MODEL, assert_same_training_state
@@ -101,22 +102,6 @@ def free_port():
     with socket.socket() as sock:
         sock.bind(('127.0.0.1', 0))
         return str(sock.getsockname()[1])
-
-
-def processes_marked(marker):
-    """Our processes whose environment holds ``marker`` (a command and
-    every process it started, in whatever session: torchrun puts each rank
-    into its own)."""
-    found = []
-    for entry in os.scandir('/proc'):
-        if entry.name.isdigit() and int(entry.name) != os.getpid():
-            try:
-                with open(f'/proc/{entry.name}/environ', 'rb') as f:
-                    if marker.encode() in f.read().split(b'\0'):
-                        found.append(int(entry.name))
-            except OSError:  # gone, or not ours
-                pass
-    return found
 
 
 def tracebacks(text):
