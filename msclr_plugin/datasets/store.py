@@ -573,8 +573,10 @@ def check_index(index: dict, path: str) -> None:
     for i, label in enumerate(labels):
         if isinstance(label, bool) or not isinstance(label, int) or label < 0 \
                 or (num_classes is not None and label >= num_classes):
-            raise ValueError(f'{path}: clip {names[i]}: '
-                             f'{label_problem(label, num_classes)}')
+            raise ValueError(
+                f'{path}: clip {names[i]} has label {label!r}, ' +
+                (f'outside [0, {num_classes})' if num_classes is not None
+                 else 'not a class index (an int >= 0)'))
     splits = index.get('splits') or {}
     if not isinstance(splits, dict):
         raise ValueError(f'{path}: splits must be an object')
