@@ -74,17 +74,34 @@ def implausible(kp: np.ndarray, layout: SkeletonLayout, metric: bool = True,
                 scale: float = 1.0) -> Optional[str]:
     """Why the finite clip ``kp`` ``(M, T, V, C)`` (times ``scale``) is no
     body (a coordinate, reach or bone past the limits above, naming person,
-    frame and joint), or None."""
-    xyz = kp[..., :3].astype(np.float64) * scale
-    present = xyz.any(-1)
+    frame and joint), or None.
+
+    Cheap for bodies (it runs on every item a dataset loads): when no
+    coordinate of a joint lies farther than ``MAX_BONE / (2 sqrt 3)`` from
+    the mean of its body's joints (per person and frame), no bone and no
+    reach can pass the limits (about 0.2 ms for a 2-body 300-frame clip).
+    """
+    xyz = kp[..., :3]
     names = layout.joint_names
-    far = np.abs(xyz).max(-1)
+    scale = abs(float(scale))
     limit = MAX_COORD if metric else MAX_RAW
-    if far.max() > limit:
+    if float(np.abs(xyz).max()) * scale > limit:
+        far = np.abs(xyz).max(-1) * scale
         m, t, v = np.unravel_index(far.argmax(), far.shape)
         return (f'joint {names[v]} of person {m} at frame {t} has a '
                 f'coordinate of {far[m, t, v]:.3g} (beyond {limit:g}'
                 f'{" m" if metric else ""})')
+    if metric:
+        # mean over joints as a product (a reduction over the joint axis
+        # of a (..., V, 3) array is several times slower)
+        num, chans = len(names), xyz.shape[-1]
+        flat = xyz.reshape(-1, num * chans)
+        mean = flat @ np.tile(np.eye(chans, dtype=flat.dtype), (num, 1)) / num
+        spread = np.abs(flat.reshape(-1, num, chans) - mean[:, None]).max()
+        if float(spread) * scale <= MAX_BONE / (2 * np.sqrt(3)):
+            return None
+    xyz = xyz.astype(np.float64) * scale
+    present = xyz.any(-1)
     if metric:
         count = present.sum(-1, keepdims=True)
         centre = xyz.sum(-2, keepdims=True) / np.maximum(count, 1)[..., None]

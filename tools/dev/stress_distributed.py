@@ -53,7 +53,13 @@ def one_run(args, index: int) -> dict:
     cmd = [sys.executable, '-m', 'pytest', '-q', '-x', '-p', 'no:cacheprovider',
            *args.tests] + (['-k', args.k] if args.k else [])
     start = time.time()
-    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
+    try:
+        proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True,
+                              text=True)
+    except BaseException:  # interrupted: nothing of this run may remain
+        for pid in processes_marked(marker):
+            os.kill(pid, signal.SIGKILL)
+        raise
     seconds = time.time() - start
     time.sleep(1)
     strays = processes_marked(marker)
@@ -71,6 +77,8 @@ def one_run(args, index: int) -> dict:
 
 def main(argv=None):
     args = parse_args(argv)
+    # SIGTERM (e.g. a time limit) stops it as Ctrl-C does, cleaning up
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     loops = busy_loops(args.load)
     results = []
     print(f'{args.runs} runs of {" ".join(args.tests)}'
