@@ -1,4 +1,4 @@
-"""Deliberate fixes for two known breakages of the pinned OpenMMLab stack,
+"""Deliberate fixes for three known breakages of the pinned OpenMMLab stack,
 strict checkpoint loading and atomic checkpoint writing.
 
 All are applied once, when :mod:`msclr_plugin` is imported (which configs do
@@ -36,25 +36,26 @@ through ``custom_imports``), and documented in ``docs/install.md`` and
    :class:`~msclr_plugin.utils.checkpoint_files.AtomicLocalBackend`
    (temporary file, then rename) instead.
 
-5. mmcv-lite warns "Fail to import ``MultiScaleDeformableAttention``" when
+5. mmaction2 1.2.0 imports its VindLU models whenever ``transformers>=4.28``
+   is installed, and they import ``apply_chunking_to_forward`` from
+   ``transformers.modeling_utils``, which transformers 5 removed: with
+   transformers 5 installed (as on the lent GPU machine's image) ``import
+   mmaction.models`` fails. The multimodal models are registered as
+   mmaction's own placeholders instead (they raise a clear error if built).
+
+6. mmcv-lite warns "Fail to import ``MultiScaleDeformableAttention``" when
    ``mmcv.cnn.bricks.transformer`` is imported (by mmaction's models), in
    every tool, ``--help`` included. That compiled op is absent from
    mmcv-lite by design and nothing here uses it: this one warning (its
    message, from that module) is ignored; every other warning stays.
 """
+import importlib.metadata
 import importlib.util
 import os.path as osp
 import re
 import sys
 import types
 import warnings
-
-# before anything imports mmcv.cnn (see 5. above)
-warnings.filterwarnings(
-    'ignore',
-    message=r'Fail to import ``MultiScaleDeformableAttention``',
-    category=UserWarning,
-    module=r'mmcv\.cnn\.bricks\.transformer')
 
 import torch
 from mmengine.model import is_model_wrapper
@@ -63,6 +64,13 @@ from mmengine.runner.checkpoint import _load_checkpoint
 from msclr_plugin.utils.checkpoint import (is_pretraining_state,
                                            load_state_dict_strict,
                                            read_checkpoint, state_dict_of)
+
+# before anything imports mmcv.cnn (see 6. above)
+warnings.filterwarnings(
+    'ignore',
+    message=r'Fail to import ``MultiScaleDeformableAttention``',
+    category=UserWarning,
+    module=r'mmcv\.cnn\.bricks\.transformer')
 
 _APPLIED = False
 
@@ -93,6 +101,16 @@ def _stub_missing_drn() -> None:
     package.drn = module
     sys.modules[name] = package
     sys.modules[name + '.drn'] = module
+
+
+def _skip_incompatible_multimodal() -> None:
+    try:
+        major = int(importlib.metadata.version('transformers').split('.')[0])
+    except (importlib.metadata.PackageNotFoundError, ValueError):
+        return
+    if major >= 5 and 'mmaction.models.multimodal' not in sys.modules:
+        import mmaction.utils.dependency as dependency
+        dependency.WITH_MULTIMODAL = False
 
 
 def _history_buffer_reduce(self):
@@ -175,6 +193,7 @@ def apply() -> None:
     if _APPLIED:
         return
     _stub_missing_drn()
+    _skip_incompatible_multimodal()
 
     from mmengine.fileio import register_backend
     from mmengine.logging import HistoryBuffer

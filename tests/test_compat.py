@@ -1,6 +1,9 @@
-"""The two stack fixes: mmaction.models imports, and checkpoints (train,
-save, resume, load_from) work with weights_only=True loading."""
+"""The stack fixes: mmaction.models imports (also beside transformers 5),
+and checkpoints (train, save, resume, load_from) work with weights_only=True
+loading."""
 import pickle
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -9,12 +12,42 @@ from mmengine.model import BaseModel
 from mmengine.runner import Runner
 from torch.utils.data import Dataset
 
+from tests.conftest import repo_env
+
 
 def test_mmaction_models_import():
     import mmaction.models  # noqa: F401  (fails without the drn stub)
     from mmaction.models.localizers.drn.drn import DRN
     with pytest.raises(ImportError, match='mmaction2#2714'):
         DRN()
+
+
+@pytest.mark.parametrize('fixed', [True, False])
+def test_mmaction_models_import_beside_transformers_5(tmp_path, fixed):
+    # a stand-in transformers 5: its modeling_utils lacks the
+    # apply_chunking_to_forward that mmaction2 1.2.0's VindLU imports (the
+    # GPU machine's image has transformers 5.17)
+    package = tmp_path / 'transformers'
+    package.mkdir()
+    (package / '__init__.py').write_text('')
+    (package / 'modeling_utils.py').write_text('')
+    info = tmp_path / 'transformers-5.17.0.dist-info'
+    info.mkdir()
+    (info / 'METADATA').write_text(
+        'Metadata-Version: 2.1\nName: transformers\nVersion: 5.17.0\n')
+    # without the fix mmaction would import VindLU (and fail on the GPU image)
+    flag = ('import mmaction.utils.dependency as d; '
+            'print("multimodal", d.WITH_MULTIMODAL)')
+    code = (f'import msclr_plugin, mmaction.models, pytest; {flag}\n'
+            'from mmaction.registry import MODELS\n'
+            "with pytest.raises(ImportError, match='multi-modal'):\n"
+            "    MODELS.build(dict(type='VindLURetrieval'))") if fixed else flag
+    env = repo_env()
+    env['PYTHONPATH'] = f'{tmp_path}:{env["PYTHONPATH"]}'
+    out = subprocess.run([sys.executable, '-c', code], env=env,
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert f'multimodal {not fixed}' in out.stdout
 
 
 class _Toy(BaseModel):

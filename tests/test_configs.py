@@ -27,8 +27,8 @@ PROTOCOLS = ('linear_ms_aimclr_{}.py', 'linear_ms_aimclr_{}_ensemble.py',
              'linear_ms_aimclr_{}_transfer.py', 'semi_ms_aimclr_{}_1p.py',
              'semi_ms_aimclr_{}_10p.py', 'finetune_ms_aimclr_{}.py')
 NTU_RE = re.compile(r'^(?P<kind>ms_aimclr|linear_ms_aimclr|semi_ms_aimclr|'
-                    r'finetune_ms_aimclr)_(?P<bench>ntu60_xsub|ntu60_xview|'
-                    r'ntu120_xsub|ntu120_xset)(?P<stream>|_bone|_motion)'
+                    r'finetune_ms_aimclr|aimclr|linear_aimclr)_'
+                    r'(?P<bench>ntu60_xsub|ntu60_xview|ntu120_xsub|ntu120_xset)(?P<stream>|_bone|_motion)'
                     r'(?P<variant>|_ensemble|_transfer|_1p|_10p)\.py$')
 _BUILT = {}  # identical model / pipeline configs are built once
 
@@ -45,6 +45,9 @@ def test_config_inventory():
             assert f'ms_aimclr_{bench}{stream}.py' in names
             for protocol in PROTOCOLS:
                 assert protocol.format(bench + stream) in names
+            # Table 1's AimCLR baseline rows
+            assert {f'aimclr_{bench}{stream}.py',
+                    f'linear_aimclr_{bench}{stream}.py'} <= names
 
 
 def _build_once(registry_build, cfg):
@@ -85,18 +88,25 @@ def _check_ntu(cfg, name, path):
     if bench != 'ntu60_xsub' or match['stream']:
         assert lines[0].startswith('_base_ = ') and len(lines) <= 6, name
     assert cfg.model.data_preprocessor.stream == STREAMS[match['stream']]
-    loaders = [cfg.train_dataloader] + ([] if kind == 'ms_aimclr' else
+    pretrain = kind in ('ms_aimclr', 'aimclr')
+    loaders = [cfg.train_dataloader] + ([] if pretrain else
                                        [cfg.val_dataloader, cfg.test_dataloader])
     for loader, part in zip(loaders, ('train', 'val', 'val')):
         assert loader.dataset.ann_file == f'data/stores/{store}_msclr', name
         assert loader.dataset.split == f'{split}_{part}', name
-    if kind == 'ms_aimclr':
+    if kind in ('aimclr', 'linear_aimclr'):  # the single-convention baseline
+        assert cfg.model.backbone.graph_cfg.layouts == ['kinectv2_25'], name
+        assert {tuple(loader.dataset.conventions) for loader in loaders} == \
+            {('kinectv2_25', )}, name
+    if pretrain:
         return
     assert cfg.model.cls_head.num_classes == classes
     backbone = cfg.model.backbone
     assert backbone.init_cfg.type == 'Pretrained'
     test_mode = cfg.test_dataloader.dataset.mode
-    if kind == 'linear_ms_aimclr':
+    if kind == 'linear_aimclr':
+        assert backbone.frozen_stages == 10 and test_mode == 'kinectv2_25'
+    elif kind == 'linear_ms_aimclr':
         assert backbone.frozen_stages == 10
         modes = {'': ('kinectv2_25', 'kinectv2_25'),
                  '_ensemble': ('single', 'all'),
@@ -104,6 +114,9 @@ def _check_ntu(cfg, name, path):
         assert (cfg.train_dataloader.dataset.mode, test_mode) == modes
         assert (cfg.model.cls_head.get('test_classifier') == 'kinectv2_25') \
             == (variant == '_transfer')
+        # the rule behind the published ensemble numbers (authors' code)
+        assert (cfg.model.cls_head.get('view_fusion') == 'logits') == \
+            (variant == '_ensemble'), name
     else:
         assert backbone.frozen_stages == -1 and test_mode == 'kinectv2_25'
         fraction = {'_1p': 0.01, '_10p': 0.1, '': None}[variant]
@@ -183,3 +196,34 @@ def test_ntu_config_runs_on_ntu_shaped_data(tmp_path):
     assert runner.iter >= 3
     assert int(runner.model.queue_ptr) == (4 * runner.iter) % 64
     assert (tmp_path / 'work' / 'epoch_1.pth').is_file()
+
+
+def test_nw_ucla_and_transfer_configs():
+    """NW-UCLA cross-view and NTU -> PKU-MMD II transfer: what the names
+    promise."""
+    linear = 'configs/msclr/linear/'
+    for name in ('ms_aimclr_nw_ucla_xview', 'aimclr_nw_ucla_xview'):
+        pre = Config.fromfile(str(ROOT / f'configs/msclr/{name}.py'))
+        lin = Config.fromfile(str(ROOT / f'{linear}linear_{name}.py'))
+        assert pre.train_dataloader.dataset.split == 'xview_train'
+        assert pre.train_dataloader.dataset.ann_file == 'data/stores/nw_ucla'
+        assert lin.model.cls_head.num_classes == 10
+        assert (lin.train_dataloader.dataset.split, lin.test_dataloader.dataset.split) \
+            == ('xview_train', 'xview_val')
+        assert lin.test_dataloader.dataset.mode == 'msr_action3d_20'
+        assert list(lin.model.backbone.graph_cfg.layouts) == \
+            list(pre.model.backbone.graph_cfg.layouts)
+    for source in ('ntu60_xsub', 'ntu120_xsub'):
+        pre = Config.fromfile(str(ROOT / f'configs/msclr/ms_aimclr_{source}.py'))
+        for protocol, frozen in (('linear', 10), ('finetune', -1)):
+            cfg = Config.fromfile(str(
+                ROOT / f'{linear}transfer_ms_aimclr_{source}_pku2_xsub_{protocol}.py'))
+            assert cfg.model.backbone.init_cfg.checkpoint == \
+                f'work_dirs/ms_aimclr_{source}/epoch_300.pth'
+            assert cfg.model.backbone.frozen_stages == frozen
+            assert cfg.model.cls_head.num_classes == 51
+            for loader in ('train_dataloader', 'test_dataloader'):
+                assert cfg[loader].dataset.ann_file == 'data/stores/pku2_msclr'
+            # the pretraining's encoder loads: same conventions
+            assert list(cfg.model.backbone.graph_cfg.layouts) == \
+                list(pre.model.backbone.graph_cfg.layouts)

@@ -2,6 +2,8 @@
 (numbers are not checked: they are the script's output, not a test)."""
 import importlib.util
 import json
+import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -50,3 +52,19 @@ def test_gpu_check_quick_on_cpu(tmp_path):
                     '## Epoch slice'):
         assert heading in text
     assert (tmp_path / 'cuda_tests.xml').is_file()
+
+
+def test_a_child_that_hangs_after_its_result_keeps_it():
+    # on the H200 a slice's 12 persistent dataloader workers kept the child
+    # "running" after its RESULT line until the phase's time limit
+    from tests.conftest import load_tool
+    benchmark = load_tool('benchmark')
+    code = ('import time; print("RESULT {\\"x\\": 1}", flush=True); '
+            'time.sleep(60)')
+    r, = benchmark.run_children([sys.executable, '-c', code], dict(os.environ),
+                                'hang', timeout=5)
+    assert r['x'] == 1 and 'did not exit within 5 s' in r['warning']
+    with pytest.raises(RuntimeError, match='ran past 5 s'):
+        benchmark.run_children([sys.executable, '-c', 'import time; '
+                                'time.sleep(60)'], dict(os.environ), 'hang',
+                               timeout=5)

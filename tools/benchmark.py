@@ -301,13 +301,27 @@ def run_children(cmd, env, what, timeout=None):
         out = subprocess.run(cmd, env=env, capture_output=True, text=True,
                              check=False, timeout=timeout)
     except subprocess.TimeoutExpired as exc:
+        # the partial output comes as bytes whatever ``text`` says
+        stdout, stderr = (
+            (b.decode(errors='replace') if isinstance(b, bytes) else b or '')
+            for b in (exc.stdout, exc.stderr))
+        results = _results(stdout)
+        if results:  # measured, then hung on its way out: keep, and say so
+            return [dict(r, warning=f'did not exit within {timeout} s after '
+                         'its result') for r in results]
         raise RuntimeError(f'benchmark {what} ran past {timeout} s:\n'
-                           f'{exc.stdout or ""}{exc.stderr or ""}'[-6000:])
-    lines = [ln for ln in out.stdout.splitlines() if ln.startswith('RESULT ')]
-    if out.returncode or not lines:
+                           f'{stdout}{stderr}'[-6000:])
+    results = _results(out.stdout)
+    if out.returncode or not results:
         raise RuntimeError(f'benchmark {what} failed:\n'
                            f'{out.stdout[-2000:]}{out.stderr[-4000:]}')
-    return [json.loads(line[7:]) for line in lines]
+    return results
+
+
+def _results(stdout):
+    """The dicts of the ``RESULT`` lines of a child's output."""
+    return [json.loads(line[7:]) for line in stdout.splitlines()
+            if line.startswith('RESULT ')]
 
 
 def step_command(args, modes, batch):

@@ -20,6 +20,10 @@
 #                 (MediaPipe 0.10.21, which needs numpy<2). Default: both
 #                 for .venv, "mmpose" for other venvs (numpy 2). An extra
 #                 that does not install is reported and its tests skip.
+#                 Opt-in only, never a default (CI does not install it):
+#                 "metrabs-tf", TensorFlow for MeTRAbs SavedModels
+#                 (tools/data/video_to_skeletons.py --extractor metrabs;
+#                 the model itself is your file).
 #
 # Re-running is cheap: a stamp of the inputs skips the installs when
 # nothing changed.
@@ -118,6 +122,17 @@ case " $extras " in
     installed="$installed mmpose"
   else
     echo "[setup] WARNING: mmpose==1.3.2 did not install; its tests will skip"
+  fi
+  ;;
+esac
+case " $extras " in
+*" metrabs-tf "*)
+  # large (about 600 MB); kept to the pinned stack by the constraints
+  if pip install -q -c tools/constraints.txt "tensorflow>=2.13"; then
+    installed="$installed metrabs-tf"
+  else
+    echo "[setup] WARNING: tensorflow did not install with $(python -V);" \
+      "load MeTRAbs with --estimator-factory (e.g. the PyTorch port)"
   fi
   ;;
 esac

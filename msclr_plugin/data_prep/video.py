@@ -7,11 +7,13 @@ zero-filled and counted in ``extractor.last_missing``.
 skeleton formats per frame batch (MeTRAbs) and matches the people it finds to
 reference (Kinect) bodies.
 """
+import contextlib
 import itertools
 from typing import (Callable, Dict, Iterable, Iterator, List, Optional,
                     Sequence, Tuple, Union)
 
 import numpy as np
+import torch
 
 from msclr_plugin.skeletons import get_layout
 from msclr_plugin.skeletons.registry import LayoutLike
@@ -22,6 +24,26 @@ Frames = Union[str, Sequence[np.ndarray], np.ndarray]
 # y down, z forward: MeTRAbs' camera space): Kinect's x points to the
 # sensor's left and y up, so both change sign (a rotation, no mirror).
 OPENCV_TO_KINECT = ((-1., 0., 0.), (0., -1., 0.), (0., 0., 1.))
+
+# MeTRAbs extraction settings (tools/data/video_to_skeletons.py --preset):
+# ``skeleton`` and ``detect`` go to MeTRAbsAdapter, the rest to
+# MultiFormatExtractor; ``fov`` None keeps MeTRAbs' default (55 degrees).
+METRABS_PRESETS = {
+    # ours: every format sliced from one pass, frames un-mirrored (NTU's RGB
+    # is a mirror image of the Kinect's view), the Kinect v2 colour camera's
+    # field of view, people by detector score, the whole clip
+    'recommended': dict(formats=['smplx_42'], skeleton='', mirror=True,
+                        fov=84.1, order='score', max_frames=None, detect={}),
+    # the MS-CLR authors' extraction: SMPL-X 42 estimated directly, a low
+    # detection threshold, no plausibility filter, two detections, MeTRAbs'
+    # default field of view, frames as recorded (mirrored), the detector's
+    # order, the first 300 frames
+    'msclr-reference': dict(
+        formats=['smplx_42'], skeleton='smplx_42', mirror=False, fov=None,
+        order='detector', max_frames=300,
+        detect=dict(detector_threshold=0.01, suppress_implausible_poses=False,
+                    max_detections=2)),
+}
 
 
 def iter_video(path: str, max_frames: Optional[int] = None) -> Iterator[np.ndarray]:
@@ -273,8 +295,15 @@ class MeTRAbsAdapter:
         to_input (callable, optional): Turns the ``(B, H, W, 3)`` uint8 numpy
             batch into the model's input (TensorFlow takes it as it is; the
             PyTorch port wants a ``(B, 3, H, W)`` tensor on its device).
+        skeleton (str): ``''`` (default): all joints in one pass, each format
+            sliced from them; a format name: the model estimates that
+            skeleton directly (``formats`` must be just it), as the MS-CLR
+            authors' extraction calls it (``skeleton='smplx_42'``).
         **detect_kwargs: Passed to ``detect_poses_batched`` (e.g.
             ``intrinsic_matrix``, ``detector_threshold``, ``max_detections``).
+
+    A PyTorch model (an ``nn.Module``, the port) runs under
+    ``torch.inference_mode()``: no autograd graph is recorded.
 
     Returns (call): one dict per image, ``{format: (P, V, 3)}`` in the
     model's camera space (millimetres, x right, y down, z forward) and
@@ -285,6 +314,7 @@ class MeTRAbsAdapter:
                  model,
                  formats: Sequence[str],
                  to_input: Optional[Callable] = None,
+                 skeleton: str = '',
                  **detect_kwargs) -> None:
         known = getattr(model, 'per_skeleton_indices', None)
         if known is None or not hasattr(model, 'detect_poses_batched'):
@@ -294,8 +324,14 @@ class MeTRAbsAdapter:
         if missing:
             raise KeyError(f'the MeTRAbs model has no format {missing}; it has '
                            f'{sorted(known)}')
+        if skeleton and list(formats) != [skeleton]:
+            raise ValueError(f'skeleton={skeleton!r} estimates that format only; '
+                             f'formats must be [{skeleton!r}], got {list(formats)}')
         self.model = model
-        self.indices = {f: _numpy(known[f]).astype(np.int64) for f in formats}
+        self.skeleton = skeleton
+        # with one skeleton the model returns exactly its joints
+        self.indices = {f: slice(None) if skeleton else
+                        _numpy(known[f]).astype(np.int64) for f in formats}
         names = getattr(model, 'per_skeleton_joint_names', {})
         self.joint_names = {
             f: [n.decode() if isinstance(n, bytes) else str(n)
@@ -307,8 +343,10 @@ class MeTRAbsAdapter:
 
     def __call__(self, images: np.ndarray) -> List[Dict[str, np.ndarray]]:
         batch = self.to_input(images) if self.to_input else images
-        pred = self.model.detect_poses_batched(batch, skeleton='',
-                                               **self.detect_kwargs)
+        with (torch.inference_mode() if isinstance(self.model, torch.nn.Module)
+              else contextlib.nullcontext()):
+            pred = self.model.detect_poses_batched(batch, skeleton=self.skeleton,
+                                                   **self.detect_kwargs)
         out = []
         for i, poses in enumerate(pred['poses3d']):
             poses = _numpy(poses).reshape(-1, *_numpy(poses).shape[-2:])
@@ -435,6 +473,10 @@ class MultiFormatExtractor(SkeletonExtractor):
             Defaults to the first.
         max_distance (float): See :func:`associate_people`.
         max_frames (int, optional): See :class:`SkeletonExtractor`.
+        order (str): Without a reference, which people become the bodies:
+            ``'score'`` (default: by detector score) or ``'detector'`` (the
+            order the estimator returns them, as the MS-CLR authors'
+            extraction keeps them).
 
     Attributes:
         last_report (dict): Counts of the last clip: ``frames`` (read),
@@ -455,8 +497,12 @@ class MultiFormatExtractor(SkeletonExtractor):
                  reference_layout: LayoutLike = 'kinectv2_25',
                  anchor: Optional[str] = None,
                  max_distance: float = 0.5,
-                 max_frames: Optional[int] = None) -> None:
+                 max_frames: Optional[int] = None,
+                 order: str = 'score') -> None:
         super().__init__(max_frames)
+        if order not in ('score', 'detector'):
+            raise ValueError(f"order must be 'score' or 'detector', got {order!r}")
+        self.order = order
         if not isinstance(formats, dict):
             formats = {f: f for f in formats}
         if not formats:
@@ -532,7 +578,7 @@ class MultiFormatExtractor(SkeletonExtractor):
                     raise ValueError(f'frame {t}: format {fmt} holds NaN')
                 count = len(pts)
                 item[fmt] = pts @ self.transform
-            if 'scores' in result and count:
+            if self.order == 'score' and 'scores' in result and count:
                 order = np.argsort(-_numpy(result['scores']).reshape(-1),
                                    kind='stable')
                 item = {f: v[order] for f, v in item.items()}

@@ -9,8 +9,9 @@ written by :class:`~msclr_plugin.models.heads.MSLinearHead`), ``gt_label``
 MS-CLR fuse streams on raw scores (their ``ensemble_ntu_cs.py`` adds the
 pickled classifier outputs), which is the default here.
 """
+import os.path as osp
 import pickle
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
@@ -22,6 +23,12 @@ from .accuracy import accuracy_report
 DEFAULT_WEIGHTS = (0.6, 0.6, 0.4)
 # what each kind of score is called in a dump
 SCORE_KEYS = {'raw': 'pred_raw_score', 'prob': 'pred_score'}
+# How a skeleton-specific ensemble combines its per-convention classifiers
+# (MSLinearHead's view_fusion): 'logits', the mean of the logits (the
+# authors' code, processor/linear_evaluation.py, which produced the
+# published numbers); 'softmax', the mean of the softmax scores (the
+# paper's text).
+ENSEMBLE_RULES = ('logits', 'softmax')
 
 
 def _numpy(value) -> np.ndarray:
@@ -125,19 +132,65 @@ def fuse_scores(scores: Sequence[np.ndarray],
     return fused
 
 
-def fuse_dumps(paths: Sequence[str],
+def ensemble_views(logits: Sequence[np.ndarray], rule: str) -> np.ndarray:
+    """The skeleton-specific ensemble of per-convention classifier scores.
+
+    Args:
+        logits (Sequence[np.ndarray]): One ``(N, K)`` array of logits per
+            convention (the same items).
+        rule (str): ``'logits'``: their mean; ``'softmax'``: the log of the
+            mean of their softmax (whose softmax is that mean, as
+            ``MSLinearHead(view_fusion='softmax')`` returns).
+
+    Returns:
+        np.ndarray: ``(N, K)`` raw scores of the ensemble.
+    """
+    if rule not in ENSEMBLE_RULES:
+        raise ValueError(f'ensemble rule must be one of {ENSEMBLE_RULES}, '
+                         f'got {rule!r}')
+    stack = np.stack([np.asarray(s, dtype=np.float64) for s in logits])
+    if rule == 'logits':
+        return stack.mean(0)
+    shifted = np.exp(stack - stack.max(-1, keepdims=True))
+    probs = (shifted / shifted.sum(-1, keepdims=True)).mean(0)
+    return np.log(np.maximum(probs, np.finfo(np.float64).tiny))
+
+
+def _load_group(group: Sequence[str], scores: str, rule: str):
+    """One stream's dump, or the ensemble of several per-convention dumps
+    of the same items (their ``pred_raw_score`` logits) by ``rule``."""
+    dumps = [load_dump(p, scores) for p in group]
+    check_aligned(dumps, list(group))
+    if len(dumps) == 1:
+        return dumps[0]
+    if scores != 'raw':
+        raise ValueError(f'{"+".join(group)}: an ensemble of views combines '
+                         "the classifiers' raw scores (scores='raw')")
+    return (ensemble_views([d[0] for d in dumps], rule), ) + dumps[0][1:]
+
+
+def fuse_dumps(paths: Sequence[Union[str, Sequence[str]]],
                weights: Optional[Sequence[float]] = None,
                scores: str = 'raw',
-               topk: Sequence[int] = (1, 5)) -> Dict[str, object]:
+               topk: Sequence[int] = (1, 5),
+               ensemble_rule: str = 'logits') -> Dict[str, object]:
     """Load, align-check and fuse dumps (``scores``: ``'raw'`` or
     ``'prob'``, see :func:`scores_from_results`); report accuracies.
 
+    An entry of ``paths`` may be a group of per-convention dumps of one
+    stream (a list, or paths joined by ``+`` where no file has that name):
+    they are first combined into the skeleton-specific ensemble by
+    ``ensemble_rule`` (see :func:`ensemble_views`).
+
     Returns:
-        dict: ``fused`` scores, ``labels``, ``streams`` (per-file accuracy
+        dict: ``fused`` scores, ``labels``, ``streams`` (per-entry accuracy
         reports) and ``report`` (accuracies of the fusion).
     """
-    dumps = [load_dump(p, scores) for p in paths]
-    check_aligned(dumps, list(paths))
+    # 'a.pkl+b.pkl' is a group unless a file of that very name exists
+    groups = [[p] if isinstance(p, str) and osp.isfile(p) else
+              p.split('+') if isinstance(p, str) else list(p) for p in paths]
+    dumps = [_load_group(g, scores, ensemble_rule) for g in groups]
+    check_aligned(dumps, ['+'.join(g) for g in groups])
     labels = dumps[0][1]
     fused = fuse_scores([d[0] for d in dumps], weights)
     return dict(
@@ -148,6 +201,6 @@ def fuse_dumps(paths: Sequence[str],
 
 
 __all__: List[str] = [
-    'DEFAULT_WEIGHTS', 'SCORE_KEYS', 'scores_from_results', 'load_dump',
-    'check_aligned', 'fuse_scores', 'fuse_dumps'
+    'DEFAULT_WEIGHTS', 'SCORE_KEYS', 'ENSEMBLE_RULES', 'scores_from_results',
+    'load_dump', 'check_aligned', 'fuse_scores', 'ensemble_views', 'fuse_dumps'
 ]

@@ -11,6 +11,14 @@ clip's Kinect bodies (pelvis distance after a per-clip alignment) and the
 frames without a Kinect body are dropped, as tools/data/ntu_to_store.py
 drops them; every clip's counts go to ``<out>/association.json``.
 
+Presets (--preset, MeTRAbs; explicit options override them):
+``recommended`` is our recipe (every format from one pass, --mirror, --fov
+84.1, people by detector score, whole clips); ``msclr-reference`` reproduces
+the MS-CLR authors' extraction (SMPL-X 42 estimated directly, detector
+threshold 0.01, suppress_implausible_poses False, max_detections 2,
+MeTRAbs' default 55 degree field of view, no mirroring, the detector's
+order, the first 300 frames); docs/data_preparation.md compares them.
+
 Examples (NTU RGB videos are mirrored: --mirror):
     python tools/data/video_to_skeletons.py data/nturgb+d_rgb/*.avi \
         --out work/mediapipe --extractor mediapipe --mirror --strip-suffix _rgb
@@ -18,6 +26,9 @@ Examples (NTU RGB videos are mirrored: --mirror):
         --strip-suffix _rgb --out data/metrabs --extractor metrabs \
         --model models/metrabs_eff2l_y4 --formats smplx_42 smpl_24 --mirror \
         --fov 84.1 --skeletons-dir data/nturgb+d_skeletons
+    python tools/data/video_to_skeletons.py data/nturgb+d_rgb \
+        --strip-suffix _rgb --out data/metrabs_ref --preset msclr-reference \
+        --model models/metrabs_eff2l_y4
     python tools/data/attach_convention.py --store data/stores/ntu60 \
         --files-dir data/metrabs --out data/stores/ntu60_msclr \
         --name smplx_42 --pattern '{clip}.npz' --key smplx_42 --axes MTVC \
@@ -37,6 +48,8 @@ import time
 import numpy as np
 from tqdm import tqdm
 
+from msclr_plugin.data_prep.video import METRABS_PRESETS
+
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -44,9 +57,22 @@ def parse_args(argv=None):
         'videos', nargs='+', help='video files, or directories of them (.avi, .mp4)')
     parser.add_argument('--out', required=True, help='output directory')
     parser.add_argument(
-        '--extractor', choices=['mediapipe', 'mmpose', 'metrabs'], default='mediapipe')
+        '--extractor', choices=['mediapipe', 'mmpose', 'metrabs'],
+        help='default: mediapipe; metrabs with --preset')
     parser.add_argument(
-        '--mirror', action='store_true', help='flip frames first (NTU RGB is mirrored)')
+        '--preset', choices=sorted(METRABS_PRESETS),
+        help='MeTRAbs settings (see above); implies --extractor metrabs')
+    parser.add_argument(
+        '--mirror', action='store_true', default=None,
+        help='flip frames first (NTU RGB is mirrored)')
+    parser.add_argument(
+        '--order', choices=['score', 'detector'],
+        help='metrabs without --skeletons-dir: people by detector score '
+        "(default) or in the detector's order")
+    parser.add_argument(
+        '--metrabs-skeleton',
+        help="metrabs: estimate this format directly (skeleton=...; default '': "
+        'all joints in one pass, every format sliced from them)')
     parser.add_argument(
         '--image', action='store_true', help='also save image landmarks (mediapipe)')
     parser.add_argument(
@@ -59,9 +85,9 @@ def parse_args(argv=None):
         help='metrabs: a function that loads --model and returns the model '
         '(default: tensorflow.saved_model.load)')
     parser.add_argument(
-        '--formats', nargs='+', default=['smplx_42'],
+        '--formats', nargs='+',
         help='metrabs formats, each saved under its name (a built-in layout: '
-        'smplx_42, smpl_24, berkeley_mhad_43, kinectv2_25)')
+        'smplx_42, smpl_24, berkeley_mhad_43, kinectv2_25; default smplx_42)')
     parser.add_argument('--batch-size', type=int, default=16,
                         help='metrabs: frames per call')
     parser.add_argument(
@@ -85,7 +111,27 @@ def parse_args(argv=None):
         default='',
         help='removed from the file stem to get the clip '
         'name (e.g. _rgb)')
-    return parser.parse_args(argv)
+    return apply_preset(parser, parser.parse_args(argv))
+
+
+def apply_preset(parser, args):
+    """Fill the options not given from ``--preset`` (else the defaults)."""
+    preset = dict(formats=['smplx_42'], skeleton='', mirror=False, fov=None,
+                  order='score', max_frames=None, detect={})
+    if args.preset:
+        if args.extractor not in (None, 'metrabs'):
+            parser.error(f'--preset {args.preset} is a MeTRAbs preset, not for '
+                         f'--extractor {args.extractor}')
+        args.extractor = 'metrabs'
+        preset = METRABS_PRESETS[args.preset]
+    args.extractor = args.extractor or 'mediapipe'
+    for key in ('formats', 'mirror', 'fov', 'order', 'max_frames'):
+        if getattr(args, key) is None:
+            setattr(args, key, preset[key])
+    if args.metrabs_skeleton is None:
+        args.metrabs_skeleton = preset['skeleton']
+    args.detect_defaults = dict(preset['detect'])
+    return args
 
 
 def load_estimator(args):
@@ -109,7 +155,7 @@ def build_extractor(args):
         return MediaPipeExtractor(
             mirror=args.mirror, image=args.image, max_frames=args.max_frames)
     if args.extractor == 'metrabs':
-        options = {}
+        options = dict(args.detect_defaults)
         for item in args.metrabs_option:
             key, _, value = item.partition('=')
             try:
@@ -118,11 +164,17 @@ def build_extractor(args):
                 options[key] = value
         if args.fov is not None:
             options['default_fov_degrees'] = args.fov
-        adapter = MeTRAbsAdapter(load_estimator(args), args.formats, **options)
+        print(f'metrabs: formats {args.formats}, skeleton '
+              f'{args.metrabs_skeleton!r}, mirror {args.mirror}, order '
+              f'{args.order}, max frames {args.max_frames}, options {options}'
+              + (f' (preset {args.preset})' if args.preset else ''))
+        adapter = MeTRAbsAdapter(load_estimator(args), args.formats,
+                                 skeleton=args.metrabs_skeleton, **options)
         return MultiFormatExtractor(
             adapter, args.formats, batch_size=args.batch_size,
             max_person=args.max_bodies, mirror=args.mirror,
-            max_distance=args.max_distance, max_frames=args.max_frames)
+            max_distance=args.max_distance, max_frames=args.max_frames,
+            order=args.order)
     from mmpose.apis import MMPoseInferencer  # needs mmdet + torchvision
     return MMPoseExtractor(
         MMPoseInferencer(pose2d=args.pose2d),

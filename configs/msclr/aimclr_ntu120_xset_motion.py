@@ -1,0 +1,2 @@
+_base_ = './aimclr_ntu120_xset.py'
+model = dict(data_preprocessor=dict(stream='motion'))

@@ -1,0 +1,2 @@
+_base_ = './linear_aimclr_ntu60_xview.py'
+model = dict(data_preprocessor=dict(stream='motion'))
