@@ -42,6 +42,12 @@ through ``custom_imports``), and documented in ``docs/install.md`` and
    transformers 5 installed (as on the lent GPU machine's image) ``import
    mmaction.models`` fails. The multimodal models are registered as
    mmaction's own placeholders instead (they raise a clear error if built).
+
+6. mmcv-lite warns "Fail to import ``MultiScaleDeformableAttention``" when
+   ``mmcv.cnn.bricks.transformer`` is imported (by mmaction's models), in
+   every tool, ``--help`` included. That compiled op is absent from
+   mmcv-lite by design and nothing here uses it: this one warning (its
+   message, from that module) is ignored; every other warning stays.
 """
 import importlib.metadata
 import importlib.util
@@ -49,6 +55,7 @@ import os.path as osp
 import re
 import sys
 import types
+import warnings
 
 import torch
 from mmengine.model import is_model_wrapper
@@ -57,6 +64,13 @@ from mmengine.runner.checkpoint import _load_checkpoint
 from msclr_plugin.utils.checkpoint import (is_pretraining_state,
                                            load_state_dict_strict,
                                            read_checkpoint, state_dict_of)
+
+# before anything imports mmcv.cnn (see 6. above)
+warnings.filterwarnings(
+    'ignore',
+    message=r'Fail to import ``MultiScaleDeformableAttention``',
+    category=UserWarning,
+    module=r'mmcv\.cnn\.bricks\.transformer')
 
 _APPLIED = False
 

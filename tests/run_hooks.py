@@ -53,3 +53,17 @@ class DumpRankStateHook(Hook):
                  iters=runner.iter,
                  pairs=self.pairs),
             os.path.join(runner.work_dir, f'rank{get_rank()}.pth'))
+
+
+@HOOKS.register_module(force=True)
+class RaiseOnRankHook(Hook):
+    """Raise a RuntimeError on rank ``rank`` once training iteration
+    ``at_iter`` (1-based, global) is done: a rank failing mid-run."""
+
+    def __init__(self, rank: int, at_iter: int) -> None:
+        self.rank, self.at_iter = rank, at_iter
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
+        if get_rank() == self.rank and runner.iter + 1 == self.at_iter:
+            raise RuntimeError(f'raised on rank {self.rank} at iteration '
+                               f'{self.at_iter}')

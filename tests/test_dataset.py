@@ -110,11 +110,11 @@ def test_modes_and_lengths(store):
 
 def test_convention_selection_and_scale(store):
     ds = MultiSkeletonDataset(
-        store, conventions=['smpl_24', dict(name='kinectv2_25', scale=2.0)])
+        store, conventions=['smpl_24', dict(name='kinectv2_25', scale=0.5)])
     assert ds.conv_names == ['smpl_24', 'kinectv2_25']
     plain = MultiSkeletonDataset(store, mode='kinectv2_25')
     scaled = ds.load_skeleton(4, 'kinectv2_25')
-    np.testing.assert_allclose(scaled, 2 * plain.load_skeleton(4, 'kinectv2_25'))
+    np.testing.assert_allclose(scaled, 0.5 * plain.load_skeleton(4, 'kinectv2_25'))
     with pytest.raises(ValueError, match="convention 'nope' is not in"):
         MultiSkeletonDataset(store, conventions=['nope'])
     with pytest.raises(ValueError, match='convention kinectv2_25 stores 25'):

@@ -3,9 +3,13 @@ tools/dist_test.sh (torchrun, gloo on this CPU), and kill -9 + --resume with
 persistent dataloader workers."""
 import json
 import os
+import re
+import signal
 import socket
 import subprocess
 import sys
+import time
+import uuid
 from pathlib import Path
 
 import mmengine
@@ -18,6 +22,7 @@ import msclr_plugin  # noqa: F401
 from mmaction.registry import MODELS
 from msclr_plugin.engine.hooks import KNNMonitorHook
 from .conftest import load_tool, repo_env
+from .processes import processes_marked
 from .test_dataset import PRETRAIN_PIPELINE, make_store
 from .test_eval_runner import model_cfg
 from .test_tools_train import TINY_MODEL, assert_same_training_state
@@ -99,13 +104,48 @@ def free_port():
         return str(sock.getsockname()[1])
 
 
-def run(args, **env):
-    """Run a command from the repository root; fail with its output."""
-    result = subprocess.run(
-        args, cwd=ROOT, capture_output=True, text=True, timeout=600,
-        env=repo_env(PORT=free_port(), **env))
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-6000:]
-    return result
+def tracebacks(text):
+    """The Python tracebacks in a command's output (every rank's), each up
+    to its exception line."""
+    return re.findall(r'^.*Traceback \(most recent call last\):\n'
+                      r'(?:.*\n)*?[^ \t\n].*$', text, flags=re.M)
+
+
+def run(args, timeout=600, check=True, **env):
+    """Run a command from the repository root. It fails with the ranks'
+    tracebacks (then the output's tail) when the command fails (unless
+    ``check`` is False) or times out, and when it leaves a process behind
+    (those are killed). Returns the output, with the exit status when
+    ``check`` is False."""
+    marker = f'MSCLR_TEST_RUN={uuid.uuid4().hex}'
+    proc = subprocess.Popen(
+        args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True, start_new_session=True,
+        env=repo_env(PORT=free_port(), **dict([marker.split('=')], **env)))
+    try:
+        stdout, stderr = proc.communicate(timeout=timeout)
+        failure = f'exit status {proc.returncode}' \
+            if proc.returncode and check else None
+    except subprocess.TimeoutExpired:
+        for pid in processes_marked(marker):
+            os.kill(pid, signal.SIGKILL)
+        stdout, stderr = proc.communicate()
+        failure = f'timed out after {timeout} s'
+    strays = []
+    for _ in range(50):  # ranks may take a moment to exit after the launcher
+        strays = processes_marked(marker)
+        if not strays:
+            break
+        time.sleep(0.1)
+    for pid in strays:
+        os.kill(pid, signal.SIGKILL)
+    if failure is None and strays:
+        failure = f'left {len(strays)} processes running (killed)'
+    if failure is not None:
+        found = '\n'.join(tracebacks(stdout + stderr))
+        pytest.fail(f'{" ".join(args)}: {failure}\n{found[-8000:]}\n--- tail:\n'
+                    f'{stdout[-2000:]}{stderr[-3000:]}', pytrace=False)
+    return stdout if check else (proc.returncode, stdout + stderr)
 
 
 @pytest.fixture(scope='module')
@@ -238,6 +278,32 @@ def test_linear_probe_and_test_under_ddp_equal_one_process(store, tmp_path):
         assert torch.allclose(a['pred_score'], b['pred_score'], atol=1e-5)
 
 
+@pytest.mark.dist
+@pytest.mark.parametrize('launcher', ['slurm', 'torchrun'])
+def test_a_failing_rank_fails_with_its_traceback_and_leaves_no_process(
+        store, tmp_path, launcher):
+    """Rank 1 raises mid-training (its peer then waits in a collective):
+    the launch fails with rank 1's traceback, no abort, no process left."""
+    config = write_config(
+        tmp_path / 'probe.py', PROBE + "custom_imports = dict(imports=["
+        "'msclr_plugin', 'tests.run_hooks'])\ncustom_hooks = [dict(type="
+        "'RaiseOnRankHook', rank=1, at_iter=2)]\n", store)
+    args = ['--work-dir', str(tmp_path / 'work')]
+    if launcher == 'slurm':
+        code, out = run(['bash', 'tools/slurm_train.sh', 'cpu', 'probe', config]
+                        + args, check=False, GPUS='2', GPUS_PER_NODE='0',
+                        MASTER_PORT=free_port(), PATH=f"{ROOT / 'tests/fake_slurm'}:"
+                        f"{os.environ['PATH']}")
+    else:
+        code, out = run(['bash', 'tools/dist_train.sh', config, '2'] + args,
+                        check=False)
+    assert code == 1, out[-3000:]
+    assert 'terminate called' not in out
+    failed = [t for t in tracebacks(out)
+              if 'RuntimeError: raised on rank 1 at iteration 2' in t]
+    assert failed and 'rank 1 of 2 failed' in out, out[-3000:]
+
+
 def test_kill_9_mid_epoch_with_persistent_workers_resumes_exactly(store, tmp_path):
     """2 persistent dataloader workers (the shipped setting), SIGKILL in the
     middle of epoch 2 (of 2, mining), ``--resume``: the final encoder, key
@@ -257,11 +323,10 @@ def test_kill_9_mid_epoch_with_persistent_workers_resumes_exactly(store, tmp_pat
     killed = write_config(tmp_path / 'killed.py', PRETRAIN, store,
                           hooks=f"dict(type='SelfKillHook', at_iter={kill_at})",
                           **fields)
-    killed = subprocess.run(
-        [sys.executable, 'tools/train.py', killed, '--seed', '0', '--work-dir',
-         str(resumed)], cwd=ROOT, capture_output=True, text=True, timeout=600,
-        env=repo_env())
-    assert killed.returncode == -9, killed.stderr[-3000:]
+    # the workers of the killed process exit too (run fails on a stray)
+    code, out = run([sys.executable, 'tools/train.py', killed, '--seed', '0',
+                     '--work-dir', str(resumed)], check=False)
+    assert code == -9, out[-3000:]
     assert (resumed / 'epoch_1.pth').exists()
     assert not (resumed / 'epoch_2.pth').exists()
     run(train + ['--work-dir', str(resumed), '--resume'])

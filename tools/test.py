@@ -18,7 +18,8 @@ from mmengine.config import Config
 import msclr_plugin  # noqa: F401  (stack fixes + registration, first)
 from msclr_plugin.utils.checkpoint import CheckpointError
 from msclr_plugin.utils.cli import add_launcher_args, parse_launcher_args
-from msclr_plugin.utils.launch import build_runner, work_dir_of
+from msclr_plugin.utils.launch import (build_runner, process_group_session,
+                                       work_dir_of)
 
 
 def parse_args(argv=None):
@@ -58,11 +59,12 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
 def main(argv=None):
     args = parse_args(argv)
     cfg = merge_args(Config.fromfile(args.config), args)
-    runner = build_runner(cfg)
-    try:
-        runner.test()
-    except CheckpointError as err:  # strict loading: the keys that differ
-        raise SystemExit(f'error: {err}')
+    with process_group_session():
+        runner = build_runner(cfg)
+        try:
+            runner.test()
+        except CheckpointError as err:  # strict loading: the keys that differ
+            raise SystemExit(f'error: {err}')
 
 
 if __name__ == '__main__':

@@ -25,7 +25,8 @@ from msclr_plugin.utils.cli import add_launcher_args, parse_launcher_args
 from msclr_plugin.utils import tune_allocator
 from msclr_plugin.utils.checkpoint_files import last_complete_checkpoint
 from msclr_plugin.utils.jobs import save_initial_checkpoint
-from msclr_plugin.utils.launch import build_runner, work_dir_of
+from msclr_plugin.utils.launch import (build_runner, process_group_session,
+                                       work_dir_of)
 from msclr_plugin.utils.train_steps import format_settings, set_train_steps
 
 
@@ -132,7 +133,8 @@ def main(argv=None):
     # MSCLR_TUNE_MALLOC=1 keeps freed activations in the process (glibc):
     # fewer page faults per step, see docs/benchmarks.md
     tune_allocator()
-    build_runner(cfg).train()
+    with process_group_session():
+        build_runner(cfg).train()
 
 
 if __name__ == '__main__':

@@ -64,11 +64,31 @@ def read_table(path: str, delimiter: Optional[str] = None) -> np.ndarray:
     try:
         table = np.loadtxt(path, dtype=np.float64, ndmin=2,
                            delimiter=delimiter)
-    except (OSError, ValueError) as err:
+    except OSError as err:
         raise ConversionError(f'{path}: cannot read ({err})') from None
+    except ValueError as err:
+        raise ConversionError(f'{path}: {_table_problem(path, delimiter, err)}',
+                              'bad text file') from None
     if not table.size:
         raise ConversionError(f'{path}: no numbers')
     return table
+
+
+def _table_problem(path: str, delimiter: Optional[str], err: Exception) -> str:
+    """What makes a text file no table: the first line whose count of values
+    differs from the first line's (a row cut short), or numpy's reason."""
+    width = None
+    with open(path) as f:
+        for num, line in enumerate(f, 1):
+            if not line.strip() or line.lstrip().startswith('#'):
+                continue
+            count = len(line.split(delimiter))
+            if width is None:
+                width = count
+            elif count != width:
+                return (f'line {num} has {count} values, the lines before it '
+                        f'{width}: a row cut short or run together')
+    return f'not a table of numbers ({err})'
 
 
 def _divide(total: int, part: int, what: str, where: str) -> int:
@@ -153,31 +173,66 @@ def rows_to_mtvc(table: np.ndarray, columns: str, num_joints: int,
     return kp, frames
 
 
+DUPLICATE_POLICIES = ('drop', 'keep', 'error')
+
+
+def repeated_frames(kp: np.ndarray, frames: Optional[np.ndarray],
+                    policy: str, where: str) -> Tuple[np.ndarray,
+                                                      Optional[np.ndarray], int]:
+    """Apply the policy for rows that repeat a frame number: ``'drop'`` keeps
+    the first row of each frame number, ``'keep'`` stores every row,
+    ``'error'`` refuses the recording.
+
+    Returns:
+        tuple: ``kp``, ``frames`` (as kept) and the number of repeated rows
+        (counted under every policy).
+
+    Raises:
+        ConversionError: ``'error'`` and a repeated frame number.
+    """
+    if frames is None:
+        return kp, frames, 0
+    _, first = np.unique(frames, return_index=True)
+    repeated = len(frames) - len(first)
+    if not repeated or policy == 'keep':
+        return kp, frames, repeated
+    if policy == 'error':
+        dup = frames[np.setdiff1d(np.arange(len(frames)), first)[0]]
+        raise ConversionError(
+            f'{where}: {repeated} rows repeat a frame number (e.g. frame '
+            f'{dup:g}); --duplicate-frames drop keeps the first of each, keep '
+            'stores them all', 'repeated frame numbers')
+    keep = np.sort(first)
+    return kp[:, keep], frames[keep], repeated
+
+
 def select_frames(kp: np.ndarray, frames: Optional[np.ndarray], start: int,
                   end: int, where: str) -> np.ndarray:
-    """The frames ``start..end`` (inclusive) of ``(M, T, V, C)``: frame
-    numbers of the ``frame`` column when there is one, else 0-based
-    indices."""
+    """The frames ``start..end`` (inclusive) of ``(M, T, V, C)`` and their
+    numbers (None without): frame numbers of the ``frame`` column when there
+    is one, else 0-based indices."""
     numbers = np.arange(kp.shape[1]) if frames is None else frames
     keep = (numbers >= start) & (numbers <= end)
     if not keep.any():
         raise ConversionError(f'{where}: no frame in {start}..{end}',
                               'empty frame range')
-    return kp[:, keep]
+    return kp[:, keep], None if frames is None else frames[keep]
 
 
-def _clip_range(row: dict, where: str) -> Optional[Tuple[int, int]]:
+def _clip_range(row: dict, where: str) -> Union[None, Tuple[int, int], str]:
+    """The row's frame range, None (no range: the whole recording) or why
+    the range is unusable (NaN, not numbers, one end missing, start > end:
+    that clip is skipped and counted)."""
     start, end = (str(row.get(k, '')).strip() for k in ('start', 'end'))
     if not start and not end:
         return None
     try:
         start, end = int(float(start)), int(float(end))
-    except ValueError:
-        raise ValueError(f'{where}: start/end {row.get("start")!r}, '
-                         f'{row.get("end")!r} are not two frame numbers'
-                         ) from None
+    except (ValueError, OverflowError):  # NaN, inf, empty, not a number
+        return (f'{where}: start/end {row.get("start")!r}, '
+                f'{row.get("end")!r} are not two frame numbers')
     if start > end:
-        raise ValueError(f'{where}: start {start} > end {end}')
+        return f'{where}: start {start} > end {end}'
     return start, end
 
 
@@ -187,12 +242,13 @@ def read_clip_table(path: str) -> List[dict]:
 
     Fields: ``clip`` and ``label`` (required), ``file``, ``subject``,
     ``split`` (one or more split names separated by ``;`` or spaces),
-    ``start``/``end`` (a frame range, inclusive); other fields are kept (a
-    file name pattern may use them).
+    ``start``/``end`` (a frame range, inclusive; ``range`` of each row is
+    the range, None or the message saying why it is unusable); other fields
+    are kept (a file name pattern may use them).
 
     Raises:
-        ValueError: missing fields, duplicate clips, bad frame ranges; the
-            message names the file and the row.
+        ValueError: missing fields, duplicate clips; the message names the
+            file and the row.
     """
     if path.lower().endswith('.json'):
         with open(path) as f:
@@ -345,14 +401,16 @@ def convert_arrays(data_dir: str,
                    classes: Optional[Sequence[str]] = None,
                    train_subjects: Optional[Sequence] = None,
                    name: Optional[str] = None,
+                   duplicate_frames: str = 'drop',
                    check: bool = True,
                    progress=None) -> Dict:
     """Convert the recordings of a folder into a store, clip by clip.
 
     Clips whose file is missing or bad (unreadable, a shape that does not
-    fit, NaN, all zeros), whose frame range holds no frame or whose person
-    count differs from the first clip's (without ``num_person``) are skipped
-    and counted with the reason (``index.json`` ``skipped``).
+    fit, NaN, all zeros, out of a body's range), whose frame range is
+    unusable (NaN, not numbers, start > end) or holds no frame, or whose
+    person count differs from the first clip's (without ``num_person``) are
+    skipped and counted with the reason (``index.json`` ``skipped``).
 
     Args:
         data_dir (str): Folder of the recordings.
@@ -390,12 +448,19 @@ def convert_arrays(data_dir: str,
             ``xsub_train``; the others form ``xsub_val``.
         name (str, optional): Convention name in the store. Defaults to the
             layout's name.
+        duplicate_frames (str): Rows of per-frame text (``columns`` with
+            ``frame``) that repeat a frame number (Kinect exports hold
+            near-identical repeats): ``'drop'`` (default) keeps the first row
+            of each frame number, ``'keep'`` stores them all, ``'error'``
+            skips the clip; counted either way (``repeated_frames``, and
+            ``meta.duplicate_frames`` in ``index.json``).
         check (bool): Run the store checker at the end. Defaults to True.
         progress (callable, optional): Wraps the clip iterator.
 
     Returns:
         dict: ``kept``, ``skipped`` (:class:`SkipReport`), ``index``,
-        ``check``, ``splits`` (clips per split), ``classes``.
+        ``check``, ``splits`` (clips per split), ``classes``,
+        ``repeated_frames`` (``{clip: rows repeating a frame number}``).
     """
     layout = get_layout(layout)
     name = name or layout.name
@@ -405,16 +470,22 @@ def convert_arrays(data_dir: str,
     if pattern is None:
         pattern = '{file}' if all(r.get('file') for r in rows) else \
             '{clip}.npy'
+    if duplicate_frames not in DUPLICATE_POLICIES:
+        raise ValueError(f'duplicate_frames must be one of '
+                         f'{DUPLICATE_POLICIES}, got {duplicate_frames!r}')
     read = RecordingReader(layout, axes, columns, key, delimiter, num_person)
+    repeats = {}  # clip: rows repeating a frame number
     targets = [get_layout(c) for c in derived]
     # regressed in the source's frame: a map of joints with weights summing
     # to 1 commutes with the builder's scaling and rotation into the store
     regressors = {t.name: JointRegressor.between(layout, t) for t in targets}
     source = dict(scale=scale, up=up, mirror=mirror)
     conventions = {name: dict(layout=layout, source=source)}
-    conventions.update({t.name: dict(layout=t, source=source) for t in targets})
+    conventions.update({t.name: dict(layout=t, source=source, derived_from=name)
+                        for t in targets})
     builder = StoreBuilder(out, conventions, normalize=preprocess,
-                           classes=classes)
+                           classes=classes, tool='tools/data/arrays_to_store.py',
+                           source_options=True)
     index_of = {}
     for i in (progress(range(len(rows))) if progress else range(len(rows))):
         row = rows[i]
@@ -424,14 +495,21 @@ def convert_arrays(data_dir: str,
         except KeyError as err:
             raise ValueError(f'{row["where"]}: pattern {pattern!r} uses the '
                              f'field {err} that the table lacks') from None
+        if isinstance(row['range'], str):
+            builder.skip(clip, row['range'], 'unusable frame range')
+            continue
         if not osp.isfile(path):
             builder.skip(clip, f'no file {path}', 'no file')
             continue
         try:
             kp, frames = read(path)
             if row['range'] is not None:
-                kp = select_frames(kp, frames, *row['range'],
-                                   f'{path} (clip {clip})')
+                kp, frames = select_frames(kp, frames, *row['range'],
+                                           f'{path} (clip {clip})')
+            kp, _, repeated = repeated_frames(kp, frames, duplicate_frames,
+                                              f'{path} (clip {clip})')
+            if repeated:
+                repeats[clip] = repeated
         except ConversionError as err:
             builder.skip(clip, str(err), err.kind or 'bad file')
             continue
@@ -456,8 +534,11 @@ def convert_arrays(data_dir: str,
             pattern=pattern,
             axes=axes if columns is None else None,
             columns=columns,
-            derived=list(regressors)),
+            derived=list(regressors),
+            duplicate_frames=dict(policy=duplicate_frames,
+                                  clips=len(repeats),
+                                  rows=sum(repeats.values()))),
         check=check,
         progress=progress)
     return dict(res, splits={s: len(idx) for s, idx in splits.items()},
-                classes=classes)
+                classes=classes, repeated_frames=repeats)

@@ -145,7 +145,9 @@ def attach_convention(store: str,
             scale=s.get('scale', 1.0),
             source=s.get('source'),
             normalize=s.get('normalize'),
-            coords=s.get('coords'))
+            coords=s.get('coords'),
+            derived_from=s.get('derived_from'),
+            made_by=s.get('made_by'))
         for c, s in src.conventions.items()
     }
     specs[name] = dict(
@@ -155,8 +157,12 @@ def attach_convention(store: str,
             # made from stored values: already in the store frame
             layout=layout,
             scale=specs[derive_from]['scale'],
-            normalize=preprocess)
-    builder = StoreBuilder(out, specs, classes=src.classes, num_classes=src.num_classes)
+            normalize=preprocess,
+            derived_from=derive_from)
+    builder = StoreBuilder(out, specs, classes=src.classes,
+                           num_classes=src.num_classes,
+                           tool='tools/data/attach_convention.py',
+                           source_options=True)
     old_frames = {c: src.source_frames(c) for c in src.conventions}
     resampled, new_index = [], {}
     clips = range(len(src))

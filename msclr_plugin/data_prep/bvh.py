@@ -26,6 +26,9 @@ from .common import ConversionError, StoreBuilder, check_keypoint, read_lines
 
 LAYOUT = 'bandai_bvh_22'
 DERIVED = ('smpl_24', 'kinectv2_25', 'coco')
+# Rotation channels beyond this many degrees (over 27 turns) are no motion
+# capture: at such magnitudes the angle modulo 360 is noise.
+MAX_ANGLE = 1e4
 # Cross-style split (balanced: 15 train / 5 val clips per class).
 VAL_STYLES = ('normal', 'youthful')
 _AXES = {'X': 0, 'Y': 1, 'Z': 2}
@@ -122,6 +125,19 @@ class BVH:
         self.motion = vals.reshape(num, width)
         if not np.isfinite(self.motion).all():
             raise ConversionError(f'{self.path}: NaN in MOTION')
+        columns = [(joint, chan) for joint, chans in zip(self.joint_names,
+                                                         self.channels)
+                   for chan in chans]
+        rot = [i for i, (_, chan) in enumerate(columns)
+               if chan.endswith('rotation')]
+        angles = np.abs(self.motion[:, rot])
+        if angles.size and angles.max() > MAX_ANGLE:
+            t, k = np.unravel_index(angles.argmax(), angles.shape)
+            joint, chan = columns[rot[k]]
+            raise ConversionError(
+                f'{self.path}: frame {t}, joint {joint}: {chan} '
+                f'{self.motion[t, rot[k]]:.3g} degrees (beyond '
+                f'{MAX_ANGLE:g}): no motion capture angle', 'implausible angle')
 
     @property
     def edges(self) -> List[tuple]:
@@ -251,10 +267,11 @@ def convert_bandai(root: str,
     if max_files is not None:
         names = names[:max_files]
     builder = StoreBuilder(
-        out, {c: c
-              for c in (LAYOUT, ) + tuple(derived)},
+        out, {LAYOUT: LAYOUT, **{c: dict(layout=c, derived_from=LAYOUT)
+                                 for c in derived}},
         normalize=preprocess,
-        classes=classes)
+        classes=classes,
+        tool='tools/data/bvh_to_store.py')
     splits = {'xstyle_train': [], 'xstyle_val': []}
     for name in (progress(names) if progress else names):
         path = osp.join(data_dir, name + '.bvh')

@@ -16,6 +16,7 @@ from msclr_plugin.datasets.body_frame import (NORMALIZE_PRESETS, UP_NAMES,
                                               to_store_frame)
 from msclr_plugin.datasets.store import (InvalidClipError, SkeletonStoreWriter,
                                          check_clip)
+from msclr_plugin.datasets.store_check import SOURCE_OPTIONS
 from msclr_plugin.skeletons import get_layout
 from msclr_plugin.skeletons.registry import LayoutLike
 
@@ -44,11 +45,12 @@ def _kind(err: Exception, default: str) -> str:
 
 
 def check_keypoint(kp: np.ndarray, layout: LayoutLike, where: str) -> np.ndarray:
-    """:func:`~msclr_plugin.datasets.store.check_clip` raising
+    """:func:`~msclr_plugin.datasets.store.check_clip` of a source's array
+    (units not yet known: the unit-free range check) raising
     :class:`ConversionError` (wrong rank or joint count, zero frames, NaN,
-    all zeros); returns ``kp`` as float32."""
+    all zeros, out of range); returns ``kp`` as float32."""
     try:
-        return check_clip(kp, layout, where)
+        return check_clip(kp, layout, where, metric=False)
     except InvalidClipError as err:
         raise ConversionError(str(err), _kind(err, 'invalid clip')) from None
 
@@ -194,15 +196,23 @@ class StoreBuilder:
     Args:
         out (str): The store directory.
         conventions (dict): ``{name: layout}`` or ``{name: dict(layout=...,
-            source=None, normalize=..., scale=1.0)}``: ``source`` the
+            source=None, normalize=..., scale=1.0, derived_from=None)}``:
+            ``source`` the
             :func:`~msclr_plugin.datasets.body_frame.source_frame` keys of
             the arrays given to :meth:`add` (None: already in the store
-            frame); ``normalize`` overrides the builder's.
+            frame); ``normalize`` overrides the builder's; ``derived_from``
+            the convention these arrays are computed from by a joint map
+            (recorded: the checker knows them aligned by construction).
         normalize (str | dict, optional): Body normalisation of every
             convention: ``'none'``, ``'center'``, ``'aimclr'``, ``'body'`` or
             a dict of :func:`normalize_body` keys.
         classes (list[str], optional): Class names (labels index them).
         num_classes (int, optional): Class count without names.
+        tool (str, optional): The script that runs this conversion
+            (``tools/data/...``), recorded per convention (``made_by``) with
+            its options that change coordinates, for the checker's hints.
+        source_options (bool): The tool has :func:`add_store_args`'s source
+            options (``--scale``, ``--up``, ``--mirror``).
 
     Example:
         >>> builder = StoreBuilder('work/store', {'kinectv2_25': 'kinectv2_25'},
@@ -217,7 +227,12 @@ class StoreBuilder:
                  conventions: Dict,
                  normalize: Union[str, dict, None] = None,
                  classes: Optional[List[str]] = None,
-                 num_classes: Optional[int] = None) -> None:
+                 num_classes: Optional[int] = None,
+                 tool: Optional[str] = None,
+                 source_options: bool = False) -> None:
+        made_by = None if tool is None else dict(
+            tool=tool, options=['--preprocess'] +
+            (list(SOURCE_OPTIONS) if source_options else []))
         self.layouts, self.sources, self.normalize, specs = {}, {}, {}, {}
         for name, spec in conventions.items():
             spec = dict(spec) if isinstance(spec, dict) and 'layout' in spec \
@@ -231,7 +246,9 @@ class StoreBuilder:
                 scale=spec.get('scale', 1.0),
                 source=self.sources[name],
                 normalize=self.normalize[name],
-                coords=spec.get('coords'))
+                coords=spec.get('coords'),
+                derived_from=spec.get('derived_from'),
+                made_by=spec.get('made_by', made_by))
         self.writer = SkeletonStoreWriter(out, specs, classes, num_classes)
         self.report = SkipReport()
 
@@ -306,10 +323,17 @@ class StoreBuilder:
 
         Returns:
             dict: ``kept``, ``skipped`` (:class:`SkipReport`), ``index``
-            (path) and ``check`` (:class:`~msclr_plugin.datasets.StoreCheck`
-            or None).
+            (path; None when every clip was skipped: nothing is written and
+            ``check`` fails) and ``check``
+            (:class:`~msclr_plugin.datasets.StoreCheck` or None).
         """
-        from msclr_plugin.datasets.store_check import check_store
+        from msclr_plugin.datasets.store_check import StoreCheck, check_store
+        if not self.writer.clip_names:  # no store: nothing to train on
+            self.writer.abort()
+            report = StoreCheck(self.writer.root, 0)
+            report.errors.append(f'{self.writer.root}: no clips kept, no store '
+                                 'written (see the skips)')
+            return dict(kept=0, skipped=self.report, index=None, check=report)
         index = self.writer.close(
             splits=splits,
             skipped=list(skipped_before) + self.report.items,
@@ -375,5 +399,6 @@ def print_result(res: Dict, start: float) -> int:
     print(res['skipped'].summary(res['kept']))
     if res.get('check') is not None:
         print(res['check'].format())
-    print(f'wrote {res["index"]} in {time.time() - start:.1f} s')
+    if res['index'] is not None:
+        print(f'wrote {res["index"]} in {time.time() - start:.1f} s')
     return 0 if res.get('check') is None or res['check'].ok else 1

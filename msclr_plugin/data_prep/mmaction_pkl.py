@@ -13,6 +13,7 @@ import numpy as np
 
 from msclr_plugin.datasets.body_frame import source_frame
 from msclr_plugin.datasets.safe_pickle import UnsafePickleError, load_pickle
+from msclr_plugin.datasets.store import label_problem
 from msclr_plugin.skeletons import get_layout
 from msclr_plugin.skeletons.registry import LayoutLike
 
@@ -37,8 +38,8 @@ def _label_index(label, classes: Optional[Sequence[str]],
         raise ConversionError(f'{where}: label {label!r} is not an integer',
                               'bad label')
     if label < 0 or (num_classes is not None and label >= num_classes):
-        raise ConversionError(f'{where}: label {label} outside [0, '
-                              f'{num_classes})', 'label out of range')
+        raise ConversionError(f'{where}: {label_problem(label, num_classes)}',
+                              'label out of range')
     return int(label)
 
 
@@ -108,7 +109,9 @@ def import_mmaction_pkl(pkl: str,
         },
         normalize=preprocess,
         classes=classes,
-        num_classes=num_classes)
+        num_classes=num_classes,
+        tool='tools/data/import_mmaction_pkl.py',
+        source_options=True)
     num_classes = len(classes) if classes else num_classes
     index_of = {}
     annos = data['annotations']

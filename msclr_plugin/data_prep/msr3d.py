@@ -109,10 +109,11 @@ def convert_msr3d(data_dir: str,
     from msclr_plugin.skeletons import JointRegressor
     regressors = {c: JointRegressor.between(LAYOUT, c) for c in derived}
     builder = StoreBuilder(
-        out, {c: c
-              for c in (LAYOUT, *derived)},
+        out, {LAYOUT: LAYOUT, **{c: dict(layout=c, derived_from=LAYOUT)
+                                 for c in derived}},
         normalize=preprocess,
-        classes=list(CLASSES))
+        classes=list(CLASSES),
+        tool='tools/data/msr3d_to_store.py')
     splits = {'xsub_train': [], 'xsub_val': []}
     for name in (progress(names) if progress else names):
         if keep is not None and name not in keep:

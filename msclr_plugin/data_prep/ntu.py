@@ -276,7 +276,8 @@ def convert_ntu(skeletons_dir: str,
     builder = StoreBuilder(
         out, {LAYOUT: LAYOUT},
         normalize=preprocess,
-        classes=[f'A{a:03d}' for a in range(1, NUM_CLASSES[benchmark] + 1)])
+        classes=[f'A{a:03d}' for a in range(1, NUM_CLASSES[benchmark] + 1)],
+        tool='tools/data/ntu_to_store.py')
     parts = ('xsub', 'xview') if benchmark == 'ntu60' else ('xsub', 'xset')
     splits = {f'{p}_{s}': [] for p in parts for s in ('train', 'val')}
     for name in (progress(names) if progress else names):

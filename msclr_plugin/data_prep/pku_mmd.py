@@ -183,7 +183,8 @@ def convert_pku_mmd(skeletons_dir: str,
     builder = StoreBuilder(
         out, {LAYOUT: LAYOUT, **{c: s['layout'] for c, s in extra.items()}},
         normalize=preprocess,
-        classes=[f'A{a:02d}' for a in range(1, NUM_CLASSES + 1)])
+        classes=[f'A{a:02d}' for a in range(1, NUM_CLASSES + 1)],
+        tool='tools/data/pku_mmd_to_store.py')
     report = builder.report
     splits = {f'{s}_{p}': [] for s in members for p in ('train', 'val')}
     truncated, outside = [], {s: 0 for s in members}

@@ -15,7 +15,7 @@ from mmengine.logging import print_log
 from msclr_plugin.skeletons import get_layout
 from .label_subset import select_labelled_subset
 from .safe_pickle import load_pickle
-from .store import SkeletonStore, check_clip
+from .store import SkeletonStore, check_clip, is_metric, refuse_for_training
 from .store_check import check_clips
 from .transforms._random import mix64
 
@@ -169,6 +169,8 @@ class MultiSkeletonDataset(BaseDataset):
             # keep the reader only: the parsed index (names, splits) is
             # inherited by every forked worker and counted in its RSS
             store = SkeletonStore(self.ann_file)
+            if not self.test_mode:
+                refuse_for_training(store, self.split)
             self._reader = store.reader
             names, labels = store.clip_names, store.labels
             self.layouts, self.scales = self._store_conventions(store)
@@ -223,7 +225,7 @@ class MultiSkeletonDataset(BaseDataset):
 
     def _store_conventions(self, store: SkeletonStore):
         specs = self._parse_conventions() or [dict(name=n) for n in store.conventions]
-        layouts, scales = {}, {}
+        layouts, scales, records = {}, {}, {}
         for spec in specs:
             name = spec['name']
             if name not in store.conventions:
@@ -233,12 +235,14 @@ class MultiSkeletonDataset(BaseDataset):
             layouts[name] = get_layout(spec['layout']) if 'layout' in spec \
                 else store.layout(name)
             scales[name] = float(spec.get('scale', 1.0))
+            records[name] = store.conventions[name]
             if store.conventions[name]['num_joints'] != \
                     layouts[name].num_joints:
                 raise ValueError(
                     f'{self.ann_file}: convention {name} stores '
                     f'{store.conventions[name]["num_joints"]} joints, layout '
                     f'{layouts[name].name} has {layouts[name].num_joints}')
+        self._records = records
         return layouts, scales
 
     def _split_indices(self, splits: dict, num: int) -> np.ndarray:
@@ -306,6 +310,7 @@ class MultiSkeletonDataset(BaseDataset):
                 f'{self.ann_file}: skipped {self.num_skipped} clips '
                 'missing from an extra convention',
                 logger='current')
+        self._records = None  # units unknown: the unit-free range check
         self._arrays = arrays
         self._scores = scores
         self._sources = {main: self.ann_file}
@@ -335,11 +340,13 @@ class MultiSkeletonDataset(BaseDataset):
             kp *= np.float32(self.scales[conv])
         return check_clip(kp, self.layouts[conv],
                           f'{self._source(conv)}: clip {self._name(pos)}, '
-                          f'convention {conv}')
+                          f'convention {conv}',
+                          self._records is not None and
+                          is_metric(self._records[conv]))
 
     def _validate_all(self) -> None:
         report = check_clips(self.load_skeleton, self.clip_names, self.layouts,
-                             self.ann_file)
+                             self.ann_file, records=self._records)
         if report.bad_clips and self.on_missing == 'error':
             raise ValueError(next(iter(report.bad_clips.values())))
         for msg in report.bad_clips.values():

@@ -59,8 +59,80 @@ class InvalidClipError(ValueError):
         self.kind = kind
 
 
+# Plausible range of a body. In metres (store coordinates): no coordinate
+# beyond MAX_COORD of the origin, no joint farther than MAX_REACH from its
+# body's centre (the mean of its joints), no bone longer than MAX_BONE (the
+# longest human bone is about 0.5 m; tracking glitches stay within a few
+# metres). In unknown units (pixels, a source before its scale): no
+# coordinate beyond MAX_RAW and no bone longer than BONE_RATIO times the
+# clip's median bone. Zero joints (padding, undetected) are left out.
+MAX_COORD, MAX_REACH, MAX_BONE = 1e3, 50.0, 10.0
+MAX_RAW, BONE_RATIO = 1e6, 50.0
+
+
+def implausible(kp: np.ndarray, layout: SkeletonLayout, metric: bool = True,
+                scale: float = 1.0) -> Optional[str]:
+    """Why the finite clip ``kp`` ``(M, T, V, C)`` (times ``scale``) is no
+    body (a coordinate, reach or bone past the limits above, naming person,
+    frame and joint), or None.
+
+    Cheap for bodies (it runs on every item a dataset loads): when no
+    coordinate of a joint lies farther than ``MAX_BONE / (2 sqrt 3)`` from
+    the mean of its body's joints (per person and frame), no bone and no
+    reach can pass the limits (about 0.2 ms for a 2-body 300-frame clip).
+    """
+    xyz = kp[..., :3]
+    names = layout.joint_names
+    scale = abs(float(scale))
+    limit = MAX_COORD if metric else MAX_RAW
+    if float(np.abs(xyz).max()) * scale > limit:
+        far = np.abs(xyz).max(-1) * scale
+        m, t, v = np.unravel_index(far.argmax(), far.shape)
+        return (f'joint {names[v]} of person {m} at frame {t} has a '
+                f'coordinate of {far[m, t, v]:.3g} (beyond {limit:g}'
+                f'{" m" if metric else ""})')
+    if metric:
+        # mean over joints as a product (a reduction over the joint axis
+        # of a (..., V, 3) array is several times slower)
+        num, chans = len(names), xyz.shape[-1]
+        flat = xyz.reshape(-1, num * chans)
+        mean = flat @ np.tile(np.eye(chans, dtype=flat.dtype), (num, 1)) / num
+        spread = np.abs(flat.reshape(-1, num, chans) - mean[:, None]).max()
+        if float(spread) * scale <= MAX_BONE / (2 * np.sqrt(3)):
+            return None
+    xyz = xyz.astype(np.float64) * scale
+    present = xyz.any(-1)
+    if metric:
+        count = present.sum(-1, keepdims=True)
+        centre = xyz.sum(-2, keepdims=True) / np.maximum(count, 1)[..., None]
+        reach = np.where(present, np.linalg.norm(xyz - centre, axis=-1), 0)
+        if reach.max() > MAX_REACH:
+            m, t, v = np.unravel_index(reach.argmax(), reach.shape)
+            return (f'joint {names[v]} of person {m} at frame {t} lies '
+                    f'{reach[m, t, v]:.3g} m from the body centre (beyond '
+                    f'{MAX_REACH:g} m)')
+    if not layout.edges:
+        return None
+    a, b = np.asarray(layout.edges).T
+    both = present[..., a] & present[..., b]
+    bone = np.where(both, np.linalg.norm(xyz[..., a, :] - xyz[..., b, :],
+                                         axis=-1), 0)
+    if metric:
+        limit, unit = MAX_BONE, ' m'
+    else:
+        limit = BONE_RATIO * np.median(bone[both]) if both.any() else 0
+        unit = f' ({BONE_RATIO:g} x the median bone)'
+    if limit > 0 and bone.max() > limit:
+        m, t, e = np.unravel_index(bone.argmax(), bone.shape)
+        return (f'bone {names[a[e]]}-{names[b[e]]} of person {m} at frame '
+                f'{t} is {bone[m, t, e]:.3g} long (beyond {limit:.3g}{unit}): '
+                'no body')
+    return None
+
+
 def check_clip(kp: np.ndarray, layout: Union[str, dict, SkeletonLayout],
-               where: str) -> np.ndarray:
+               where: str, metric: bool = True,
+               scale: float = 1.0) -> np.ndarray:
     """Check one clip of one convention; return it as float32.
 
     The one per-clip check of the project: the writer, the converters, the
@@ -70,10 +142,15 @@ def check_clip(kp: np.ndarray, layout: Union[str, dict, SkeletonLayout],
         kp (np.ndarray): Keypoints ``(M, T, V, C)``.
         layout (str | dict | SkeletonLayout): The convention of ``kp``.
         where (str): Store or file, clip and convention, for messages.
+        metric (bool): The coordinates are metres (a store's 3D
+            conventions); False for unknown units (pixels, a source before
+            its scale): see :func:`implausible`.
+        scale (float): What a reader multiplies ``kp`` by (a store
+            convention's ``scale``), for the range check.
 
     Raises:
         InvalidClipError: wrong rank or joint count, zero frames, NaN/inf,
-        every coordinate zero.
+        every coordinate zero, coordinates out of a body's range.
     """
     layout = get_layout(layout)
     kp = np.asarray(kp, dtype=np.float32)
@@ -88,7 +165,23 @@ def check_clip(kp: np.ndarray, layout: Union[str, dict, SkeletonLayout],
         raise InvalidClipError(f'{where}: NaN or infinite coordinates', 'NaN')
     if not kp.any():
         raise InvalidClipError(f'{where}: all coordinates are zero', 'all zeros')
+    reason = implausible(kp, layout, metric, scale)
+    if reason is not None:
+        raise InvalidClipError(f'{where}: {reason}', 'out of range')
     return kp
+
+
+def is_metric(spec: Optional[dict]) -> bool:
+    """Whether a store convention (its ``index.json`` record) holds metres:
+    3D conventions do, image keypoints (``coords`` 2) are pixels."""
+    return (spec or {}).get('coords') in (None, 3)
+
+
+def label_problem(label, num_classes: Optional[int]) -> str:
+    """Why ``label`` is no class index."""
+    if num_classes is None:
+        return f'label {label!r} is not a class index (an int >= 0)'
+    return f'label {label!r} outside [0, {num_classes})'
 
 
 def _convention_file(name: str, suffix: str = '') -> str:
@@ -125,7 +218,13 @@ def resolve_stored_layout(spec: Union[str, dict], where: str) -> SkeletonLayout:
     try:
         known = get_layout(spec['name'])
     except KeyError:
-        return get_layout(spec)
+        try:
+            return get_layout(spec)
+        except (ValueError, KeyError, TypeError, IndexError) as err:
+            raise ValueError(f'{where}: malformed layout '
+                             f'{spec["name"]!r} ({err})') from None
+    except TypeError as err:  # a name that is no string
+        raise ValueError(f'{where}: malformed layout ({err})') from None
     if list(known.joint_names) != list(spec.get('joint_names', [])):
         raise ValueError(f'{where}: the stored layout {spec["name"]!r} has '
                          f'other joints than the layout of that name in this '
@@ -139,7 +238,8 @@ class SkeletonStoreWriter:
     Args:
         root (str): Output directory (created).
         conventions (dict): ``{name: layout}`` or ``{name: dict(layout=...,
-            scale=1.0, source=None, normalize=None, coords=None)}``:
+            scale=1.0, source=None, normalize=None, coords=None,
+            derived_from=None, made_by=None)}``:
             ``layout`` a layout name, dict or instance (the full layout is
             recorded, so any process reopens the store); ``scale`` multiplies
             the values when read; ``source`` and ``normalize`` record what the
@@ -147,7 +247,13 @@ class SkeletonStoreWriter:
             :meth:`add` (``msclr_plugin.datasets.body_frame``:
             ``source_frame`` and ``resolve_normalize`` records), kept as
             given; ``coords`` the coordinate channels when fewer than 3 are
-            (image keypoints with a score channel: 2).
+            (image keypoints with a score channel: 2); ``derived_from`` the
+            convention of this store whose coordinates this one was computed
+            from by a joint map (a regressor or joint names) in the same
+            frame, so that the store checker knows the two aligned by
+            construction; ``made_by`` ``dict(tool=..., options=[...])``, the
+            tool that wrote the convention and its options that change
+            coordinates (named in the checker's fix hints).
         classes (list[str], optional): Class names; labels must index them.
         num_classes (int, optional): Number of classes when there are no
             names (defaults to ``len(classes)``).
@@ -175,12 +281,19 @@ class SkeletonStoreWriter:
                 else dict(layout=spec)
             layout = get_layout(spec['layout'])
             self._layouts[name] = layout
+            if spec.get('derived_from') not in (None, *conventions) or \
+                    spec.get('derived_from') == name:
+                raise ValueError(f'{root}: convention {name} derived from '
+                                 f'{spec["derived_from"]!r}, not another '
+                                 'convention of the store')
             self.conventions[name] = dict(
                 layout=layout.to_dict(),
                 scale=float(spec.get('scale', 1.0)),
                 source=spec.get('source'),
                 normalize=spec.get('normalize'),
                 coords=spec.get('coords'),
+                derived_from=spec.get('derived_from'),
+                made_by=spec.get('made_by'),
                 data=_convention_file(name),
                 offsets=_convention_file(name, '_offsets'),
                 clips=_convention_file(name, '_clips'),
@@ -246,13 +359,14 @@ class SkeletonStoreWriter:
                                    'bad label')
         num_classes = self._num_classes()
         if label < 0 or (num_classes is not None and label >= num_classes):
-            raise InvalidClipError(
-                f'{where}: label {label} outside [0, {num_classes})',
-                'label out of range')
+            raise InvalidClipError(f'{where}: {label_problem(label, num_classes)}',
+                                   'label out of range')
         arrays = {}
         for name, kp in skeletons.items():
             kp = check_clip(kp, self._layouts[name],
-                            f'{where}, convention {name}')
+                            f'{where}, convention {name}',
+                            is_metric(self.conventions[name]),
+                            self.conventions[name]['scale'])
             shape = (kp.shape[0], kp.shape[2], kp.shape[3])
             if self._shape.get(name, shape) != shape:
                 raise InvalidClipError(
@@ -344,6 +458,16 @@ class SkeletonStoreWriter:
             json.dump(index, f)
         return path
 
+    def abort(self) -> None:
+        """Write nothing: remove the partial files (and the directory when
+        nothing else is in it)."""
+        for raw in self._raw.values():
+            raw.close()
+            if osp.exists(raw.name):
+                os.remove(raw.name)
+        if not os.listdir(self.root):
+            os.rmdir(self.root)
+
     def __enter__(self) -> 'SkeletonStoreWriter':
         return self
 
@@ -366,19 +490,47 @@ def _split_groups(splits: Dict[str, list]) -> Dict[str, List[str]]:
     return {k: v for k, v in groups.items() if len(v) > 1}
 
 
-def split_overlaps(splits: Dict[str, list], names: Sequence[str]) -> List[str]:
+def split_overlaps(splits: Dict[str, list], names: Sequence[str],
+                   split: Optional[str] = None) -> List[str]:
     """Messages for splits of one protocol (``xsub_train``/``xsub_val``, or
     ``train``/``val``/``test``) that share clips (the store checker's
-    disjoint-splits check; a store with them still opens)."""
+    disjoint-splits check), of every pair or of those with ``split``."""
     out = []
     for group in _split_groups(splits).values():
         for a_pos, a in enumerate(group):
             for b in group[a_pos + 1:]:
+                if split is not None and split not in (a, b):
+                    continue
                 common = set(splits[a]) & set(splits[b])
                 if common:
                     out.append(f'splits {a} and {b} share {len(common)} clips '
                                f'(e.g. {names[min(common)]})')
     return out
+
+
+def refuse_for_training(store: 'SkeletonStore', split: Optional[str]) -> None:
+    """Raise if training on ``split`` of ``store`` would be wrong: the split
+    shares clips with another split of its protocol, or the store records no
+    clip identity (version 1: shifted, swapped or renamed clips would train
+    silently on wrong pairs and labels).
+
+    Raises:
+        ValueError: naming the store, with the checker's message or the
+        command that rewrites the store as version 2.
+    """
+    overlaps = split_overlaps(store.splits, store.clip_names, split) \
+        if split is not None else []
+    if overlaps:
+        raise ValueError(f'{store.root}: not trained on: {overlaps[0]} '
+                         '(evaluation would score clips seen in training); '
+                         'tools/data/check_store.py lists every overlap')
+    if not store.reader.has_identity:
+        raise ValueError(
+            f'{store.root}: store version {store.index["version"]} records no '
+            'clip identity, so shifted, swapped or renamed clips cannot be '
+            'detected: not trained on. Rewrite it as version 2 (checking '
+            'what the data can show) with: python tools/data/upgrade_store.py '
+            f'{store.root} --out {store.root.rstrip("/")}_v2')
 
 
 def check_index(index: dict, path: str) -> None:
@@ -420,6 +572,17 @@ def check_index(index: dict, path: str) -> None:
                  if not isinstance(spec, dict) or k not in spec]
         if lacks:
             raise ValueError(f'{path}: convention {conv} lacks {lacks}')
+        for key in ('data', 'offsets', 'clips'):
+            if key not in spec:
+                continue
+            file = spec[key]
+            # a bare file name: the arrays live in the store directory
+            if not isinstance(file, str) or \
+                    osp.basename(file) != file or file in ('', '.', '..'):
+                raise ValueError(
+                    f'{path}: convention {conv}: {key} {file!r} is not a file '
+                    'name inside the store directory (paths elsewhere are '
+                    'not read)')
     classes = index.get('classes')
     num_classes = index.get('num_classes')
     if num_classes is None and classes:
@@ -427,8 +590,10 @@ def check_index(index: dict, path: str) -> None:
     for i, label in enumerate(labels):
         if isinstance(label, bool) or not isinstance(label, int) or label < 0 \
                 or (num_classes is not None and label >= num_classes):
-            raise ValueError(f'{path}: clip {names[i]} has label {label!r}, '
-                             f'outside [0, {num_classes})')
+            raise ValueError(
+                f'{path}: clip {names[i]} has label {label!r}, ' +
+                (f'outside [0, {num_classes})' if num_classes is not None
+                 else 'not a class index (an int >= 0)'))
     splits = index.get('splits') or {}
     if not isinstance(splits, dict):
         raise ValueError(f'{path}: splits must be an object')

@@ -23,32 +23,85 @@ import numpy as np
 
 from msclr_plugin.skeletons import SkeletonLayout
 from .body_frame import AXIS_ROLES, body_axes
-from .store import SkeletonStore, check_clip, split_overlaps
+from .store import SkeletonStore, check_clip, is_metric, split_overlaps
 
 # Limits on the median over clips of each agreement (the per-clip value is
 # the median over the frames where both conventions hold body 0). An axis
 # error gives cosines near 0 or -1; conventions whose pelvis and neck roles
 # are defined differently lean apart by up to about 30 degrees (MSR
-# Action3D's Kinect v1 hip centre vs COCO's hip midpoint: 0.855).
-THRESHOLDS = dict(up=0.8, lr=0.8, centre=0.15, torso=(0.7, 1.4))
+# Action3D's Kinect v1 hip centre vs COCO's hip midpoint: 0.855). Torso
+# lengths of conventions with different pelvis and neck roles differ by up
+# to about 1.45 (MSR vs COCO, in small subsets), a unit error by 2.54
+# (inches) or more: hence 0.5-2.
+THRESHOLDS = dict(up=0.8, lr=0.8, centre=0.15, torso=(0.5, 2.0))
 # |facing| below this (torso lengths) says nothing about handedness
 FACING_MIN = 0.02
 # Least fraction of the decisive clips whose facing agrees: a mirror image
 # agrees in about none, a convention whose head carries no facing cue (a
 # regressed COCO nose lies in the head's plane) in about half.
 FACING_AGREE = 0.25
+# What the source options of a converter (common.add_store_args) change
+SOURCE_OPTIONS = ('--scale', '--up', '--mirror')
 
-_HINTS = dict(
-    up='upside down or tilted: state the source\'s up axis (e.g. --up '
-    'y-down for image-like camera frames, --up z-up for z-up worlds)',
-    lr='left and right disagree: a mirror image (--mirror) or another '
-    'horizontal orientation (normalise with --preprocess aimclr or body)',
-    centre='different origins: normalise with --preprocess center, aimclr or '
-    'body',
-    torso='different units: state the source\'s scale (e.g. --scale 0.001 '
-    'for millimetres)',
-    facing='one convention faces backwards relative to the other: where up '
-    'and left-right agree, a mirror image (--mirror)')
+# Per metric: what a failure means, and the fixes (option, how); a hint
+# names only the options of the tools that wrote the two conventions
+# (``made_by`` in index.json).
+_FIXES = dict(
+    up=('upside down or tilted', [
+        ('--up', "state the source's up axis (--up y-down for image-like "
+         'camera frames, --up z-up for z-up worlds)')]),
+    lr=('left and right disagree', [
+        ('--mirror', 'a mirror image: --mirror'),
+        ('--preprocess', 'another horizontal orientation: normalise with '
+         '--preprocess aimclr or body')]),
+    centre=('different origins', [
+        ('--preprocess', 'normalise with --preprocess center, aimclr or '
+         'body')]),
+    torso=('different units', [
+        ('--scale', "state the source's scale (e.g. --scale 0.001 for "
+         'millimetres)')]),
+    facing=('one convention faces backwards relative to the other', [
+        ('--mirror', 'where up and left-right agree, a mirror image: '
+         '--mirror')]))
+
+
+def fix_hint(key: str, made_by: Sequence[Optional[dict]]) -> str:
+    """What a failed agreement ``key`` means and how to fix it, naming only
+    options of the tools in ``made_by`` (the two conventions' records:
+    ``dict(tool=..., options=[...])``, or None when unrecorded)."""
+    problem, fixes = _FIXES[key]
+    if any(m is None for m in made_by):  # unknown tool: any converter's
+        return f'{problem}: ' + '; '.join(how for _, how in fixes) + \
+            ' (converter options)'
+    tools = {m['tool']: m.get('options', []) for m in made_by}
+    found = [f'{how} ({", ".join(t for t, o in tools.items() if opt in o)})'
+             for opt, how in fixes if any(opt in o for o in tools.values())]
+    if found:
+        return f'{problem}: ' + '; '.join(found)
+    return (f'{problem}: {" and ".join(tools)} read their sources in fixed '
+            'axes and units (check the files and layouts given), or convert '
+            'the source with tools/data/arrays_to_store.py, whose '
+            f'{", ".join(SOURCE_OPTIONS)} state its axes and units')
+
+
+def aligned_by_construction(a: str, b: str,
+                            records: Optional[Dict[str, dict]]) -> Optional[str]:
+    """The convention both ``a`` and ``b`` were computed from by joint maps
+    in one frame (``derived_from`` chains of their records), when they also
+    have the same scale and normalisation; else None."""
+    if not records or a not in records or b not in records:
+        return None
+
+    def root(conv):
+        seen = set()
+        while (records.get(conv) or {}).get('derived_from') and conv not in seen:
+            seen.add(conv)
+            conv = records[conv]['derived_from']
+        return conv
+
+    same = all(records[a].get(k) == records[b].get(k)
+               for k in ('scale', 'normalize'))
+    return root(a) if same and root(a) == root(b) else None
 
 
 class StoreCheck:
@@ -168,11 +221,17 @@ def check_clips(read: Callable[[int, str], np.ndarray],
                 clip_names: Sequence[str],
                 layouts: Dict[str, SkeletonLayout],
                 source: str,
-                coords: Optional[Dict[str, int]] = None,
+                records: Optional[Dict[str, dict]] = None,
                 thresholds: Optional[dict] = None,
                 max_worst: int = 3,
                 progress=None) -> StoreCheck:
     """Check clips read by ``read(position, convention)``.
+
+    Two conventions computed from one source by joint maps (regressors,
+    joint names: ``derived_from`` in their records) with the same scale and
+    normalisation are in one frame by construction: their agreement is
+    reported, not enforced (the facing cue of a regressed COCO nose, for
+    one, is a coin toss).
 
     Args:
         read (callable): Returns clip ``position`` of a convention as
@@ -180,8 +239,10 @@ def check_clips(read: Callable[[int, str], np.ndarray],
         clip_names (Sequence[str]): Names of the clips, by position.
         layouts (dict): ``{convention: SkeletonLayout}``.
         source (str): Store or file named in messages.
-        coords (dict, optional): Coordinate channels per convention
-            (default 3; 2 for image keypoints with a score channel).
+        records (dict, optional): The conventions' ``index.json`` records
+            (``coords``: 2 for image keypoints, whose range check is
+            unit-free; ``derived_from``, ``scale``, ``normalize``,
+            ``made_by``). None: unknown units, nothing derived or recorded.
         thresholds (dict, optional): Overrides of :data:`THRESHOLDS`.
         max_worst (int): Worst clips listed per metric.
         progress (callable, optional): Wraps the clip iterator.
@@ -211,15 +272,17 @@ def check_clips(read: Callable[[int, str], np.ndarray],
         for conv in convs:
             where = f'{source}: clip {clip_names[pos]}, convention {conv}'
             try:
-                kp = check_clip(read(pos, conv), layouts[conv], where)
+                kp = check_clip(read(pos, conv), layouts[conv], where,
+                                records is not None and
+                                is_metric(records.get(conv)))
             except ValueError as err:
                 msg = str(err)
                 report.bad_clips[pos] = msg if clip_names[pos] in msg \
                     else f'{where}: {msg}'
                 break
             if conv in measured:
-                axes[conv] = body_axes(kp, layouts[conv],
-                                       (coords or {}).get(conv) or 3)
+                axes[conv] = body_axes(
+                    kp, layouts[conv], (records or {}).get(conv, {}).get('coords') or 3)
         else:
             for pair in pairs:
                 values[pair].append((pos, _pair_values(axes[pair[0]],
@@ -227,8 +290,12 @@ def check_clips(read: Callable[[int, str], np.ndarray],
     if report.bad_clips:
         report.errors.append(f'{len(report.bad_clips)} invalid clips (first: '
                              f'{next(iter(report.bad_clips.values()))})')
+    aligned = {}  # root: conventions aligned by construction
     for pair, rows in values.items():
         stats = {}
+        root = aligned_by_construction(*pair, records)
+        if root is not None:
+            aligned.setdefault(root, set()).update(pair)
         for key in ('up', 'lr', 'centre', 'torso', 'facing'):
             got = [(pos, row[key]) for pos, row in rows
                    if key in row and np.isfinite(row[key])]
@@ -254,11 +321,20 @@ def check_clips(read: Callable[[int, str], np.ndarray],
                        for i in order[:max_worst] if key != 'facing' or arr[i] < 1])
             failed = median < FACING_AGREE if key == 'facing' else \
                 bool(_past(key, np.array([median]), thresholds)[0])
-            if failed:
+            if failed and root is None:
+                made_by = [(records or {}).get(c, {}).get('made_by')
+                           for c in pair]
                 report.disagreements.append(
-                    f'{pair[0]} vs {pair[1]}: {key} median {median:.3g} past '
-                    f'{_limit_text(key, thresholds)}: {_HINTS[key]}')
+                    f'{source}: {pair[0]} vs {pair[1]}: {key} median '
+                    f'{median:.3g} over {len(arr)} clips past '
+                    f'{_limit_text(key, thresholds)}: {fix_hint(key, made_by)}')
         report.agreement[pair] = stats
+    for root, convs in aligned.items():
+        report.notes.append(
+            f'{", ".join(c for c in measured if c in convs)}: computed from '
+            f'{root} by joint maps with the same scale and normalisation, in '
+            'one frame by construction (their agreement is shown, not '
+            'enforced)')
     report.errors += report.disagreements
     return report
 
@@ -302,7 +378,7 @@ def check_store(store: Union[str, SkeletonStore],
                          [store.clip_names[i] for i in ids],
                          {c: store.layout(c) for c in convs},
                          root,
-                         coords={c: store.conventions[c].get('coords') for c in convs},
+                         records={c: store.conventions[c] for c in convs},
                          thresholds=thresholds,
                          max_worst=max_worst,
                          progress=progress)

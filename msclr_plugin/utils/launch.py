@@ -9,9 +9,13 @@ without CUDA gets gloo, no device binding and DDP without device ids; with
 CUDA nothing changes (nccl, one device per local rank).
 """
 import contextlib
+import gc
 import os.path as osp
+import sys
+import traceback
 
 import torch
+import torch.distributed as dist
 from mmengine.config import Config
 from mmengine.logging import print_log
 from mmengine.runner import Runner
@@ -94,6 +98,41 @@ def build_runner(cfg: Config) -> Runner:
     with _no_cuda_device_binding():
         return (Runner.from_cfg(cfg)
                 if 'runner_type' not in cfg else RUNNERS.build(cfg))
+
+
+@contextlib.contextmanager
+def process_group_session():
+    """Leave the process group before the interpreter exits, and say which
+    rank failed.
+
+    A gloo collective's worker thread may still hold the last reference to
+    the collective's tensors after the call returned; dropping a tensor that
+    has a Python object takes the GIL. If the interpreter is finalising by
+    then (the script ended), that thread is killed by the GIL and the
+    process aborts: "terminate called without an active exception", exit
+    134, after a run that succeeded, now and then (a race with the last
+    collectives: rarer or more frequent with load). Destroying the process
+    group joins its worker threads while the interpreter is whole, but only
+    when nothing else holds the group: the runner's reference cycles keep
+    the DDP model, whose reducer holds it, so they are collected first. On
+    an exception the rank's traceback is printed with its rank and the
+    frames' locals (the runner among them) are released before the group
+    is left; a peer blocked in a collective then fails with its own error.
+    """
+    try:
+        yield
+    except BaseException as err:
+        if dist.is_available() and dist.is_initialized() and \
+                not isinstance(err, SystemExit):
+            print(f'rank {dist.get_rank()} of {dist.get_world_size()} '
+                  f'failed:\n{traceback.format_exc()}',
+                  file=sys.stderr, flush=True)
+        traceback.clear_frames(err.__traceback__)
+        raise
+    finally:
+        if dist.is_available() and dist.is_initialized():
+            gc.collect()
+            dist.destroy_process_group()
 
 
 def work_dir_of(cfg: Config, config_path: str, work_dir=None) -> str:

@@ -79,6 +79,12 @@ def parse_args(argv=None):
         help='subjects of split xsub_train; the others form xsub_val')
     parser.add_argument('--name',
                         help='convention name in the store (default: layout)')
+    parser.add_argument(
+        '--duplicate-frames', choices=('drop', 'keep', 'error'),
+        default='drop',
+        help='rows repeating a frame number (with a "frame" column): drop '
+        '(default) keeps the first of each, keep stores them all, error '
+        'skips the clip; counted either way')
     add_store_args(parser)
     return parser.parse_args(argv)
 
@@ -107,10 +113,15 @@ def main(argv=None):
         classes=classes,
         train_subjects=args.train_subjects,
         name=args.name,
+        duplicate_frames=args.duplicate_frames,
         check=not args.no_check,
         progress=lambda it: tqdm(it, desc='clips', unit='clip'))
     print('clips per split: ' + (', '.join(
         f'{s} {n}' for s, n in res['splits'].items()) or 'no splits'))
+    repeats = res['repeated_frames']
+    if repeats:
+        print(f'{sum(repeats.values())} rows in {len(repeats)} clips repeat a '
+              f'frame number (--duplicate-frames {args.duplicate_frames})')
     if res['classes']:
         print(f'{len(res["classes"])} classes: {", ".join(res["classes"])}')
     return print_result(res, start)
