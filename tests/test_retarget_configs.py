@@ -88,8 +88,8 @@ def test_pretraining_configs_are_listed():
     assert sorted(p for paths in TRAINED.values() for p in paths) == PRETRAIN
     joint = TRAINED['configs/msclr/ms_aimclr_ntu120_xset.py']
     assert [Path(p).stem[10:] for p in joint] == [
-        'ntu120_xset', 'ntu120_xsub', 'ntu60_xsub', 'ntu60_xview', 'pku1_xsub',
-        'pku1_xview', 'pku2_xsub', 'pku2_xview']
+        'ntu120_xset', 'ntu120_xsub', 'ntu60_xsub', 'ntu60_xview',
+        'nw_ucla_xview', 'pku1_xsub', 'pku1_xview', 'pku2_xsub', 'pku2_xview']
 
 
 @pytest.mark.parametrize('path', sorted(TRAINED))

@@ -7,7 +7,8 @@ Runs, with the project's own tools (each step a subprocess, as a user would):
    ``tools/train.py --init-only`` writes MS-AimCLR's encoder as initialised
    (the random-encoder control);
 3. tools/probe_eval.py evaluates each frozen encoder from one feature
-   extraction: linear probe (Kinect v2 test clips), kNN, the
+   extraction (the multi-convention ones after a per-convention precise
+   BN; ``--paper-eval``: without, as the paper): linear probe (Kinect v2 test clips), kNN, the
    skeleton-specific ensemble, Kinect->COCO transfer and cross-convention
    retrieval;
 steps 2-3 as independent tasks, ``--jobs`` at a time (one core each); then
@@ -33,11 +34,15 @@ from msclr_plugin.utils.progress import format_seconds
 
 DEMO = osp.join('configs', 'msclr', 'demo')
 # (row, pretraining config (None: no encoder), evaluation config, whether
-# it is pretrained)
+# it is pretrained); MS_EVAL: the multi-convention encoders' evaluation
 ROWS = (('aimclr', 'aimclr_synthetic.py', 'linear_aimclr_synthetic.py', True),
-        ('ms_aimclr', 'ms_aimclr_synthetic.py', 'linear_ms_aimclr_synthetic.py', True),
-        ('random_init', 'ms_aimclr_synthetic.py', 'linear_ms_aimclr_synthetic.py', False),
+        ('ms_aimclr', 'ms_aimclr_synthetic.py', 'MS_EVAL', True),
+        ('random_init', 'ms_aimclr_synthetic.py', 'MS_EVAL', False),
         ('raw_joints', None, 'linear_ms_aimclr_synthetic.py', False))
+# per-convention precise BN before feature extraction (the ablation's winner
+# on retrieval, docs/results.md), or the paper's evaluation (--paper-eval)
+MS_EVAL = dict(precise_bn='linear_ms_aimclr_synthetic_precise_bn.py',
+               paper='linear_ms_aimclr_synthetic.py')
 # The store: 14 training subjects (3 clips per class each: the 504
 # pretraining clips of every seed) and 28 test subjects: 1008 test clips,
 # one clip = 0.1 point. A clip depends only on (seed, subject, class,
@@ -55,6 +60,10 @@ def main():
                         help=f'subjects, the first --train-subjects for training '
                         f'(default {SUBJECTS})')
     parser.add_argument('--train-subjects', type=int, default=TRAIN_SUBJECTS)
+    parser.add_argument('--paper-eval', action='store_true',
+                        help="evaluate the multi-convention encoders (MS-AimCLR and the "
+                        "random control) as the paper does, without the per-convention "
+                        "precise BN")
     add_jobs_arg(parser)
     args = parser.parse_args()
     py = sys.executable
@@ -76,6 +85,8 @@ def main():
     keys, tasks = [], []
     for seed in args.seeds:
         for name, pretrain_cfg, eval_cfg, pretrained in ROWS:
+            if eval_cfg == 'MS_EVAL':
+                eval_cfg = MS_EVAL['paper' if args.paper_eval else 'precise_bn']
             pretrain_cfg = pretrain_cfg and osp.join(DEMO, pretrain_cfg)
             epochs = Config.fromfile(pretrain_cfg).train_cfg.max_epochs if pretrained else 0
             keys.append((name, seed))
