@@ -76,7 +76,7 @@ def test_table_over_seeds_and_docs_update(tmp_path, monkeypatch):
     assert ('- ms_aimclr_long vs random_init, linear: +19.0 points (one seed: no spread '
             'to compare with)') in text
     # against the raw joints and MS-AimCLR against AimCLR
-    assert '- ms_aimclr vs raw_joints, linear: -19.0 points (NOT beyond 2 std = 2.8)' in text
+    assert '- ms_aimclr vs raw_joints, linear: -19.0 points (BELOW, beyond 2 std = 2.8)' in text
     assert '- ms_aimclr vs aimclr, linear: +20.0 points (beyond 2 std = 2.8)' in text
     long_row = next(line for line in text.splitlines() if line.startswith('| ms_aimclr_long |'))
     assert long_row.split(' | ')[1:3] == ['1', '50.0']

@@ -361,7 +361,9 @@ def beats_control(rows: Dict[str, Dict[int, dict]], control: str,
             if min(len(ours), len(base)) < 2:
                 verdict = 'one seed: no spread to compare with'
             else:
-                verdict = ('beyond' if m1 - m0 > margin else 'NOT beyond') + \
+                # ahead, behind, or within the seeds' spread of the control
+                verdict = ('beyond' if m1 - m0 > margin else 'BELOW, beyond'
+                           if m0 - m1 > margin else 'NOT beyond') + \
                     f' 2 std = {margin:.1f}'
             lines.append(f'{method} vs {control}, {column}: {m1 - m0:+.1f} points ({verdict})')
     return lines
