@@ -8,7 +8,7 @@ import torch
 
 import msclr_plugin  # noqa: F401  (registers everything)
 from mmaction.registry import MODELS
-from msclr_plugin.models.layers import (ConventionBatchNorm, MaskedBatchNorm2d,
+from msclr_plugin.models.layers import (ConventionBatchNorm,
                                         convert_sync_batchnorm, set_norm_conventions)
 from msclr_plugin.utils.checkpoint import load_checkpoint_strict
 from .conftest import ROOT

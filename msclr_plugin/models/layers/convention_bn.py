@@ -71,6 +71,7 @@ class ConventionBatchNorm(nn.Module):
             self.bias = nn.Parameter(torch.zeros(num_features))
         # host-side: set by the owner before each forward
         self.conventions: Optional[Conventions] = None
+        self.row_cache: Dict = {}
 
     def extra_repr(self) -> str:
         return (f'{self.num_features}, conventions={self.names}, '
@@ -133,9 +134,16 @@ class ConventionBatchNorm(nn.Module):
             # an empty part still enters the graph (its backward reduces too)
             convs = range(len(self.names)) if synced else sorted(set(rows_of))
             out = x.new_zeros(x.shape)
+            if self.row_cache.get('of') is not idx:  # set without the helper
+                self.row_cache = {'of': idx}
             for conv in convs:
-                rows = index_tensor([i for i, c in enumerate(rows_of) if c == conv],
-                                    x.device)
+                # one index tensor per convention and batch, shared by every
+                # BN of the model (set_norm_conventions), not one per layer
+                key = (conv, x.device, len(rows_of))
+                rows = self.row_cache.get(key)
+                if rows is None:
+                    rows = self.row_cache[key] = index_tensor(
+                        [i for i, c in enumerate(rows_of) if c == conv], x.device)
                 part = self._call(self.norms[self.names[conv]], x.index_select(0, rows),
                                   None if mask is None else mask.index_select(0, rows))
                 out = out.index_copy(0, rows, part)
@@ -165,8 +173,9 @@ def set_norm_conventions(module: nn.Module, conventions: Conventions,
     """
     if not isinstance(conventions, int):
         conventions = [c for c in conventions for _ in range(repeat)]
+    row_cache = {'of': conventions}
     for norm in convention_norms(module):
-        norm.conventions = conventions
+        norm.conventions, norm.row_cache = conventions, row_cache
 
 
 def convention_norms(module: nn.Module) -> Iterable[ConventionBatchNorm]:
