@@ -22,16 +22,12 @@ from typing import Dict, Sequence
 
 import numpy as np
 
+from msclr_plugin.skeletons import KINECT_V1_SDK_ORDER as FILE_JOINTS
 from msclr_plugin.skeletons import get_layout
 
 from .common import ConversionError, StoreBuilder, check_keypoint
 
 LAYOUT = 'msr_action3d_20'
-# the files' joint order (Kinect SDK v1 skeleton)
-FILE_JOINTS = ('HipCenter', 'Spine', 'ShoulderCenter', 'Head', 'ShoulderLeft',
-               'ElbowLeft', 'WristLeft', 'HandLeft', 'ShoulderRight', 'ElbowRight',
-               'WristRight', 'HandRight', 'HipLeft', 'KneeLeft', 'AnkleLeft',
-               'FootLeft', 'HipRight', 'KneeRight', 'AnkleRight', 'FootRight')
 # action id -> label
 ACTIONS = (1, 2, 3, 4, 5, 6, 8, 9, 11, 12)
 CLASSES = ('pick up with one hand', 'pick up with two hands', 'drop trash',

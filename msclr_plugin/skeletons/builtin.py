@@ -51,6 +51,14 @@ _SMPL_ROLES = dict(
     right_shoulder='rsho',
     spine='spi2')
 
+# the joint order of records in the Kinect SDK v1 skeleton (e.g. NW-UCLA's
+# files); the msr_action3d_20 layout holds the same joints in MSR's order
+KINECT_V1_SDK_ORDER = (
+    'HipCenter', 'Spine', 'ShoulderCenter', 'Head', 'ShoulderLeft', 'ElbowLeft',
+    'WristLeft', 'HandLeft', 'ShoulderRight', 'ElbowRight', 'WristRight',
+    'HandRight', 'HipLeft', 'KneeLeft', 'AnkleLeft', 'FootLeft', 'HipRight',
+    'KneeRight', 'AnkleRight', 'FootRight')
+
 BUILTIN_LAYOUTS = {
     'kinectv2_25':
     dict(
