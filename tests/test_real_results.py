@@ -15,11 +15,12 @@ def test_table_over_seeds_and_docs_update(tmp_path, monkeypatch):
     store.mkdir()
     (store / 'index.json').write_text('{}')
     monkeypatch.setitem(tool.DATASETS['msr3d'], 'store', str(store))
-    calls, evals, pretrains = [], {}, {}
+    calls, evals, pretrains, eval_cfgs = [], {}, {}, {}
 
     def fake(jobs, work, name, seed, pretrain_cfg, eval_cfg, epochs, **kwargs):
         calls.append((name, seed, pretrain_cfg and osp.basename(pretrain_cfg), epochs))
         evals[name], pretrains[name] = kwargs['eval_opts'], kwargs['pretrain_opts']
+        eval_cfgs[name] = osp.basename(eval_cfg)
         if pretrain_cfg is None:  # the raw joints
             return dict(reference='msr_action3d_20', linear=dict(top1=0.7),
                         knn=dict(top1=0.6 + 0.01 * seed),
@@ -42,13 +43,21 @@ def test_table_over_seeds_and_docs_update(tmp_path, monkeypatch):
     tool.main(['--datasets', 'msr3d', '--seeds', '0', '2', '--work-dir', str(work),
                '--update-docs', str(doc), '--random-init', '--variant', 'ms_aimclr:long',
                'train_cfg.max_epochs=24', 'model.queue_len=64', 'eval:model.cls_head.dropout=0.5',
-               '--jobs', '3'])
+               '--jobs', '3', '--row', 'ms_aimclr:cbn'])
     # every method x seed ran once, MS-AimCLR with its extra tests, schedules from
-    # the configs; the variant on the first seed only, with its own epochs
+    # the configs; the variant on the first seed only, with its own epochs; the
+    # --row on every seed, with its own configs
     assert sorted(c[:2] for c in calls) == [('aimclr', 0), ('aimclr', 2), ('ms_aimclr', 0),
-                                            ('ms_aimclr', 2), ('ms_aimclr_long', 0),
+                                            ('ms_aimclr', 2), ('ms_aimclr_cbn', 0),
+                                            ('ms_aimclr_cbn', 2), ('ms_aimclr_long', 0),
                                             ('random_init', 0), ('random_init', 2),
                                             ('raw_joints', 0), ('raw_joints', 2)]
+    assert ('ms_aimclr_cbn', 2, 'ms_aimclr_msr3d_xsub_cbn.py', 16) in calls
+    assert eval_cfgs['ms_aimclr_cbn'] == 'linear_ms_aimclr_msr3d_xsub_cbn.py'
+    assert eval_cfgs['ms_aimclr_long'] == eval_cfgs['random_init'] == \
+        eval_cfgs['raw_joints'] == 'linear_ms_aimclr_msr3d_xsub.py'
+    assert ('- ms_aimclr_cbn: `--row ms_aimclr:cbn`; configs `ms_aimclr_msr3d_xsub_cbn.py`, '
+            '`linear_ms_aimclr_msr3d_xsub_cbn.py`') in doc.read_text()
     assert ('raw_joints', 0, None, 0) in calls  # no encoder
     assert ('random_init', 0, 'ms_aimclr_msr3d_xsub.py', 0) in calls  # as initialised
     assert ('ms_aimclr_long', 0, 'ms_aimclr_msr3d_xsub.py', 24) in calls
@@ -80,15 +89,21 @@ def test_table_over_seeds_and_docs_update(tmp_path, monkeypatch):
     assert '- ms_aimclr vs aimclr, linear: +20.0 points (beyond 2 std = 2.8)' in text
     long_row = next(line for line in text.splitlines() if line.startswith('| ms_aimclr_long |'))
     assert long_row.split(' | ')[1:3] == ['1', '50.0']
-    assert '`train_cfg.max_epochs=24 model.queue_len=64 eval:model.cls_head.dropout=0.5`' in text
-    # eval: options go to the evaluation, the others to the pretraining
-    assert evals['ms_aimclr_long'] == ['model.cls_head.dropout=0.5']
-    assert evals['ms_aimclr'] == [] and pretrains['ms_aimclr_long'] == [
-        'train_cfg.max_epochs=24', 'model.queue_len=64']
+    assert ('- ms_aimclr_long: `--variant ms_aimclr:long train_cfg.max_epochs=24 '
+            'model.queue_len=64 eval:model.cls_head.dropout=0.5` (eval: to the evaluation), '
+            'seed 0 only; configs `ms_aimclr_msr3d_xsub.py`') in text
+    # eval: options go to the evaluation, the others to the pretraining; the
+    # multi-convention encoders are evaluated after a per-convention precise BN
+    bn = tool.PRECISE_BN
+    assert evals['ms_aimclr_long'] == [bn, 'model.cls_head.dropout=0.5']
+    assert evals['ms_aimclr'] == evals['random_init'] == evals['ms_aimclr_cbn'] == [bn]
+    assert evals['aimclr'] == evals['raw_joints'] == []
+    assert pretrains['ms_aimclr_long'] == ['train_cfg.max_epochs=24', 'model.queue_len=64']
     # re-rendering the saved results runs nothing and writes the same table
     args = ['--datasets', 'msr3d', '--seeds', '0', '2', '--work-dir', str(work),
             '--update-docs', str(doc), '--random-init', '--variant', 'ms_aimclr:long',
-            'train_cfg.max_epochs=24', 'model.queue_len=64', 'eval:model.cls_head.dropout=0.5']
+            'train_cfg.max_epochs=24', 'model.queue_len=64', 'eval:model.cls_head.dropout=0.5',
+            '--jobs', '3', '--row', 'ms_aimclr:cbn']
     assert 'Produced by `python tools/real_results.py ' + ' '.join(args[:8]) in text
     calls.clear()
     tool.main(args + ['--table-only'])
@@ -96,3 +111,9 @@ def test_table_over_seeds_and_docs_update(tmp_path, monkeypatch):
     saved = json.loads((work / 'results.json').read_text())
     assert saved['seeds'] == [0, 2] and 'torch' in saved['environment']
     assert np.isclose(saved['results']['msr3d']['ms_aimclr']['2']['linear']['top1'], 0.52)
+    # --paper-eval: the multi-convention encoders without the precise BN
+    calls.clear()
+    tool.main(['--datasets', 'msr3d', '--seeds', '0', '--work-dir', str(tmp_path / 'paper'),
+               '--random-init', '--paper-eval'])
+    assert len(calls) == 4 and evals['ms_aimclr'] == evals['random_init'] == []
+    assert 'evaluated as the paper' in (tmp_path / 'paper' / 'results.md').read_text()

@@ -8,8 +8,11 @@ configs' schedules, train each linear probe, test it (MS-AimCLR also with
 the skeleton-specific ensemble and with cross-convention transfer) and run
 kNN, retrieval and the invariance tests; the raw-joints control (the same
 evaluations on the input coordinates, no encoder) is a row of every
-table. Writes ``<work-dir>/results.json`` (every number per seed, the
-versions, the machine, every command with its wall time) and
+table. The multi-convention encoders (MS-AimCLR, its rows and the random
+encoder) are evaluated after a per-convention precise BN, as the main job
+(tools/demo.py) does; ``--paper-eval``: without it, as the paper.
+Writes ``<work-dir>/results.json`` (every number per seed, the versions,
+the machine, every command with its wall time) and
 ``<work-dir>/results.md`` (mean +- std over seeds); ``--update-docs FILE``
 puts that table between the ``real-results`` markers of FILE. Nothing is
 hand-edited; finished steps are reused when the job is re-run.
@@ -38,6 +41,9 @@ CFG = osp.join('configs', 'msclr')
 # shipped configs (configs/msclr/*_<suffix>.py)
 DATASETS = PRESETS
 METHODS = ('aimclr', 'ms_aimclr')
+# the evaluation option of the multi-convention encoders (the synthetic
+# ablation's winner on retrieval, docs/results.md), unless --paper-eval
+PRECISE_BN = 'precise_bn_per_convention=True'
 # an extra row's name is METHOD_NAME
 MARKERS = ('<!-- real-results:begin -->', '<!-- real-results:end -->')
 
@@ -63,23 +69,31 @@ def parse_args(argv=None):
         help='a row for the AimCLR encoder as initialised, not pretrained (every '
         'seed): what the evaluations give without pretraining')
     parser.add_argument(
-        '--variant', nargs='+', action='append', default=[],
-        metavar='METHOD:NAME [KEY=VALUE ...]',
-        help='an extra row, first dataset and seed only: METHOD pretrained with '
-        'these --cfg-options (e.g. ms_aimclr:cross train_dataloader.dataset.pairing=cross); '
-        'options written eval:KEY=VALUE go to the evaluation instead '
-        '(e.g. eval:model.data_preprocessor.stream=joint)')
+        '--paper-eval', action='store_true',
+        help='evaluate the multi-convention encoders as the paper does, without the '
+        'per-convention precise BN')
+    for flag, scope in (('--variant', 'first dataset and seed only'),
+                        ('--row', 'every dataset and seed')):
+        parser.add_argument(
+            flag, nargs='+', action='append', default=[],
+            metavar='METHOD:NAME [KEY=VALUE ...]',
+            help=f'an extra row, {scope}: METHOD pretrained with the configs '
+            '<METHOD>_<dataset>_<NAME>.py and linear/linear_<METHOD>_<dataset>_<NAME>.py '
+            "where they exist (else the method's) and these --cfg-options (e.g. "
+            'ms_aimclr:cross train_dataloader.dataset.pairing=cross); options written '
+            'eval:KEY=VALUE go to the evaluation instead '
+            '(e.g. eval:model.data_preprocessor.stream=joint)')
     return parser.parse_args(argv)
 
 
-def variants(specs):
+def variants(specs, flag='--variant'):
     """``[(method, name, pretraining options, evaluation options)]`` of the
-    ``--variant`` arguments."""
+    ``--variant`` (or ``--row``) arguments."""
     out = []
     for spec in specs:
         method, _, name = spec[0].partition(':')
         if method not in METHODS or not name:
-            raise SystemExit(f'--variant {spec[0]!r}: expected METHOD:NAME with METHOD in '
+            raise SystemExit(f'{flag} {spec[0]!r}: expected METHOD:NAME with METHOD in '
                              f'{list(METHODS)}')
         out.append((method, name, [o for o in spec[1:] if not o.startswith('eval:')],
                     [o[len('eval:'):] for o in spec[1:] if o.startswith('eval:')]))
@@ -109,20 +123,41 @@ def figures(jobs, ds, work, out_dir):
              osp.join(work, 'confusion.log'))
 
 
-def table(results, seeds, extra):
+def extra_rows(args):
+    """``[(flag, method, name, pretraining options, evaluation options)]``
+    of the ``--variant`` and ``--row`` arguments."""
+    return [(flag, *v) for flag, specs in (('--variant', args.variant), ('--row', args.row))
+            for v in variants(specs, flag)]
+
+
+def config_of(method, suffix, name=None, linear=False):
+    """A row's pretraining (or linear) config: the option's own
+    (``..._<suffix>_<name>.py``) where it exists, else the method's."""
+    stem = osp.join(CFG, *(('linear', f'linear_{method}') if linear else (method,)))
+    stem = f'{stem}_{suffix}'
+    return next(p for p in (f'{stem}_{name}.py', f'{stem}.py') if osp.isfile(p))
+
+
+def table(results, seeds, extra, paper_eval=False):
     """Markdown: per dataset, mean +- std per row (:func:`results_table`),
-    the comparisons with the random encoder, then the per-seed values;
-    ``extra`` maps the variant rows to their cfg options."""
+    the comparisons with the controls, then the per-seed values; ``extra``:
+    :func:`extra_rows`."""
     lines = []
     for ds, rows in results.items():
         spec = DATASETS[ds]
         lines += [f'**{spec["title"]}**; AimCLR: {spec["recorded"]}; MS-AimCLR: the '
                   'same + its COCO-17 rendering. Mean +- sample std over seeds '
                   f'{", ".join(map(str, seeds))}.', '', *results_table(rows), '']
-        for row, opts in extra.items():
-            if row in rows:
-                lines.append(f'- {row}: seed {seeds[0]} only, `--variant` options '
-                             f'`{" ".join(opts)}` (eval: to the evaluation)')
+        for flag, method, name, opts, eval_opts in extra:
+            if f'{method}_{name}' not in rows:
+                continue
+            configs = (osp.basename(config_of(method, spec['suffix'], name, linear))
+                       for linear in (False, True))
+            opts = ' '.join(opts + [f'eval:{o}' for o in eval_opts])
+            lines.append(f'- {method}_{name}: `{flag} {method}:{name}'
+                         + (f' {opts}` (eval: to the evaluation)' if opts else '`')
+                         + (f', seed {seeds[0]} only' if flag == '--variant' else '')
+                         + f'; configs `{"`, `".join(configs)}`')
         if 'random_init' in rows:
             lines.append("- random_init: MS-AimCLR's encoder as initialised "
                          '(`tools/train.py --init-only`), not pretrained; same evaluations')
@@ -130,13 +165,18 @@ def table(results, seeds, extra):
                      '(`tools/probe_eval.py --raw-joints`): linear probe and kNN on all '
                      'joints, retrieval and the convention probe on the joints both '
                      'conventions have by name')
+        lines.append('- the multi-convention encoders (ms_aimclr*, random_init): ' + (
+            'evaluated as the paper (`--paper-eval`: no precise BN)' if paper_eval else
+            'evaluated after a per-convention precise BN (`--cfg-options '
+            f'{PRECISE_BN}` of tools/probe_eval.py)'))
         lines += [f'- {line}' for line in verdicts(rows)]
         for method, per_seed in rows.items():
-            lines.append(f'- {method} per seed (linear / kNN / retrieval top-1): ' + '; '.join(
-                f'seed {s}: ' + ' / '.join(
-                    '-' if v is None else f'{v:.1f}'
-                    for v in (metric_of(r, c) for c in ('linear', 'knn', 'retrieval')))
-                for s, r in per_seed.items()))
+            lines.append(
+                f'- {method} per seed (linear / kNN / retrieval top-1 / convention '
+                'probe): ' + '; '.join(f'seed {s}: ' + ' / '.join(
+                    '-' if v is None else f'{v:.1f}' for v in (metric_of(r, c) for c in (
+                        'linear', 'knn', 'retrieval', 'convention_probe')))
+                    for s, r in per_seed.items()))
         lines.append('')
     return lines
 
@@ -145,24 +185,29 @@ def run_all(args):
     """Every dataset x row x seed, ``--jobs`` at a time; returns the results
     and the job records."""
     jobs = JobRunner('real', threads=1)
-    keys, tasks = [], []
+    keys, tasks, stages = [], [], []
     for ds in args.datasets:
         spec = DATASETS[ds]
         work = osp.join(args.work_dir, ds)
         os.makedirs(work, exist_ok=True)
         if not osp.isfile(osp.join(spec['store'], 'index.json')):
             jobs.run([sys.executable, *spec['convert']], osp.join(work, 'convert.log'))
-        runs = [(method, method, [], [], args.seeds) for method in METHODS]
+        # (method, row, option name, pretraining options (None: not
+        # pretrained), evaluation options, seeds)
+        runs = [(method, method, None, [], [], args.seeds) for method in METHODS]
         if args.random_init:
-            runs.append(('ms_aimclr', 'random_init', None, [], args.seeds))
-        runs.append(('ms_aimclr', 'raw_joints', None, [], args.seeds))
-        if ds == args.datasets[0]:
-            runs += [(method, f'{method}_{name}', opts, eval_opts, args.seeds[:1])
-                     for method, name, opts, eval_opts in variants(args.variant)]
-        for method, row, opts, eval_opts, seeds in runs:
-            pretrain_cfg = None if row == 'raw_joints' else osp.join(
-                CFG, f'{method}_{spec["suffix"]}.py')
-            eval_cfg = osp.join(CFG, 'linear', f'linear_{method}_{spec["suffix"]}.py')
+            runs.append(('ms_aimclr', 'random_init', None, None, [], args.seeds))
+        runs.append(('ms_aimclr', 'raw_joints', None, None, [], args.seeds))
+        runs += [(method, f'{method}_{name}', name, opts, eval_opts,
+                  args.seeds[:1] if flag == '--variant' else args.seeds)
+                 for flag, method, name, opts, eval_opts in extra_rows(args)
+                 if flag == '--row' or ds == args.datasets[0]]
+        for method, row, name, opts, eval_opts, seeds in runs:
+            pretrain_cfg = None if row == 'raw_joints' else config_of(
+                method, spec['suffix'], name)
+            eval_cfg = config_of(method, spec['suffix'], name, linear=True)
+            if method == 'ms_aimclr' and pretrain_cfg and not args.paper_eval:
+                eval_opts = [PRECISE_BN, *eval_opts]
             epochs = 0
             if opts is not None:
                 epochs = Config.fromfile(pretrain_cfg).train_cfg.max_epochs
@@ -170,13 +215,18 @@ def run_all(args):
                     'train_cfg.max_epochs', epochs))
             for seed in seeds:
                 keys.append((ds, row, seed))
+                stages.append(2 if name else int(opts is not None))
                 tasks.append((f'{ds} {row} seed {seed}', partial(
                     pretrain_and_evaluate, jobs, osp.join(work, f'seed{seed}'), row,
                     pretrain_cfg=pretrain_cfg, eval_cfg=eval_cfg, epochs=epochs,
                     seed=seed, pretrain_opts=opts or [], eval_opts=eval_opts)))
+    # the controls first (quick: a failure shows early), the extra rows last;
+    # the tables keep the order above
+    order = sorted(range(len(tasks)), key=stages.__getitem__)
+    done = dict(zip(order, jobs.map([tasks[i] for i in order], args.jobs)))
     results = {ds: {} for ds in args.datasets}
-    for (ds, row, seed), result in zip(keys, jobs.map(tasks, args.jobs)):
-        results[ds].setdefault(row, {})[seed] = result
+    for i, (ds, row, seed) in enumerate(keys):
+        results[ds].setdefault(row, {})[seed] = done[i]
     if args.figures and 'msr3d' in args.datasets:
         figures(jobs, 'msr3d', osp.join(args.work_dir, 'msr3d', f'seed{args.seeds[0]}'),
                 args.figures)
@@ -203,9 +253,7 @@ def main(argv=None):
     results = {ds: {row: {int(s): r for s, r in per_seed.items()}
                     for row, per_seed in rows.items()}
                for ds, rows in record['results'].items()}
-    lines = table(results, record['seeds'],
-                  {f'{m}_{name}': opts + [f'eval:{o}' for o in eval_opts]
-                   for m, name, opts, eval_opts in variants(args.variant)})
+    lines = table(results, record['seeds'], extra_rows(args), args.paper_eval)
     command = ' '.join(shlex.quote(a) for a in record.get('argv', argv)
                        if a != '--table-only')
     lines.append(f'Produced by `python tools/real_results.py {command}` in '
