@@ -392,6 +392,53 @@ def test_mining_positives_are_queue_neighbours(epoch):
     assert torch.allclose(after['loss_d3m'], before['loss_d3m'], atol=1e-6)
 
 
+@pytest.mark.parametrize('kind', ['MSMoCo', 'MSAimCLR'])
+def test_symmetric_loss_is_the_mean_of_both_directions(kind):
+    """symmetric: loss_nce = (NCE(query view -> key view) + NCE(key view ->
+    query view)) / 2 over the same queue snapshot; the rest of the step is
+    the plain model's (only the key view's keys are queued, D3M unchanged)."""
+    plain = build(kind, layouts=(KINECT, SMPLX))
+    sym = build(kind, layouts=(KINECT, SMPLX), symmetric=True)
+    sym.load_state_dict(plain.state_dict())
+    data, meta = views(vk=42), samples(KINECT, SMPLX)
+    mirrored = dict(data, query=data['key'], key=data['query'],
+                    query_extreme=data['key'])
+    ref = copy.deepcopy(plain)
+    forward = ref.loss(data, meta)['loss_nce']
+    backward = copy.deepcopy(plain).loss(mirrored, samples(SMPLX, KINECT))['loss_nce']
+    losses = sym.loss(data, meta)
+    assert torch.isclose(losses['loss_nce'], (forward + backward) / 2, atol=1e-6)
+    assert not torch.isclose(losses['loss_nce'], forward)
+    assert torch.equal(sym.queue, ref.queue)
+    assert torch.equal(sym.queue_ptr, ref.queue_ptr)
+    if kind == 'MSAimCLR':
+        plain_d3m = copy.deepcopy(plain).loss(data, meta)['loss_d3m']
+        assert torch.isclose(losses['loss_d3m'], plain_d3m, atol=1e-6)
+    losses['loss_nce'].backward()
+    # the key view now reaches the query encoder: both input BNs learn
+    for conv in (KINECT, SMPLX):
+        assert sym.backbone.data_bn[conv].weight.grad.abs().sum() > 0, conv
+
+
+def test_symmetric_mining_uses_the_mirrored_queries_neighbours(epoch):
+    model = build('MSAimCLR', mining_epoch=3, symmetric=True)
+    data, meta = views(), samples(KINECT, KINECT)
+    with torch.no_grad():
+        k_side = copy.deepcopy(model).encode_query(data['key'], [KINECT] * N)
+    model.queue[:, torch.tensor([2, 5, 13, 21])] = k_side.T  # copies of the mirrored queries
+    epoch(2)
+    before = copy.deepcopy(model).loss(data, meta)['loss_nce']
+    epoch(3)
+    after = model.loss(data, meta)['loss_nce']
+    # the mirrored queries' exact copies become positives: the loss drops
+    assert after < before
+
+
+def test_crossclr_refuses_symmetric():
+    with pytest.raises(ValueError, match='symmetric'):
+        MODELS.build(dict(model_cfg('MSCrosSCLR'), symmetric=True))
+
+
 # ------------------------------------------------------- two processes
 def _dist_worker(rank, world, port, out_dir):
     import torch.distributed as dist

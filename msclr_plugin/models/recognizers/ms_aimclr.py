@@ -27,6 +27,9 @@ class MSAimCLR(MSMoCo):
       are the key plus the union of the top-``topk`` queue entries of
       ``q``, ``q_e`` and ``q_ed`` (raw cosine similarity), and ``loss_nce``
       is the multi-positive InfoNCE on ``l_q``; D3M is unchanged.
+    - With ``symmetric``, ``loss_nce`` is the mean of that and the same loss
+      of the mirrored pair (key view as the query; mining from its own
+      queue similarities); D3M stays on the query view.
 
     The epoch is the runtime info ``'epoch'`` of mmengine's
     :class:`MessageHub`, which ``RuntimeInfoHook`` sets to the 0-based
@@ -84,6 +87,13 @@ class MSAimCLR(MSMoCo):
             mask.scatter_(1, top + 1, True)
         return mask
 
+    def nce(self, logits: torch.Tensor, *negatives: torch.Tensor) -> torch.Tensor:
+        """Plain InfoNCE, or while mining the multi-positive InfoNCE with
+        the positives of :meth:`positive_mask` of ``negatives``."""
+        if self.mining():
+            return self.loss_nce(logits, self.positive_mask(*negatives))
+        return self.loss_nce(logits)
+
     def loss(self,
              inputs: Dict[str, torch.Tensor],
              data_samples: Optional[Sequence] = None) -> Dict[str, torch.Tensor]:
@@ -120,12 +130,11 @@ class MSAimCLR(MSMoCo):
 
         losses = dict(nce_top1=self._top1(logits),
                       **self.convention_cosines(logits, key_skeletons))
+        losses['loss_nce'] = self.symmetrised(
+            self.nce(logits, l_neg, l_neg_e, l_neg_ed), inputs, data_samples, negatives)
         if self.mining():
-            pos_mask = self.positive_mask(l_neg, l_neg_e, l_neg_ed)
-            losses['loss_nce'] = self.loss_nce(logits, pos_mask)
-            losses['num_positives'] = pos_mask.sum(dim=1).float().mean()
-        else:
-            losses['loss_nce'] = self.loss_nce(logits)
+            losses['num_positives'] = self.positive_mask(
+                l_neg, l_neg_e, l_neg_ed).sum(dim=1).float().mean()
         loss_e = self.loss_d3m(logits_e, logits)
         loss_ed = self.loss_d3m(logits_ed, logits)
         losses['loss_d3m'] = (loss_e + loss_ed) / 2

@@ -79,6 +79,9 @@ class MSCrosSCLR(BaseModel):
             raise ValueError('MSCrosSCLR computes its streams from joints: '
                              "set data_preprocessor.stream='joint', got "
                              f'{data_preprocessor.stream!r}')
+        if kwargs.get('symmetric'):
+            raise ValueError('MSCrosSCLR has no symmetric loss: its mining pairs '
+                             "one query view's similarities across streams")
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         streams = tuple(streams)
         if (len(streams) < 2 or len(set(streams)) != len(streams)

@@ -74,6 +74,13 @@ class MSMoCo(BaseModel):
             (``cos_neg_<conv>``) by the convention of the key: whether the
             positive stands out equally for every convention. Logging only
             (detached means). Defaults to True.
+        symmetric (bool): Add the mirrored pair (MoCo v3's symmetrised
+            loss): the key view through the query encoder against the query
+            view through the key encoder, with the same negatives; the NCE
+            loss is the mean of both directions. Every clip then pulls its
+            rendering in the other convention towards itself from both
+            sides (issue 21). Costs one more query-encoder pass; only the
+            key view's keys are queued. Defaults to False.
         data_preprocessor (dict | nn.Module, optional): Defaults to
             ``dict(type='MultiSkeletonDataPreprocessor')``.
         init_cfg (dict | list, optional): Initialisation config.
@@ -92,6 +99,7 @@ class MSMoCo(BaseModel):
                  key_view: str = 'key',
                  cuda_graph: bool = False,
                  log_convention_cosines: bool = True,
+                 symmetric: bool = False,
                  data_preprocessor: Optional[Union[dict, nn.Module]] = dict(
                      type='MultiSkeletonDataPreprocessor'),
                  init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
@@ -119,6 +127,7 @@ class MSMoCo(BaseModel):
         self.query_view = query_view
         self.key_view = key_view
         self.log_convention_cosines = log_convention_cosines
+        self.symmetric = symmetric
         self.loss_nce = MODELS.build(loss_nce)
         self._step_graphs = StepGraphs() if cuda_graph else None
         self.register_buffer('queue',
@@ -337,6 +346,38 @@ class MSMoCo(BaseModel):
             out[f'cos_neg_{name}'] = neg[rows].mean()
         return out
 
+    def mirrored_contrast(self, inputs: Dict[str, torch.Tensor],
+                          data_samples: Optional[Sequence],
+                          negatives: torch.Tensor
+                          ) -> Tuple[torch.Tensor, torch.Tensor]:
+        """:meth:`contrast` of the mirrored pair of ``symmetric``: the key
+        view as the query (query encoder), the query view as its key (key
+        encoder, after this step's momentum update).
+
+        Returns:
+            tuple: ``(N, 1 + K)`` logits and ``(N, K)`` cosine similarities.
+        """
+        q = self.encode_query(self._view(inputs, self.key_view),
+                              self._view_skeletons(data_samples, self.key_view))
+        k = self.encode_key(self._view(inputs, self.query_view),
+                            self._view_skeletons(data_samples, self.query_view))
+        return self.contrast(q, k, negatives)
+
+    def nce(self, logits: torch.Tensor, *negatives: torch.Tensor) -> torch.Tensor:
+        """The NCE loss of ``(N, 1 + K)`` logits whose raw negatives are
+        ``negatives`` (unused here; subclasses mine positives from them)."""
+        return self.loss_nce(logits)
+
+    def symmetrised(self, loss: torch.Tensor, inputs: Dict[str, torch.Tensor],
+                    data_samples: Optional[Sequence],
+                    negatives: torch.Tensor) -> torch.Tensor:
+        """``loss`` itself, or with ``symmetric`` the mean of it and the
+        mirrored pair's :meth:`nce`."""
+        if not self.symmetric:
+            return loss
+        logits, l_neg = self.mirrored_contrast(inputs, data_samples, negatives)
+        return (loss + self.nce(logits, l_neg)) / 2
+
     @staticmethod
     def _top1(logits: torch.Tensor) -> torch.Tensor:
         """Fraction of queries whose key beats every negative (logging)."""
@@ -360,9 +401,11 @@ class MSMoCo(BaseModel):
             self._view(inputs, self.query_view),
             self._view_skeletons(data_samples, self.query_view),
             self._view(inputs, self.key_view), key_skeletons)
-        logits, _ = self.contrast(q, k)
-        losses = dict(loss_nce=self.loss_nce(logits), nce_top1=self._top1(logits),
-                      **self.convention_cosines(logits, key_skeletons))
+        negatives = self.queue.clone().detach()
+        logits, _ = self.contrast(q, k, negatives)
+        losses = dict(
+            loss_nce=self.symmetrised(self.loss_nce(logits), inputs, data_samples, negatives),
+            nce_top1=self._top1(logits), **self.convention_cosines(logits, key_skeletons))
         self.enqueue(k)
         return losses
 
