@@ -108,3 +108,41 @@ def test_compare_methods_on_msr_clips(shared_data, tmp_path):
     epochs = saved['schedules']['aimclr']['epochs']
     assert Config.fromfile(str(work / 'configs' / 'aimclr.py')).train_cfg.max_epochs == epochs
     assert (work / 'seed1' / 'aimclr_pretrain' / f'epoch_{epochs}.pth').is_file()
+
+
+def test_random_init_each(tmp_path):
+    """``--random-init-each``: a random-encoder control per method, built
+    from that method's own configs, and each method judged against its own."""
+    from msclr_plugin.data_prep.synthetic import generate_synthetic_store
+    from msclr_plugin.utils.jobs import verdicts
+    store = str(tmp_path / 'syn')
+    generate_synthetic_store(store, num_clips_per_class_per_subject=1,
+                             conventions=('kinectv2_25', 'coco'), num_subjects=4,
+                             num_person=1, classes=['wave_right_hand', 'squat', 'jump'])
+    demo = 'configs/msclr/demo/'
+    tool = load_tool('compare_methods')
+    args = tool.parse_args([
+        '--store', store, '--conventions', 'kinectv2_25', 'coco', '--no-builtin',
+        '--random-init-each', '--work-dir', str(tmp_path / 'cmp'), '--method',
+        f'a={demo}ms_aimclr_synthetic.py', '--method',
+        f'b={demo}ms_aimclr_synthetic_ctrgcn.py,{demo}linear_ms_aimclr_synthetic_ctrgcn.py'])
+    rows, _ = tool.prepare(args)
+    by_name = {name: (pre, epochs, linear) for name, pre, epochs, linear in rows}
+    assert list(by_name) == ['a', 'b', 'random_init_a', 'random_init_b', 'raw_joints']
+    for name in ('a', 'b'):
+        pre, _, linear = by_name[name]
+        assert by_name[f'random_init_{name}'] == (pre, 0, linear)
+    assert Config.fromfile(by_name['random_init_b'][2]).model.backbone.type == 'MSCTRGCN'
+
+    def result(top1):
+        return dict(linear=dict(top1=top1))
+    results = {'a': {0: result(0.5), 1: result(0.6)}, 'b': {0: result(0.5), 1: result(0.5)},
+               'random_init_a': {0: result(0.1), 1: result(0.1)},
+               'random_init_b': {0: result(0.5), 1: result(0.5)},
+               'raw_joints': {0: result(0.2), 1: result(0.2)}}
+    lines = verdicts(results)
+    assert 'a vs random_init_a, linear: +45.0 points (beyond 2 std = 14.1)' in lines
+    assert 'b vs random_init_b, linear: +0.0 points (NOT beyond 2 std = 0.0)' in lines
+    # no row is judged against another method's control, nor a control as a method
+    assert not any('a vs random_init_b' in line or line.startswith('random_init')
+                   for line in lines)

@@ -63,6 +63,10 @@ def parse_args(argv=None):
         "default: the main job's of as many conventions), run like the others")
     parser.add_argument('--no-builtin', action='store_true',
                         help='leave out the AimCLR and MS-AimCLR rows')
+    parser.add_argument('--random-init-each', action='store_true',
+                        help="a random-encoder control per method (random_init_<name>: "
+                        "its encoder as initialised) instead of the multi-convention "
+                        "method's only; each method is compared with its own")
     parser.add_argument('--pretrain-options', nargs='+', default=[], metavar='KEY=VALUE',
                         help='--cfg-options of every pretraining')
     parser.add_argument('--eval-options', nargs='+', default=[], metavar='KEY=VALUE',
@@ -124,7 +128,9 @@ def prepare(args):
         raise SystemExit('error: no method to compare (--no-builtin without --method)')
     # the controls, with the evaluation of the multi-convention encoder
     control = next((r for r in rows if r[0] == 'ms_aimclr'), rows[-1])
-    rows += [('random_init', control[1], 0, control[3]), ('raw_joints', None, 0, control[3])]
+    randoms = ([(f'random_init_{name}', pre, 0, linear) for name, pre, _, linear in rows]
+               if args.random_init_each else [('random_init', control[1], 0, control[3])])
+    rows += [*randoms, ('raw_joints', None, 0, control[3])]
     return rows, schedules
 
 
@@ -137,8 +143,9 @@ def header(args, schedules, num_test):
         lines.append(f'- {name}: `{s["config"]}`, {s["epochs"]} epochs x '
                      f'{s["steps_per_epoch"]} steps = {s["steps"]} steps (budget '
                      f'{args.steps}), mining from epoch {s["mining_epoch"]}')
-    lines += ["- random_init: the encoder of the multi-convention method as initialised "
-              '(`tools/train.py --init-only`), not pretrained',
+    lines += [f"- {'random_init_<method>' if args.random_init_each else 'random_init'}: "
+              f"the encoder of {'each' if args.random_init_each else 'the multi-convention'} "
+              'method as initialised (`tools/train.py --init-only`), not pretrained',
               "- raw_joints: no encoder, the evaluation pipeline's coordinates "
               '(`tools/probe_eval.py --raw-joints`); retrieval and convention probe on '
               'the joints the conventions share by name', '']

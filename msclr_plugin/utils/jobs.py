@@ -374,9 +374,12 @@ CONTROLS = ('random_init', 'raw_joints')
 
 def verdicts(rows: Dict[str, Dict[int, dict]]) -> List[str]:
     """The comparisons of the results tables: every pretrained row against
-    the random encoder (linear, kNN, retrieval) and the raw joints (linear,
-    kNN), and MS-AimCLR against AimCLR (each where both rows exist)."""
-    pretrained = [m for m in rows if m not in CONTROLS]
-    return [*beats_control(rows, 'random_init', methods=pretrained),
+    the random encoder (linear, kNN, retrieval; its own ``random_init_<row>``
+    where there is one) and the raw joints (linear, kNN), and MS-AimCLR
+    against AimCLR (each where both rows exist)."""
+    pretrained = [m for m in rows if m not in CONTROLS and not m.startswith('random_init_')]
+    own = [line for m in pretrained for line in beats_control(rows, f'random_init_{m}',
+                                                              methods=[m])]
+    return [*own, *beats_control(rows, 'random_init', methods=pretrained),
             *beats_control(rows, 'raw_joints', ('linear', 'knn'), methods=pretrained),
             *beats_control(rows, 'aimclr', ('linear', 'knn'), methods=['ms_aimclr'])]

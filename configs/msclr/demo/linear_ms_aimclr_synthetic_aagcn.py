@@ -1,0 +1,6 @@
+# Linear probe (after a per-convention precise BN) of the AAGCN encoder of
+# ms_aimclr_synthetic_aagcn.py.
+_base_ = './linear_ms_aimclr_synthetic_precise_bn.py'
+model = dict(backbone=dict(type='MSAAGCN', graph_cfg=dict(mode='spatial'),
+                           channels=(16, 16, 16, 16, 32, 32, 32,
+                                     64, 64, 64), num_person=1))
