@@ -228,18 +228,18 @@ def test_error_models_cost_little_next_to_the_motion():
     """A benchmark as a ratio in one run (no wall-clock limit): rendering with
     every error model costs under 3x rendering without errors (the errors
     are vectorised over frames)."""
-    def seconds(errors):
-        gen = SyntheticGenerator(CONVS, seed=0, errors=errors)
-        best = float('inf')
-        for _ in range(3):
+    gens = [SyntheticGenerator(CONVS, seed=0, errors=errors)
+            for errors in (None, {c: dict(NO_ERRORS) for c in CONVS})]
+    best = [float('inf')] * 2
+    # alternating rounds, best of each: another job slowing one round (a
+    # shared CI machine) does not decide the ratio
+    for _ in range(7):
+        for i, gen in enumerate(gens):
             start = time.perf_counter()
             for label in range(len(CLASSES)):
                 gen.clip(1, label, 0)
-            best = min(best, time.perf_counter() - start)
-        return best
-
-    clean = {c: dict(NO_ERRORS) for c in CONVS}
-    assert seconds(None) < 3 * seconds(clean)
+            best[i] = min(best[i], time.perf_counter() - start)
+    assert best[0] < 3 * best[1], best
 
 
 def test_bad_arguments(tmp_path):
