@@ -90,9 +90,8 @@ class MSAimCLR(MSMoCo):
     def nce(self, logits: torch.Tensor, *negatives: torch.Tensor) -> torch.Tensor:
         """Plain InfoNCE, or while mining the multi-positive InfoNCE with
         the positives of :meth:`positive_mask` of ``negatives``."""
-        if self.mining():
-            return self.loss_nce(logits, self.positive_mask(*negatives))
-        return self.loss_nce(logits)
+        mask = self.positive_mask(*negatives) if self.mining() else None
+        return self.loss_nce(logits, mask)
 
     def loss(self,
              inputs: Dict[str, torch.Tensor],
@@ -130,11 +129,13 @@ class MSAimCLR(MSMoCo):
 
         losses = dict(nce_top1=self._top1(logits),
                       **self.convention_cosines(logits, key_skeletons))
+        # the mask once: for the loss and for the log
+        pos_mask = (self.positive_mask(l_neg, l_neg_e, l_neg_ed)
+                    if self.mining() else None)
         losses['loss_nce'] = self.symmetrised(
-            self.nce(logits, l_neg, l_neg_e, l_neg_ed), inputs, data_samples, negatives)
-        if self.mining():
-            losses['num_positives'] = self.positive_mask(
-                l_neg, l_neg_e, l_neg_ed).sum(dim=1).float().mean()
+            self.loss_nce(logits, pos_mask), inputs, data_samples, negatives)
+        if pos_mask is not None:
+            losses['num_positives'] = pos_mask.sum(dim=1).float().mean()
         loss_e = self.loss_d3m(logits_e, logits)
         loss_ed = self.loss_d3m(logits_ed, logits)
         losses['loss_d3m'] = (loss_e + loss_ed) / 2

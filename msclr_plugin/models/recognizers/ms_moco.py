@@ -403,9 +403,9 @@ class MSMoCo(BaseModel):
             self._view(inputs, self.key_view), key_skeletons)
         negatives = self.queue.clone().detach()
         logits, _ = self.contrast(q, k, negatives)
-        losses = dict(
-            loss_nce=self.symmetrised(self.loss_nce(logits), inputs, data_samples, negatives),
-            nce_top1=self._top1(logits), **self.convention_cosines(logits, key_skeletons))
+        loss = self.symmetrised(self.loss_nce(logits), inputs, data_samples, negatives)
+        losses = dict(loss_nce=loss, nce_top1=self._top1(logits),
+                      **self.convention_cosines(logits, key_skeletons))
         self.enqueue(k)
         return losses
 
