@@ -95,6 +95,29 @@ def test_neck_pool_ignores_padded_joints():
     assert isinstance(single.projector, torch.nn.Linear)
 
 
+@pytest.mark.parametrize('with_mlp', [True, False])
+def test_neck_out_norm_centres_the_embeddings(with_mlp):
+    cfg = dict(type='MSProjectionNeck', in_channels=16, hid_channels=16, out_channels=8,
+               with_mlp=with_mlp, init_cfg=None)
+    plain = MODELS.build(cfg)
+    normed = MODELS.build(dict(cfg, out_norm_cfg=dict(type='BN1d', affine=False)))
+    normed.projector[0 if not with_mlp else slice(None, -1)].load_state_dict(
+        plain.projector.state_dict())
+    # pooled ReLU features share a large common part: the plain projector's
+    # embeddings all point one way, the normalised ones do not
+    feats = torch.rand(64, 16) + 2.0
+    cos = lambda z: F.normalize(z, dim=1) @ F.normalize(z, dim=1).T  # noqa: E731
+    off = ~torch.eye(64, dtype=torch.bool)
+    z = normed(feats)
+    assert cos(plain(feats))[off].mean() > 0.9
+    assert cos(z)[off].mean().abs() < 0.1
+    torch.testing.assert_close(z.mean(0), torch.zeros(8), atol=1e-5, rtol=0)
+    # the BN alone: the projector's output standardised by batch statistics
+    torch.testing.assert_close(z, F.batch_norm(plain(feats), None, None, training=True))
+    assert not any('projector.%d.weight' % (len(normed.projector) - 1) in k
+                   for k, _ in normed.named_parameters())  # affine=False
+
+
 # ------------------------------------------------------------------ EADM
 def eadm(**kwargs):
     return MODELS.build(dict(type='EnergyAttentionDrop', **kwargs))

@@ -294,6 +294,50 @@ def test_multi_view_and_pack():
     assert sample.metainfo['sample_idx'] == 5
 
 
+def _aligned_item(key_conv, seed=3):
+    kp = clip(frames=60)
+    # 'copy' is the same skeleton under another convention name: a replayed
+    # view must then equal its source exactly
+    return dict(clip_name='c0', label=1, skeletons={KINECT: kp, 'copy': kp.copy()},
+                layouts={KINECT: KINECT, 'copy': KINECT},
+                views=dict(query=KINECT, query_extreme=KINECT, key=key_conv),
+                seed=seed, sample_idx=5, epoch=1)
+
+
+def test_multi_view_replay_aligns_cross_convention_views_only():
+    views = dict(query=NORMAL, query_extreme=EXTREME, key=NORMAL)
+    plain = build('MSMultiView', pipelines=views)
+    aligned = build('MSMultiView', pipelines=views, replay=dict(key='query'))
+    out = aligned(_aligned_item('copy'))['inputs_views']
+    ref = plain(_aligned_item('copy'))['inputs_views']
+    np.testing.assert_array_equal(out['key'], out['query'])  # same draws
+    assert not np.allclose(ref['key'], ref['query'])  # independent draws
+    for view in ('query', 'query_extreme'):  # the other views draw as before
+        np.testing.assert_array_equal(out[view], ref[view])
+    # same convention: a replay would copy the query; the key draws its own
+    same = aligned(_aligned_item(KINECT))['inputs_views']
+    np.testing.assert_array_equal(same['key'], plain(_aligned_item(KINECT))['inputs_views']['key'])
+    assert not np.allclose(same['key'], same['query'])
+    # another seed, other draws, still aligned
+    other = aligned(_aligned_item('copy', seed=4))['inputs_views']
+    np.testing.assert_array_equal(other['key'], other['query'])
+    assert not np.allclose(other['query'], out['query'])
+
+
+def test_multi_view_replay_refuses_what_it_cannot_do():
+    views = dict(query=NORMAL, key=NORMAL)
+    with pytest.raises(ValueError, match='draws its own'):
+        build('MSMultiView', pipelines=views, replay=dict(key='query', query='key'))
+    aligned = build('MSMultiView', pipelines=views, replay=dict(query='key'))
+    with pytest.raises(ValueError, match='comes before its source'):
+        aligned(_aligned_item('copy'))
+    aligned = build('MSMultiView', pipelines=views, replay=dict(key='query'))
+    item = _aligned_item('copy')
+    del item['seed']
+    with pytest.raises(ValueError, match="per-item generators.*'c0'"):
+        aligned(item)
+
+
 def test_three_view_throughput():
     """Prints samples/s of the AimCLR views (never asserts on time)."""
     view = build(

@@ -3,7 +3,8 @@
 Runs, with the project's own tools (each step a subprocess, as a user would):
 1. tools/data/make_synthetic.py: a multi-convention synthetic store;
 2. for every seed: tools/train.py pretrains AimCLR (Kinect v2) and
-   MS-AimCLR (Kinect v2 + COCO) the same number of steps, and
+   MS-AimCLR (Kinect v2 + COCO, aligned cross-convention positives) the
+   same number of steps, and
    ``tools/train.py --init-only`` writes MS-AimCLR's encoder as initialised
    (the random-encoder control);
 3. tools/probe_eval.py evaluates each frozen encoder from one feature
@@ -35,8 +36,10 @@ from msclr_plugin.utils.progress import format_seconds
 DEMO = osp.join('configs', 'msclr', 'demo')
 # (row, pretraining config (None: no encoder), evaluation config, whether
 # it is pretrained); MS_EVAL: the multi-convention encoders' evaluation
+# MS-AimCLR with aligned cross-convention positives (issue 21's ablation
+# winner; the paper's positives: ms_aimclr_synthetic.py, docs/results.md)
 ROWS = (('aimclr', 'aimclr_synthetic.py', 'linear_aimclr_synthetic.py', True),
-        ('ms_aimclr', 'ms_aimclr_synthetic.py', 'MS_EVAL', True),
+        ('ms_aimclr', 'ms_aimclr_synthetic_aligned_cross.py', 'MS_EVAL', True),
         ('random_init', 'ms_aimclr_synthetic.py', 'MS_EVAL', False),
         ('raw_joints', None, 'linear_ms_aimclr_synthetic.py', False))
 # per-convention precise BN before feature extraction (the ablation's winner

@@ -1,5 +1,5 @@
 # AimCLR baseline on the Bandai subset: the BVH skeleton only.
-_base_ = './ms_aimclr_bandai.py'
+_base_ = './ms_aimclr_bandai_paper_pairs.py'
 train_dataloader = dict(dataset=dict(conventions=['bandai_bvh_22']))
 # the same number of steps as MS-AimCLR (its epochs hold twice the items),
 # with the LR step and mining start at the same fraction of training

@@ -1,5 +1,5 @@
 # AimCLR baseline on MSR Action3D: the Kinect v1 recording only.
-_base_ = './ms_aimclr_msr3d_xsub.py'
+_base_ = './ms_aimclr_msr3d_xsub_paper_pairs.py'
 train_dataloader = dict(dataset=dict(conventions=['msr_action3d_20']))
 # the same number of steps as MS-AimCLR (its epochs hold twice the items),
 # with the LR step and mining start at the same fraction of training

@@ -4,7 +4,12 @@
 #       --root ../shared/data/bandai_namco_motion2_subset
 # Conventions: the BVH skeleton by forward kinematics (bandai_bvh_22) and a
 # COCO-17 rendering of the same motion (built-in joint regressors).
-_base_ = './demo/ms_aimclr_synthetic.py'
+# Positives: the main job's (issue 21's ablation, docs/results.md): every key
+# renders the other convention (pairing='cross') and replays the query's
+# augmentation draws, so a pair differs by the skeleton convention alone.
+# The paper's form (random pairing, independent draws):
+# ms_aimclr_bandai_paper_pairs.py.
+_base_ = './demo/ms_aimclr_synthetic_aligned_cross.py'
 conventions = ['bandai_bvh_22', 'coco']
 # the CPU recipe of the base (motion stream, queue of 64 = two batches;
 # docs/results.md), 16 epochs over clips x 2 conventions: twice the base's

@@ -5,7 +5,12 @@
 # Conventions: the Kinect v1 recording itself (msr_action3d_20) and a COCO-17
 # rendering of the same motion through the built-in joint regressor
 # (docs/skeletons.md).
-_base_ = './demo/ms_aimclr_synthetic.py'
+# Positives: the main job's (issue 21's ablation, docs/results.md): every key
+# renders the other convention (pairing='cross') and replays the query's
+# augmentation draws, so a pair differs by the skeleton convention alone.
+# The paper's form (random pairing, independent draws):
+# ms_aimclr_msr3d_xsub_paper_pairs.py.
+_base_ = './demo/ms_aimclr_synthetic_aligned_cross.py'
 conventions = ['msr_action3d_20', 'coco']
 # the CPU recipe of the base (motion stream, queue of 64 = two batches;
 # docs/results.md), 16 epochs over clips x 2 conventions: twice the base's

@@ -3,7 +3,7 @@
 # cross-stream mining in the second half of the schedule (CrosSCLR:
 # cross_epoch 150 of 300). Input as ms_aimclr_msr3d_xsub.py. CrosSCLR's two
 # views only (temporal crop + shear): the extreme view would go unused.
-_base_ = './ms_aimclr_msr3d_xsub.py'
+_base_ = './ms_aimclr_msr3d_xsub_paper_pairs.py'
 # MSCrosSCLR computes its streams from the joints itself
 model = dict(type='MSCrosSCLR', mining_epoch=8,
              data_preprocessor=dict(stream='joint'))

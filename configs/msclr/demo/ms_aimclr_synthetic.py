@@ -33,6 +33,13 @@ model = dict(
     momentum=0.,
     temperature=0.2,
     mining_epoch=6)
+# the paper's positives: every view draws its own augmentation (variants
+# with aligned views restore them through this variable)
+pretrain_pipeline = [
+    dict(type='MSMultiView', common={{_base_.cpu_prepare}},
+         pipelines={{_base_.views}}),
+    dict(type='PackMultiSkeletonInputs')
+]
 train_dataloader = dict(
     batch_size=32,
     num_workers=2,
@@ -51,11 +58,7 @@ train_dataloader = dict(
         split='xsub_train',
         mode='pretrain',
         pairing='random',
-        pipeline=[
-            dict(type='MSMultiView', common={{_base_.cpu_prepare}},
-                 pipelines={{_base_.views}}),
-            dict(type='PackMultiSkeletonInputs')
-        ]))
+        pipeline=pretrain_pipeline))
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=8)
 optim_wrapper = dict(
     optimizer=dict(type='SGD', lr=0.2, momentum=0.9, weight_decay=1e-4))

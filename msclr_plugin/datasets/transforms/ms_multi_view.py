@@ -47,6 +47,14 @@ class MSMultiView(BaseTransform):
 
     Evaluation datasets give only ``default``.
 
+    ``replay={'key': 'query'}`` gives a view the random draws of another
+    (same crop window, same shear) when the two views render different
+    conventions: the pair then differs by the skeleton convention alone, the
+    "aligned" cross-convention positive (docs/pretraining.md). Views of the
+    same convention keep independent draws (replayed, they would be copies).
+    The source view must come first in ``views`` and the two pipelines
+    should be the same for the draws to mean the same thing.
+
     Randomness: when the results carry ``seed``, ``epoch`` and ``sample_idx``
     (as :class:`MultiSkeletonDataset` items do), every view draws its random
     transforms from one generator whose state is a hash of ``(seed, epoch,
@@ -68,13 +76,23 @@ class MSMultiView(BaseTransform):
         default (list, optional): Pipeline of the other views. Defaults to
             no transform.
         common (list, optional): Per-convention pipeline run first.
+        replay (dict, optional): ``{view: source view}``: the view replays
+            the source's random draws when their conventions differ. Needs
+            per-item generators (``seed``, ``epoch``, ``sample_idx`` in the
+            results). Defaults to None (every view draws its own).
     """
 
     def __init__(self,
                  pipelines: Optional[Dict[str, PipelineCfg]] = None,
                  default: Optional[PipelineCfg] = None,
-                 common: Optional[PipelineCfg] = None) -> None:
+                 common: Optional[PipelineCfg] = None,
+                 replay: Optional[Dict[str, str]] = None) -> None:
         self.pipelines = {view: _build(cfg) for view, cfg in (pipelines or {}).items()}
+        self.replay = dict(replay or {})
+        for view, source in self.replay.items():
+            if view == source or source in self.replay:
+                raise ValueError(f'replay {view!r} <- {source!r}: a view replays '
+                                 'a view that draws its own')
         self.default = _build(default)
         self.common = _build(common)
         self._bit_generator = np.random.PCG64()
@@ -101,8 +119,17 @@ class MSMultiView(BaseTransform):
         rng = None
         if all(results.get(k) is not None for k in ('seed', 'epoch', 'sample_idx')):
             rng = self._item_rng(results['seed'], results['epoch'], results['sample_idx'])
-        bases, inputs, skeletons, conventions = {}, {}, {}, {}
+        bases, inputs, skeletons, conventions, states = {}, {}, {}, {}, {}
         for view, conv in results['views'].items():
+            source = self.replay.get(view)
+            replayed = source is not None and conventions.get(source, conv) != conv
+            if source is not None and source not in conventions:
+                raise ValueError(f'replay: view {view!r} comes before its source '
+                                 f'{source!r} in views {list(results["views"])}')
+            if replayed and rng is None:
+                raise ValueError('MSMultiView(replay=...) needs per-item generators: '
+                                 "the results carry no 'seed', 'epoch' and 'sample_idx' "
+                                 f"(clip {results.get('clip_name')!r})")
             base = bases.get(conv)
             if base is None:
                 kp = results['skeletons'][conv]
@@ -117,7 +144,15 @@ class MSMultiView(BaseTransform):
                 if base is None:
                     return None
                 bases[conv] = base
+            if self.replay and rng is not None:
+                states[view] = self._bit_generator.state
+            if replayed:
+                after = self._bit_generator.state
+                self._bit_generator.state = states[source]
             out = _run(self.pipelines.get(view, self.default), dict(base, rng=rng))
+            if replayed:
+                # the views after this one draw as they would without replay
+                self._bit_generator.state = after
             if out is None:
                 return None
             inputs[view] = np.asarray(out['keypoint'], dtype=np.float32)
@@ -130,4 +165,5 @@ class MSMultiView(BaseTransform):
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(pipelines={self.pipelines}, '
-                f'default={self.default}, common={self.common})')
+                f'default={self.default}, common={self.common}, '
+                f'replay={self.replay})')

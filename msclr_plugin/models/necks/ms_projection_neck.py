@@ -36,6 +36,19 @@ class MSProjectionNeck(BaseModule):
             ReLU features share a large common component), so the
             contrastive task has a gradient from the first step; AimCLR's
             projector has none. Defaults to None.
+        per_convention_bn (bool): The hidden normalisation keeps running
+            statistics per convention (:class:`ConventionBatchNorm`; needs
+            ``norm_cfg``). Defaults to False.
+        shared_bn_affine (bool): With ``per_convention_bn``, one affine
+            transform for all conventions. Defaults to True.
+        conventions (Sequence[str]): The backbone's conventions, for
+            ``per_convention_bn``. Defaults to ().
+        out_norm_cfg (dict, optional): A normalisation layer after the last
+            linear layer (MoCo v3's ``dict(type='BN1d', affine=False)``): the
+            embeddings are centred before the cosine, so the negatives are
+            not all alike at the first steps (the loss then has a gradient
+            from the start; with AimCLR's projector and a random encoder
+            every pair sits at cosine 0.99). Defaults to None.
         init_cfg (dict | list, optional): Defaults to AimCLR's
             ``N(0, 0.02)`` weights with zero bias.
     """
@@ -50,6 +63,7 @@ class MSProjectionNeck(BaseModule):
             per_convention_bn: bool = False,
             shared_bn_affine: bool = True,
             conventions: Sequence[str] = (),
+            out_norm_cfg: Optional[dict] = None,
             init_cfg: Optional[Union[dict, List[dict]]] = AIMCLR_NECK_INIT) -> None:
         super().__init__(init_cfg=init_cfg)
         self.in_channels = in_channels
@@ -67,6 +81,10 @@ class MSProjectionNeck(BaseModule):
                 nn.Linear(hid_channels, out_channels))
         else:
             self.projector = nn.Linear(in_channels, out_channels)
+        if out_norm_cfg is not None:
+            self.projector = nn.Sequential(
+                *(self.projector if with_mlp else [self.projector]),
+                build_norm_layer(out_norm_cfg, out_channels)[1])
 
     @staticmethod
     def pool(x: torch.Tensor, mask: Optional[torch.Tensor] = None) -> torch.Tensor:
