@@ -110,6 +110,30 @@ def test_compare_methods_on_msr_clips(shared_data, tmp_path):
     assert (work / 'seed1' / 'aimclr_pretrain' / f'epoch_{epochs}.pth').is_file()
 
 
+def test_controls_take_a_multi_convention_method(tmp_path):
+    """Without the built-in MS-AimCLR, the random encoder and the raw joints
+    are evaluated like the first multi-convention method, even when a
+    single-convention one comes last (they need both conventions for
+    retrieval and the convention probe)."""
+    from msclr_plugin.data_prep.synthetic import generate_synthetic_store
+    store = str(tmp_path / 'syn')
+    generate_synthetic_store(store, num_clips_per_class_per_subject=1,
+                             conventions=('kinectv2_25', 'coco'), num_subjects=4,
+                             num_person=1, classes=['wave_right_hand', 'squat'])
+    demo = 'configs/msclr/demo/'
+    tool = load_tool('compare_methods')
+    rows, _ = tool.prepare(tool.parse_args([
+        '--store', store, '--conventions', 'kinectv2_25', 'coco', '--no-builtin',
+        '--work-dir', str(tmp_path / 'cmp'),
+        '--method', f'paper={demo}ms_aimclr_synthetic.py,{demo}linear_ms_aimclr_synthetic_precise_bn.py',
+        '--method', f'single={demo}aimclr_synthetic.py,{demo}linear_aimclr_synthetic.py']))
+    by_name = {name: (pre, epochs, linear) for name, pre, epochs, linear in rows}
+    paper_pre, _, paper_linear = by_name['paper']
+    assert by_name['random_init'] == (paper_pre, 0, paper_linear)
+    assert by_name['raw_joints'] == (None, 0, paper_linear)
+    assert Config.fromfile(paper_linear).get('precise_bn_per_convention')
+
+
 def test_random_init_each(tmp_path):
     """``--random-init-each``: a random-encoder control per method, built
     from that method's own configs, and each method judged against its own."""

@@ -50,6 +50,27 @@ def test_config_inventory():
                     f'linear_aimclr_{bench}{stream}.py'} <= names
 
 
+@pytest.mark.parametrize('config, pairing, aligned', [
+    ('demo/ms_aimclr_synthetic_aligned_cross.py', 'cross', True),
+    ('ms_aimclr_msr3d_xsub.py', 'cross', True),
+    ('ms_aimclr_bandai.py', 'cross', True),
+    ('ms_aimclr_ntu60_xsub_aligned.py', 'cross', True),
+    ('demo/ms_aimclr_synthetic.py', 'random', False),
+    ('ms_aimclr_msr3d_xsub_paper_pairs.py', 'random', False),
+    ('ms_aimclr_bandai_paper_pairs.py', 'random', False),
+    ('aimclr_msr3d_xsub.py', 'random', False),
+    ('ms_aimclr_bandai_cbn.py', 'random', False),
+    ('ms_aimclr_ntu60_xsub.py', 'random', False),
+])
+def test_positives_of_each_config(config, pairing, aligned):
+    """The main job's and the real-data MS-AimCLR take aligned
+    cross-convention positives; their _paper_pairs configs, AimCLR, the
+    ablation base and the paper's benchmarks keep the paper's (issue 21)."""
+    dataset = Config.fromfile(str(ROOT / 'configs/msclr' / config)).train_dataloader.dataset
+    assert dataset.pairing == pairing
+    assert dataset.pipeline[0].get('replay') == (dict(key='query') if aligned else None)
+
+
 def test_backbone_configs():
     """Every multi-skeleton backbone has MS-AimCLR and MoCo pretraining, a
     linear probe and mmaction2's supervised recipe, each a few lines over

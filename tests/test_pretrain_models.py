@@ -462,6 +462,60 @@ def test_crossclr_refuses_symmetric():
         MODELS.build(dict(model_cfg('MSCrosSCLR'), symmetric=True))
 
 
+@pytest.mark.parametrize('kind', ['MSMoCo', 'MSAimCLR'])
+def test_convention_confusion_terms_and_their_gradients(kind):
+    """confusion_weight: the classifier learns the convention from detached
+    pooled features of query and key (loss_convention); the encoder gets
+    w * (CE(uniform, p) - ln S) through a frozen classifier
+    (loss_confusion); every other term is the plain model's."""
+    w = 0.5
+    plain = build(kind, layouts=(KINECT, SMPLX))
+    conf = build(kind, layouts=(KINECT, SMPLX), confusion_weight=w)
+    missing = conf.load_state_dict(plain.state_dict(), strict=False).missing_keys
+    assert sorted(missing) == ['convention_classifier.bias', 'convention_classifier.weight']
+    data, meta = views(vk=42), samples(KINECT, SMPLX)
+    ref = copy.deepcopy(conf)
+    ref_losses = copy.deepcopy(plain).loss(data, meta)
+    losses = conf.loss(data, meta)
+    for name, value in ref_losses.items():  # the step is otherwise the plain one
+        assert torch.allclose(losses[name], value, atol=1e-6), name
+    with torch.no_grad():
+        pooled_q = ref.encode_query_pooled(data['query'], [KINECT] * N)[0]
+        ref.momentum_update()
+        pooled_k = ref.encode_key_pooled(data['key'], [SMPLX] * N)[0]
+        both = torch.cat([pooled_q, pooled_k])
+        logits = ref.convention_classifier((both - both.mean(0)) / both.std(0))
+    labels = torch.tensor([0] * N + [1] * N)
+    assert torch.isclose(losses['loss_convention'], F.cross_entropy(logits, labels),
+                         atol=1e-6)
+    expected = w * (-F.log_softmax(logits[:N], 1).mean(1).mean() - torch.log(torch.tensor(2.)))
+    assert torch.isclose(losses['loss_confusion'], expected, atol=1e-6)
+    assert losses['loss_confusion'] > 0
+    assert torch.isclose(losses['convention_top1'],
+                         (logits.argmax(1) == labels).float().mean())
+    # loss_convention trains the classifier only, loss_confusion the encoder only
+    losses['loss_convention'].backward(retain_graph=True)
+    assert conf.convention_classifier.weight.grad.abs().sum() > 0
+    assert all(p.grad is None for p in conf.backbone.parameters())
+    conf.zero_grad(set_to_none=True)
+    losses['loss_confusion'].backward()
+    assert conf.convention_classifier.weight.grad is None
+    assert conf.backbone.data_bn[KINECT].weight.grad.abs().sum() > 0
+    # a classifier that cannot tell: no confusion left
+    with torch.no_grad():
+        conf.convention_classifier.weight.zero_()
+        conf.convention_classifier.bias.zero_()
+    assert abs(float(conf.loss(data, meta)['loss_confusion'].detach())) < 1e-6
+
+
+def test_convention_confusion_refusals():
+    with pytest.raises(ValueError, match='two or more conventions'):
+        build('MSAimCLR', confusion_weight=0.1)
+    with pytest.raises(ValueError, match='confusion_weight'):
+        MODELS.build(dict(model_cfg('MSCrosSCLR', layouts=(KINECT, SMPLX)),
+                          confusion_weight=0.1))
+
+
 # ------------------------------------------------------- two processes
 def _dist_worker(rank, world, port, out_dir):
     import torch.distributed as dist
@@ -469,15 +523,17 @@ def _dist_worker(rank, world, port, out_dir):
     dist.init_process_group(
         'gloo', init_method=f'tcp://127.0.0.1:{port}', rank=rank, world_size=world)
     try:
-        model = build('MSMoCo', layouts=(KINECT, SMPLX), shuffle_bn=True)
+        model = build('MSMoCo', layouts=(KINECT, SMPLX), shuffle_bn=True,
+                      confusion_weight=0.5)
         key_conv = (KINECT, SMPLX)[rank]  # joint counts differ across ranks
         data = views(vk=V[key_conv], seed=10 + rank)
         meta = samples(KINECT, key_conv)
         model.eval()  # BN on running stats: keys must not depend on batch
         with torch.no_grad():
-            shuffled = model.encode_key(data['key'], [key_conv] * N)
+            shuffled_pooled, shuffled = model.encode_key_pooled(data['key'],
+                                                                [key_conv] * N)
             model.shuffle_bn = False
-            plain = model.encode_key(data['key'], [key_conv] * N)
+            plain_pooled, plain = model.encode_key_pooled(data['key'], [key_conv] * N)
         model.shuffle_bn = True
         model.train()
         with torch.no_grad():  # batch statistics now see the other rank
@@ -485,11 +541,14 @@ def _dist_worker(rank, world, port, out_dir):
             model.shuffle_bn = False
             local = model.encode_key(data['key'], [key_conv] * N)
             model.shuffle_bn = True
-        model.loss(data, meta)
+        losses = model.loss(data, meta)
         torch.save(
             dict(
                 shuffled=shuffled,
                 plain=plain,
+                shuffled_pooled=shuffled_pooled,
+                plain_pooled=plain_pooled,
+                confusion=losses['loss_confusion'].detach(),
                 mixed=mixed,
                 local=local,
                 queue=model.queue,
@@ -511,6 +570,9 @@ def test_two_processes_shuffle_bn_and_gathered_enqueue(tmp_path):
         # shuffling across ranks (with padding to 42 joints) then
         # unshuffling returns every rank its own keys
         assert torch.allclose(result['shuffled'], result['plain'], atol=1e-5)
+        # the pooled features (convention_confusion's) travel back the same way
+        assert torch.allclose(result['shuffled_pooled'], result['plain_pooled'], atol=1e-5)
+        assert torch.isfinite(result['confusion'])
         assert not torch.allclose(result['mixed'], result['local'], atol=1e-3)
         assert int(result['ptr']) == 2 * N  # keys of both ranks
     assert torch.equal(r0['queue'], r1['queue'])

@@ -35,7 +35,8 @@ from mmengine.config import DictAction
 
 from msclr_plugin.utils.compare import (MAIN_JOB_STEPS, METHODS, PRESETS,
                                         default_linear, eval_config,
-                                        parse_method, pretrain_config)
+                                        is_multi_convention, parse_method,
+                                        pretrain_config)
 from msclr_plugin.utils.jobs import (ROOT, JobRunner, add_jobs_arg, environment,
                                      pretrain_and_evaluate, results_table, verdicts)
 from msclr_plugin.utils.train_steps import set_train_steps
@@ -101,7 +102,7 @@ def prepare(args):
         raise SystemExit('error: two methods of the same name')
     out = osp.join(args.work_dir, 'configs')
     os.makedirs(out, exist_ok=True)
-    rows, schedules = [], {}
+    rows, schedules, multi = [], {}, []
     for name, pre_path, linear_path in methods:
         for path in (pre_path, linear_path):
             if path and not osp.isfile(path):
@@ -124,10 +125,13 @@ def prepare(args):
         pre.dump(pre_file)
         linear.dump(linear_file)
         rows.append((name, pre_file, epochs, linear_file))
+        if is_multi_convention(pre):
+            multi.append(rows[-1])
     if not rows:
         raise SystemExit('error: no method to compare (--no-builtin without --method)')
-    # the controls, with the evaluation of the multi-convention encoder
-    control = next((r for r in rows if r[0] == 'ms_aimclr'), rows[-1])
+    # the controls, with the evaluation of the multi-convention encoder (the
+    # built-in one, else the first; else the last method's)
+    control = next((r for r in multi if r[0] == 'ms_aimclr'), multi[0] if multi else rows[-1])
     randoms = ([(f'random_init_{name}', pre, 0, linear) for name, pre, _, linear in rows]
                if args.random_init_each else [('random_init', control[1], 0, control[3])])
     rows += [*randoms, ('raw_joints', None, 0, control[3])]

@@ -17,11 +17,13 @@ from mmengine.config import Config
 
 SHARED = osp.join('..', 'shared', 'data')
 DEMO = osp.join('configs', 'msclr', 'demo')
-# the main job's methods: (pretraining config, linear-evaluation config)
+# the main job's methods: (pretraining config, linear-evaluation config);
+# MS-AimCLR with aligned cross-convention positives, evaluated after a
+# per-convention precise BN, as tools/demo.py runs it
 METHODS = dict(
     aimclr=(osp.join(DEMO, 'aimclr_synthetic.py'), osp.join(DEMO, 'linear_aimclr_synthetic.py')),
-    ms_aimclr=(osp.join(DEMO, 'ms_aimclr_synthetic.py'),
-               osp.join(DEMO, 'linear_ms_aimclr_synthetic.py')))
+    ms_aimclr=(osp.join(DEMO, 'ms_aimclr_synthetic_aligned_cross.py'),
+               osp.join(DEMO, 'linear_ms_aimclr_synthetic_precise_bn.py')))
 # the main job's step budget (MS-AimCLR: 8 epochs of 32 steps)
 MAIN_JOB_STEPS = 256
 # built-in datasets: where the store goes, how to make it from ../shared,
@@ -153,8 +155,12 @@ def parse_method(spec: str) -> tuple:
     return name, pretrain, linear or None
 
 
+def is_multi_convention(pretrain_cfg: Config) -> bool:
+    """Whether a pretraining config trains on more than one convention."""
+    return len(_conventions_of(pretrain_cfg)) > 1
+
+
 def default_linear(pretrain_cfg: Config) -> str:
     """The linear config of a user's method without one: the main job's of
     the same number of conventions."""
-    single = len(_conventions_of(pretrain_cfg)) == 1
-    return METHODS['aimclr' if single else 'ms_aimclr'][1]
+    return METHODS['ms_aimclr' if is_multi_convention(pretrain_cfg) else 'aimclr'][1]

@@ -41,6 +41,13 @@ raw_pretrain_pipeline = [
     dict(type='MSMultiView', common=prepare, pipelines=views),
     dict(type='PackMultiSkeletonInputs'),
 ]
+# aligned cross-convention positives (issue 21): a key in another convention
+# replays the query's draws; use with the dataset's pairing='cross'
+aligned_pretrain_pipeline = [
+    dict(type='MSMultiView', common=prepare, pipelines=views,
+         replay=dict(key='query')),
+    dict(type='PackMultiSkeletonInputs'),
+]
 raw_eval_pipeline = [
     dict(type='MSMultiView', common=prepare, default=[]),
     dict(type='PackMultiSkeletonInputs'),

@@ -107,11 +107,12 @@ class MSAimCLR(MSMoCo):
             dict: ``loss_nce``, ``loss_d3m`` (summed into the total);
             ``d3m_extreme``, ``d3m_extreme_drop``, ``nce_top1``, the
             cosines of :meth:`convention_cosines` and, while mining,
-            ``num_positives`` (logged only).
+            ``num_positives`` (logged only); the terms of
+            :meth:`convention_confusion` with ``confusion_weight``.
         """
-        q = self.encode_query(
-            self._view(inputs, self.query_view),
-            self._view_skeletons(data_samples, self.query_view))
+        query_skeletons = self._view_skeletons(data_samples, self.query_view)
+        pooled_q, q = self.encode_query_pooled(self._view(inputs, self.query_view),
+                                               query_skeletons)
         feats_e, mask_e = self._encode_features(
             self.backbone, self._view(inputs, self.extreme_view),
             self._view_skeletons(data_samples, self.extreme_view), self.neck)
@@ -120,7 +121,8 @@ class MSAimCLR(MSMoCo):
         key_skeletons = self._view_skeletons(data_samples, self.key_view)
         with torch.no_grad():
             self.momentum_update()
-            k = self.encode_key(self._view(inputs, self.key_view), key_skeletons)
+            pooled_k, k = self.encode_key_pooled(self._view(inputs, self.key_view),
+                                                 key_skeletons)
 
         negatives = self.queue.clone().detach()
         logits, l_neg = self.contrast(q, k, negatives)
@@ -128,7 +130,9 @@ class MSAimCLR(MSMoCo):
         logits_ed, l_neg_ed = self.contrast(q_ed, k, negatives)
 
         losses = dict(nce_top1=self._top1(logits),
-                      **self.convention_cosines(logits, key_skeletons))
+                      **self.convention_cosines(logits, key_skeletons),
+                      **self.convention_confusion(pooled_q, query_skeletons,
+                                                  pooled_k, key_skeletons))
         # the mask once: for the loss and for the log
         pos_mask = (self.positive_mask(l_neg, l_neg_e, l_neg_ed)
                     if self.mining() else None)

@@ -82,6 +82,9 @@ class MSCrosSCLR(BaseModel):
         if kwargs.get('symmetric'):
             raise ValueError('MSCrosSCLR has no symmetric loss: its mining pairs '
                              "one query view's similarities across streams")
+        if kwargs.get('confusion_weight'):
+            raise ValueError('MSCrosSCLR has no convention-confusion term '
+                             '(confusion_weight): use MSMoCo or MSAimCLR')
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         streams = tuple(streams)
         if (len(streams) < 2 or len(set(streams)) != len(streams)

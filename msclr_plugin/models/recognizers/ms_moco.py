@@ -1,5 +1,6 @@
 """MoCo v2 pretraining over one or several skeleton conventions."""
 import copy
+import math
 import warnings
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
@@ -81,6 +82,18 @@ class MSMoCo(BaseModel):
             rendering in the other convention towards itself from both
             sides (issue 21). Costs one more query-encoder pass; only the
             key view's keys are queued. Defaults to False.
+        confusion_weight (float): Weight of a convention-confusion term
+            (issue 21; Tzeng et al. 2015's domain confusion): a linear
+            classifier learns to tell the convention from the pooled
+            backbone features of the query and the key, standardised by
+            the step's statistics
+            (``loss_convention``, on detached features: it trains the
+            classifier only), and the query encoder is pushed towards
+            features on which that classifier is uniform
+            (``loss_confusion = w * (CE(uniform, p) - ln S)``, zero when the
+            classifier cannot tell; the classifier gets no gradient from
+            it). Needs two or more conventions; 0 disables it (no
+            classifier is built). Defaults to 0.
         data_preprocessor (dict | nn.Module, optional): Defaults to
             ``dict(type='MultiSkeletonDataPreprocessor')``.
         init_cfg (dict | list, optional): Initialisation config.
@@ -100,6 +113,7 @@ class MSMoCo(BaseModel):
                  cuda_graph: bool = False,
                  log_convention_cosines: bool = True,
                  symmetric: bool = False,
+                 confusion_weight: float = 0.,
                  data_preprocessor: Optional[Union[dict, nn.Module]] = dict(
                      type='MultiSkeletonDataPreprocessor'),
                  init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
@@ -129,6 +143,13 @@ class MSMoCo(BaseModel):
         self.log_convention_cosines = log_convention_cosines
         self.symmetric = symmetric
         self.loss_nce = MODELS.build(loss_nce)
+        self.confusion_weight = confusion_weight
+        if confusion_weight:
+            if len(self.backbone.names) < 2:
+                raise ValueError('confusion_weight needs two or more conventions, '
+                                 f'the backbone has {self.backbone.names}')
+            self.convention_classifier = nn.Linear(self.neck.in_channels,
+                                                   len(self.backbone.names))
         self._step_graphs = StepGraphs() if cuda_graph else None
         self.register_buffer('queue',
                              F.normalize(torch.randn(feat_dim, queue_len), dim=0))
@@ -208,15 +229,24 @@ class MSMoCo(BaseModel):
             set_norm_conventions(neck, idx)
         return backbone(x, idx), backbone.joint_mask(idx, N, V)
 
+    def encode_query_pooled(self, x: torch.Tensor,
+                            skeletons) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Pooled ``(N, C)`` features and L2-normalised ``(N, feat_dim)``
+        embedding of the query encoder."""
+        feats, mask = self._encode_features(self.backbone, x, skeletons, self.neck)
+        pooled = self.neck.pool(feats, mask)
+        return pooled, F.normalize(self.neck(pooled), dim=1)
+
     def encode_query(self, x: torch.Tensor, skeletons) -> torch.Tensor:
         """L2-normalised query embedding ``(N, feat_dim)``."""
-        feats, mask = self._encode_features(self.backbone, x, skeletons, self.neck)
-        return F.normalize(self.neck(feats, mask), dim=1)
+        return self.encode_query_pooled(x, skeletons)[1]
 
     @torch.no_grad()
-    def encode_key(self, x: torch.Tensor, skeletons) -> torch.Tensor:
-        """L2-normalised key embedding ``(N, feat_dim)`` (no gradients),
-        through shuffling BN when enabled and several ranks run."""
+    def encode_key_pooled(self, x: torch.Tensor,
+                          skeletons) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Pooled ``(N, C)`` features and L2-normalised ``(N, feat_dim)``
+        embedding of the key encoder (no gradients), through shuffling BN
+        when enabled and several ranks run."""
         shuffle = self.shuffle_bn and get_world_size() > 1
         if self.shuffle_bn and not shuffle:
             warnings.warn('MSMoCo: shuffle_bn has no effect in a single '
@@ -226,10 +256,16 @@ class MSMoCo(BaseModel):
             x, skeletons, unshuffle = self._batch_shuffle(x, skeletons)
         feats, mask = self._encode_features(self.momentum_backbone, x, skeletons,
                                             self.momentum_neck)
-        keys = F.normalize(self.momentum_neck(feats, mask), dim=1)
+        pooled = self.momentum_neck.pool(feats, mask)
+        keys = F.normalize(self.momentum_neck(pooled), dim=1)
         if shuffle:
-            keys = torch.cat(all_gather(keys), dim=0)[unshuffle]
-        return keys
+            pooled, keys = (torch.cat(all_gather(t), dim=0)[unshuffle]
+                            for t in (pooled, keys))
+        return pooled, keys
+
+    def encode_key(self, x: torch.Tensor, skeletons) -> torch.Tensor:
+        """L2-normalised key embedding ``(N, feat_dim)`` (no gradients)."""
+        return self.encode_key_pooled(x, skeletons)[1]
 
     def encode_pair(self, x_q: torch.Tensor, skeletons_q, x_k: torch.Tensor,
                     skeletons_k) -> Tuple[torch.Tensor, torch.Tensor]:
@@ -346,6 +382,49 @@ class MSMoCo(BaseModel):
             out[f'cos_neg_{name}'] = neg[rows].mean()
         return out
 
+    def convention_confusion(self, pooled_q: torch.Tensor, skeletons_q,
+                             pooled_k: torch.Tensor,
+                             skeletons_k) -> Dict[str, torch.Tensor]:
+        """The terms of ``confusion_weight`` (empty when it is 0).
+
+        Args:
+            pooled_q (torch.Tensor): ``(N, C)`` pooled query features (with
+                gradients).
+            skeletons_q: Conventions of the query batch.
+            pooled_k (torch.Tensor): ``(N, C)`` pooled key features.
+            skeletons_k: Conventions of the key batch.
+
+        Returns:
+            dict: ``loss_convention`` (the classifier's cross-entropy),
+            ``loss_confusion`` (the encoder's term) and ``convention_top1``
+            (the classifier's accuracy on query and key, logged only).
+        """
+        if not self.confusion_weight:
+            return {}
+        labels = torch.cat([
+            index_tensor(self._convention_ids(skeletons, len(pooled)), pooled.device)
+            for skeletons, pooled in ((skeletons_q, pooled_q), (skeletons_k, pooled_k))
+        ])
+        # standardised by the step's statistics (as the evaluation's
+        # convention probe standardises): low-variance directions count
+        both = torch.cat([pooled_q, pooled_k]).detach()
+        mean, std = both.mean(dim=0), both.std(dim=0).clamp_min(1e-6)
+        z_q, z_k = (pooled_q - mean) / std, (pooled_k - mean) / std
+        clf = self.convention_classifier
+        # (2N, S): the classifier learns from both encoders' features
+        logits = clf(torch.cat([z_q.detach(), z_k]))
+        # the encoder's term through a frozen copy of the classifier
+        log_p = F.log_softmax(F.linear(z_q, clf.weight.detach(), clf.bias.detach()), dim=1)
+        confusion = -log_p.mean(dim=1).mean() - math.log(log_p.shape[1])
+        return dict(loss_convention=F.cross_entropy(logits, labels),
+                    loss_confusion=self.confusion_weight * confusion,
+                    convention_top1=(logits.argmax(dim=1) == labels).float().mean().detach())
+
+    def _convention_ids(self, skeletons, n: int) -> List[int]:
+        """Per-sample convention indices of a batch of ``n``."""
+        idx = self.backbone.skeleton_index(skeletons, n)
+        return [idx] * n if isinstance(idx, int) else list(idx)
+
     def mirrored_contrast(self, inputs: Dict[str, torch.Tensor],
                           data_samples: Optional[Sequence],
                           negatives: torch.Tensor
@@ -396,16 +475,20 @@ class MSMoCo(BaseModel):
             dict: ``loss_nce``; ``nce_top1`` and the cosines of
             :meth:`convention_cosines` (logged only).
         """
+        query_skeletons = self._view_skeletons(data_samples, self.query_view)
         key_skeletons = self._view_skeletons(data_samples, self.key_view)
-        q, k = self.encode_pair(
-            self._view(inputs, self.query_view),
-            self._view_skeletons(data_samples, self.query_view),
-            self._view(inputs, self.key_view), key_skeletons)
+        pooled_q, q = self.encode_query_pooled(self._view(inputs, self.query_view),
+                                               query_skeletons)
+        self.momentum_update()
+        pooled_k, k = self.encode_key_pooled(self._view(inputs, self.key_view),
+                                             key_skeletons)
         negatives = self.queue.clone().detach()
         logits, _ = self.contrast(q, k, negatives)
         loss = self.symmetrised(self.loss_nce(logits), inputs, data_samples, negatives)
         losses = dict(loss_nce=loss, nce_top1=self._top1(logits),
-                      **self.convention_cosines(logits, key_skeletons))
+                      **self.convention_cosines(logits, key_skeletons),
+                      **self.convention_confusion(pooled_q, query_skeletons,
+                                                  pooled_k, key_skeletons))
         self.enqueue(k)
         return losses
 
