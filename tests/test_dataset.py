@@ -327,7 +327,12 @@ def test_mmaction_pipeline_on_pickle_reference_mode(tmp_path):
     assert out['data_samples'].gt_label.item() == 1
 
 
-def _loader_cfg(store, num_workers, batch_size=4, seed=0):
+# aligned cross-convention positives (issue 21): the key replays the query's draws
+ALIGNED_PIPELINE = [dict(PRETRAIN_PIPELINE[0], replay=dict(key='query')), *PRETRAIN_PIPELINE[1:]]
+
+
+def _loader_cfg(store, num_workers, batch_size=4, seed=0, pipeline=PRETRAIN_PIPELINE,
+                pairing='random'):
     return dict(
         batch_size=batch_size,
         num_workers=num_workers,
@@ -336,8 +341,8 @@ def _loader_cfg(store, num_workers, batch_size=4, seed=0):
         batch_sampler=dict(type='ConventionGroupedBatchSampler'),
         collate_fn=dict(type='pseudo_collate'),
         dataset=dict(
-            type='MultiSkeletonDataset', ann_file=store, pipeline=PRETRAIN_PIPELINE,
-            seed=seed))
+            type='MultiSkeletonDataset', ann_file=store, pipeline=pipeline,
+            pairing=pairing, seed=seed))
 
 
 def test_grouped_batches_workers(store):
@@ -526,11 +531,15 @@ def test_single_mode_batches_mixing_conventions_collate(tmp_path):
                       'kinectv2_25'] * 3
 
 
-def test_augmentation_is_a_function_of_seed_epoch_and_item(store):
+@pytest.mark.parametrize('pipeline, pairing', [(PRETRAIN_PIPELINE, 'random'),
+                                               (ALIGNED_PIPELINE, 'cross')])
+def test_augmentation_is_a_function_of_seed_epoch_and_item(store, pipeline, pairing):
     """Each item's random views depend on (seed, epoch, index) only: the same
-    with 0 or 2 workers and in any order; another epoch or seed differs."""
+    with 0 or 2 workers and in any order; another epoch or seed differs (also
+    with aligned positives, whose key replays the query's draws)."""
     def batches(num_workers, seed=0, epoch=0):
-        loader = Runner.build_dataloader(_loader_cfg(store, num_workers, seed=seed))
+        loader = Runner.build_dataloader(_loader_cfg(store, num_workers, seed=seed,
+                                                     pipeline=pipeline, pairing=pairing))
         loader.batch_sampler.set_epoch(epoch)
         items = {}
         for batch in loader:
@@ -548,5 +557,5 @@ def test_augmentation_is_a_function_of_seed_epoch_and_item(store):
             np.testing.assert_array_equal(value, ref[idx][view])
     other_epoch = batches(0, epoch=1)
     assert any(not np.array_equal(other_epoch[i]['query'], ref[i]['query']) for i in ref)
-    ds = MultiSkeletonDataset(store, pipeline=PRETRAIN_PIPELINE, seed=5)
+    ds = MultiSkeletonDataset(store, pipeline=pipeline, pairing=pairing, seed=5)
     assert not np.array_equal(ds[0]['inputs']['query'].numpy(), ref[0]['query'])

@@ -86,14 +86,13 @@ class MSMoCo(BaseModel):
             (issue 21; Tzeng et al. 2015's domain confusion): a linear
             classifier learns to tell the convention from the pooled
             backbone features of the query and the key, standardised by
-            the step's statistics
-            (``loss_convention``, on detached features: it trains the
-            classifier only), and the query encoder is pushed towards
-            features on which that classifier is uniform
-            (``loss_confusion = w * (CE(uniform, p) - ln S)``, zero when the
-            classifier cannot tell; the classifier gets no gradient from
-            it). Needs two or more conventions; 0 disables it (no
-            classifier is built). Defaults to 0.
+            the step's statistics (``loss_convention``, on detached
+            features: it trains the classifier only), and the query
+            encoder is pushed towards features on which that classifier
+            is uniform (``loss_confusion = w * (CE(uniform, p) - ln S)``,
+            zero when the classifier cannot tell; the classifier gets no
+            gradient from it). Needs two or more conventions; 0 disables
+            it (no classifier is built). Defaults to 0.
         data_preprocessor (dict | nn.Module, optional): Defaults to
             ``dict(type='MultiSkeletonDataPreprocessor')``.
         init_cfg (dict | list, optional): Initialisation config.
