@@ -90,8 +90,8 @@ def test_table_over_seeds_and_docs_update(tmp_path, monkeypatch):
     long_row = next(line for line in text.splitlines() if line.startswith('| ms_aimclr_long |'))
     assert long_row.split(' | ')[1:3] == ['1', '50.0']
     assert ('- ms_aimclr_long: `--variant ms_aimclr:long train_cfg.max_epochs=24 '
-            'model.queue_len=64 eval:model.cls_head.dropout=0.5` (eval: to the evaluation), '
-            'seed 0 only; configs `ms_aimclr_msr3d_xsub.py`') in text
+            'model.queue_len=64 eval:model.cls_head.dropout=0.5` (`eval:` options go to '
+            'the evaluation), seed 0 only; configs `ms_aimclr_msr3d_xsub.py`') in text
     # eval: options go to the evaluation, the others to the pretraining; the
     # multi-convention encoders are evaluated after a per-convention precise BN
     bn = tool.PRECISE_BN

@@ -155,7 +155,8 @@ def table(results, seeds, extra, paper_eval=False):
                        for linear in (False, True))
             opts = ' '.join(opts + [f'eval:{o}' for o in eval_opts])
             lines.append(f'- {method}_{name}: `{flag} {method}:{name}'
-                         + (f' {opts}` (eval: to the evaluation)' if opts else '`')
+                         + (f' {opts}`' if opts else '`')
+                         + (' (`eval:` options go to the evaluation)' if eval_opts else '')
                          + (f', seed {seeds[0]} only' if flag == '--variant' else '')
                          + f'; configs `{"`, `".join(configs)}`')
         if 'random_init' in rows:
