@@ -89,6 +89,7 @@ class MSMultiView(BaseTransform):
                  replay: Optional[Dict[str, str]] = None) -> None:
         self.pipelines = {view: _build(cfg) for view, cfg in (pipelines or {}).items()}
         self.replay = dict(replay or {})
+        self._replay_sources = set(self.replay.values())
         for view, source in self.replay.items():
             if view == source or source in self.replay:
                 raise ValueError(f'replay {view!r} <- {source!r}: a view replays '
@@ -144,7 +145,7 @@ class MSMultiView(BaseTransform):
                 if base is None:
                     return None
                 bases[conv] = base
-            if self.replay and rng is not None:
+            if view in self._replay_sources and rng is not None:
                 states[view] = self._bit_generator.state
             if replayed:
                 after = self._bit_generator.state

@@ -298,9 +298,7 @@ class MSMoCo(BaseModel):
             keys.
         """
         N, V = x.shape[0], x.shape[3]
-        idx = self.momentum_backbone.skeleton_index(skeletons, N)
-        idx = index_tensor([idx] * N if isinstance(idx, int) else idx,
-                           x.device)
+        idx = self._convention_ids(skeletons, N, x.device)
         v_max = torch.tensor([V], device=x.device)
         all_reduce(v_max, op='max')
         x = F.pad(x, (0, 0, 0, int(v_max) - V))
@@ -401,7 +399,7 @@ class MSMoCo(BaseModel):
         if not self.confusion_weight:
             return {}
         labels = torch.cat([
-            index_tensor(self._convention_ids(skeletons, len(pooled)), pooled.device)
+            self._convention_ids(skeletons, len(pooled), pooled.device)
             for skeletons, pooled in ((skeletons_q, pooled_q), (skeletons_k, pooled_k))
         ])
         # standardised by the step's statistics (as the evaluation's
@@ -419,10 +417,11 @@ class MSMoCo(BaseModel):
                     loss_confusion=self.confusion_weight * confusion,
                     convention_top1=(logits.argmax(dim=1) == labels).float().mean().detach())
 
-    def _convention_ids(self, skeletons, n: int) -> List[int]:
-        """Per-sample convention indices of a batch of ``n``."""
+    def _convention_ids(self, skeletons, n: int, device) -> torch.Tensor:
+        """``(n,)`` convention index of every sample of a batch (the query
+        and key encoders share the conventions)."""
         idx = self.backbone.skeleton_index(skeletons, n)
-        return [idx] * n if isinstance(idx, int) else list(idx)
+        return index_tensor([idx] * n if isinstance(idx, int) else idx, device)
 
     def mirrored_contrast(self, inputs: Dict[str, torch.Tensor],
                           data_samples: Optional[Sequence],
