@@ -52,6 +52,26 @@ def test_benchmark_step_recompute_side_by_side():
     assert sum('grouped / padded' in line for line in summary) == 4
     assert sum('recompute=on / fp32 recompute=off' in line
                for line in summary) == 4
+    # grouped with recompute against padded as the reference runs it
+    assert sum("recompute=on / padded fp32 recompute=off (the reference's "
+               'form)' in line for line in summary) == 2
+
+
+def test_benchmark_step_variants_own_processes():
+    """Each variant in its own process: peak RSS is a process's maximum, so
+    a variant run after another would carry the other's peak."""
+    results = _benchmark().main([
+        'step', '--quick', '--threads', '1', '--modes', 'grouped', 'padded',
+        '--variants', 'fp32', 'bf16'
+    ])
+    assert [(r['mode'], r['variant']) for r in results] == [
+        ('grouped', 'fp32'), ('grouped', 'bf16'), ('padded', 'fp32'),
+        ('padded', 'bf16')]
+    assert len({r['pid'] for r in results}) == 4
+    assert all(math.isfinite(r['loss']) for r in results)
+    summary = _benchmark().summarise(results)
+    assert sum("grouped bf16 / padded fp32 (the reference's form)" in line
+               for line in summary) == 1
 
 
 def test_benchmark_layers_quick():

@@ -44,13 +44,16 @@ def test_configs_follow_the_store(tmp_path):
     assert epoch_steps(ms) == [1] * ms.train_cfg.max_epochs
     # a budget of 256 steps: 256 epochs of one step, mining and the lr step
     # at the recipe's fractions (3/4, 7/8)
+    # (and the warm-up its eighth)
     old = ms.train_cfg.max_epochs
     mining, (milestone, ) = (ms.model.mining_epoch,
-                             ms.param_scheduler[0]['milestones'])
+                             ms.param_scheduler[1]['milestones'])
     assert set_train_steps(ms, 256)['steps'] == 256
     assert ms.train_cfg.max_epochs == 256
     assert ms.model.mining_epoch == round(mining * 256 / old)
-    assert ms.param_scheduler[0]['milestones'] == [round(milestone * 256 / old)]
+    warmup, step = ms.param_scheduler
+    assert step['milestones'] == [round(milestone * 256 / old)]
+    assert (warmup['type'], warmup['end']) == ('LinearLR', 256 // 8)
     linear = eval_config(str(ROOT / METHODS['ms_aimclr'][1]), ms, store, 'coco',
                          ['xsub_train', 'xsub_val'])
     assert linear.model.cls_head.num_classes == 3

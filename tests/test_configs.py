@@ -52,6 +52,8 @@ def test_config_inventory():
 
 @pytest.mark.parametrize('config, pairing, aligned', [
     ('demo/ms_aimclr_synthetic_aligned_cross.py', 'cross', True),
+    ('demo/ms_aimclr_synthetic_aligned_cross_warmup.py', 'cross', True),
+    ('ms_aimclr_msr3d_xsub_warmup.py', 'cross', True),
     ('ms_aimclr_msr3d_xsub.py', 'cross', True),
     ('ms_aimclr_bandai.py', 'cross', True),
     ('ms_aimclr_ntu60_xsub_aligned.py', 'cross', True),
@@ -69,6 +71,30 @@ def test_positives_of_each_config(config, pairing, aligned):
     dataset = Config.fromfile(str(ROOT / 'configs/msclr' / config)).train_dataloader.dataset
     assert dataset.pairing == pairing
     assert dataset.pipeline[0].get('replay') == (dict(key='query') if aligned else None)
+
+
+@pytest.mark.parametrize('warm, plain, epochs', [
+    ('demo/ms_aimclr_synthetic_aligned_cross_warmup.py',
+     'demo/ms_aimclr_synthetic_aligned_cross.py', 1),
+    ('demo/aimclr_synthetic_warmup.py', 'demo/aimclr_synthetic.py', 2),
+    ('ms_aimclr_msr3d_xsub_warmup.py', 'ms_aimclr_msr3d_xsub.py', 2),
+    ('aimclr_msr3d_xsub_warmup.py', 'aimclr_msr3d_xsub.py', 4),
+    ('ms_aimclr_bandai_warmup.py', 'ms_aimclr_bandai.py', 2),
+    ('aimclr_bandai_warmup.py', 'aimclr_bandai.py', 4),
+])
+def test_warmup_configs(warm, plain, epochs):
+    """A warm-up config is its plain config with a linear warm-up, stepped
+    every iteration, over the first eighth of its epochs in front of the
+    same schedule, nothing else (issue 21); AimCLR's epochs hold half of
+    MS-AimCLR's steps, so both warm up over the same steps."""
+    warm = Config.fromfile(str(ROOT / 'configs/msclr' / warm)).to_dict()
+    plain = Config.fromfile(str(ROOT / 'configs/msclr' / plain)).to_dict()
+    first, *rest = warm.pop('param_scheduler')
+    assert rest == plain.pop('param_scheduler')
+    assert first == dict(type='LinearLR', start_factor=0.01, begin=0,
+                         end=epochs, convert_to_iter_based=True)
+    assert epochs * 8 == warm['train_cfg']['max_epochs']
+    assert warm == plain
 
 
 def test_backbone_configs():

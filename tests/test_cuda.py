@@ -86,6 +86,31 @@ def test_autocast_optim_wrapper_runs_bf16_without_scaling():
         AutocastOptimWrapper(dtype='float16', optimizer=wrapper.optimizer)
 
 
+@pytest.mark.parametrize('native,warnings', [(False, 1), (True, 0)])
+def test_autocast_optim_wrapper_warns_once_without_cpu_bf16(
+        native, warnings, monkeypatch, caplog):
+    """On a CPU that emulates bfloat16 the wrapper says so, once."""
+    import logging
+
+    from mmengine.logging import MMLogger
+
+    from msclr_plugin.engine.optim_wrappers import autocast_optim_wrapper
+    monkeypatch.setattr(autocast_optim_wrapper, 'cpu_has_bf16',
+                        lambda: native)
+    model = build().train()
+    wrapper = make_wrapper(model, bf16=True)
+    logger = MMLogger.get_current_instance()
+    logger.addHandler(caplog.handler)
+    try:
+        with caplog.at_level(logging.WARNING):
+            for _ in range(2):
+                model.train_step(batch(PAIRS[0]), wrapper)
+    finally:
+        logger.removeHandler(caplog.handler)
+    assert sum('without native bfloat16' in r.getMessage()
+               for r in caplog.records) == warnings
+
+
 def test_cuda_graph_refuses_loss_scaling():
     """A replayed backward is unscaled: AmpOptimWrapper would unscale
     gradients that were never scaled."""

@@ -293,6 +293,7 @@ def measure_variant(args, mode, variant, device):
         gflop_per_step=(total_flops / flop_steps / 1e9
                         if flop_steps else None),
         loss=loss,
+        pid=os.getpid(),
         **meter.read())
     if cuda:
         result['peak_cuda_mb'] = torch.cuda.max_memory_allocated() / 2**20
@@ -360,8 +361,9 @@ def _results(stdout):
 
 
 def step_command(args, modes, batch, backbone='stgcn',
-                 gcn_recompute='default'):
-    """The command line of a ``_step`` child process."""
+                 gcn_recompute='default', variants=None):
+    """The command line of a ``_step`` child process (``variants``: default
+    ``args.variants``)."""
     return [
         sys.executable, os.path.abspath(__file__), '_step', '--backbones',
         backbone, '--modes', *modes,
@@ -370,7 +372,8 @@ def step_command(args, modes, batch, backbone='stgcn',
         str(args.persons), '--iters', str(args.iters), '--warmup',
         str(args.warmup), '--threads', str(args.threads), '--device',
         args.device, '--queue-len', str(args.queue_len), '--conventions',
-        *args.conventions, '--variants', *args.variants, '--gcn-recompute',
+        *args.conventions, '--variants', *(variants or args.variants),
+        '--gcn-recompute',
         gcn_recompute
     ] + (['--malloc-tuned'] if args.malloc_tuned else []) + (
         ['--count-flops'] if args.count_flops else [])
@@ -412,14 +415,16 @@ def setting(r):
 
 
 def bench_steps(args, timeout=None):
-    """Every (mode, --gcn-recompute) in its own process, interleaved
-    within each batch size, the whole sequence --repeat times."""
+    """Every (mode, --gcn-recompute, variant) in its own process (peak RSS
+    is a process's maximum), interleaved within each batch size, the whole
+    sequence --repeat times."""
     results = []
     env = dict(os.environ, OMP_NUM_THREADS=str(args.threads))
-    for repeat, backbone, batch, mode, recompute in itertools.product(
+    for repeat, backbone, batch, mode, recompute, variant in itertools.product(
             range(args.repeat), args.backbones, args.batch, args.modes,
-            args.gcn_recompute):
-        cmd = step_command(args, [mode], batch, backbone, recompute)
+            args.gcn_recompute, args.variants):
+        cmd = step_command(args, [mode], batch, backbone, recompute,
+                           [variant])
         for r in run_children(cmd, env, f'{backbone} {mode} b{batch}',
                               timeout):
             r['repeat'] = repeat
@@ -797,9 +802,23 @@ def summarise_steps(steps, name):
                 f'{grouped["clips_per_s"] / single["clips_per_s"]:.2f}x, '
                 f'clips per CPU s = {per_cpu(grouped, single)} '
                 f'(CPU s/s {util(grouped, single)})')
-    for (mode, batch, variant, repeat), r in steps.items():
-        base = (steps.get((mode, batch, 'fp32', repeat)) or steps.get(
+    def plain(mode, batch, repeat):
+        # float32 without recompute: for padded, the reference's form
+        return (steps.get((mode, batch, 'fp32', repeat)) or steps.get(
             (mode, batch, 'fp32 recompute=off', repeat)))
+
+    for (mode, batch, variant, repeat), r in steps.items():
+        ref = plain('padded', batch, repeat)
+        if mode == 'grouped' and ref and variant != setting(ref):
+            lines.append(
+                f'{name}batch {batch} grouped {variant} / padded '
+                f"{setting(ref)} (the reference's form): clips/s "
+                f'{r["clips_per_s"] / ref["clips_per_s"]:.2f}x (per CPU s '
+                f'{per_cpu(r, ref)}), peak RSS '
+                f'{r["peak_rss_mb"] / ref["peak_rss_mb"]:.2f}x'
+                + (f' (repeat {repeat})' if repeat else ''))
+    for (mode, batch, variant, repeat), r in steps.items():
+        base = plain(mode, batch, repeat)
         if base and base is not r:
             lines.append(
                 f'{name}batch {batch} {mode}: {variant} / {setting(base)}: '

@@ -128,8 +128,9 @@ def set_train_steps(cfg: Config, steps: int, gpus: int = 1) -> Dict:
                 settings[f'param_scheduler.{i}.{key}'] = [
                     _scale(v, ratio, 1, epochs) for v in value]
             elif isinstance(value, int) and value < old:
+                # a scheduler ends at least one epoch after it begins
                 settings[f'param_scheduler.{i}.{key}'] = _scale(
-                    value, ratio, 0, epochs)
+                    value, ratio, int(key == 'end'), epochs)
             elif isinstance(value, int):
                 settings[f'param_scheduler.{i}.{key}'] = epochs
     checkpoint = (cfg.get('default_hooks') or {}).get('checkpoint') or {}
