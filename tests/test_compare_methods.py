@@ -141,7 +141,7 @@ def test_random_init_each(tmp_path):
     """``--random-init-each``: a random-encoder control per method, built
     from that method's own configs, and each method judged against its own."""
     from msclr_plugin.data_prep.synthetic import generate_synthetic_store
-    from msclr_plugin.utils.jobs import verdicts
+    from msclr_plugin.utils.jobs import beats_control, verdicts
     store = str(tmp_path / 'syn')
     generate_synthetic_store(store, num_clips_per_class_per_subject=1,
                              conventions=('kinectv2_25', 'coco'), num_subjects=4,
@@ -168,8 +168,15 @@ def test_random_init_each(tmp_path):
                'random_init_b': {0: result(0.5), 1: result(0.5)},
                'raw_joints': {0: result(0.2), 1: result(0.2)}}
     lines = verdicts(results)
-    assert 'a vs random_init_a, linear: +45.0 points (beyond 2 std = 14.1)' in lines
-    assert 'b vs random_init_b, linear: +0.0 points (NOT beyond 2 std = 0.0)' in lines
+    assert ('a vs random_init_a, linear: +45.0 points (beyond 2 std = 14.1); '
+            'paired over 2 seeds +45.0 +- 7.1, higher in 2') in lines
+    assert ('b vs random_init_b, linear: +0.0 points (NOT beyond 2 std = 0.0); '
+            'paired over 2 seeds +0.0 +- 0.0, higher in 0') in lines
+    # paired only over the seeds both rows have: one here, so no paired part
+    assert beats_control(dict(c={1: result(0.3), 2: result(0.4)},
+                              raw_joints=results['raw_joints']),
+                         'raw_joints', ('linear', )) == [
+        'c vs raw_joints, linear: +15.0 points (beyond 2 std = 14.1)']
     # no row is judged against another method's control, nor a control as a method
     assert not any('a vs random_init_b' in line or line.startswith('random_init')
                    for line in lines)

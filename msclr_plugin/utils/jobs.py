@@ -334,9 +334,11 @@ def results_table(rows: Dict[str, Dict[int, dict]]) -> List[str]:
 def beats_control(rows: Dict[str, Dict[int, dict]], control: str,
                   columns: Sequence[str] = ('linear', 'knn', 'retrieval'),
                   methods: Optional[Sequence[str]] = None) -> List[str]:
-    """One line per method and column: its mean minus the control's, and
+    """One line per method and column: its mean minus the control's,
     whether that exceeds twice the larger of the two seed standard
-    deviations.
+    deviations, and, over the seeds both rows have (at least two), the
+    paired differences: mean +- std and on how many seeds the method is
+    higher (a seed's pretrained encoder starts from its random encoder).
 
     Args:
         rows (dict): ``{method: {seed: probe_eval result}}``.
@@ -350,13 +352,12 @@ def beats_control(rows: Dict[str, Dict[int, dict]], control: str,
         if method == control or method not in rows or control not in rows:
             continue
         for column in columns:
-            ours = [v for v in (metric_of(r, column) for r in rows[method].values())
-                    if v is not None]
-            base = [v for v in (metric_of(r, column) for r in rows[control].values())
-                    if v is not None]
+            ours, base = ({seed: v for seed, v in ((seed, metric_of(r, column))
+                                                   for seed, r in rows[row].items())
+                           if v is not None} for row in (method, control))
             if not ours or not base:
                 continue
-            (m1, s1), (m0, s0) = mean_std(ours), mean_std(base)
+            (m1, s1), (m0, s0) = mean_std(list(ours.values())), mean_std(list(base.values()))
             margin = 2 * max(s1, s0)
             if min(len(ours), len(base)) < 2:
                 verdict = 'one seed: no spread to compare with'
@@ -365,7 +366,13 @@ def beats_control(rows: Dict[str, Dict[int, dict]], control: str,
                 verdict = ('beyond' if m1 - m0 > margin else 'BELOW, beyond'
                            if m0 - m1 > margin else 'NOT beyond') + \
                     f' 2 std = {margin:.1f}'
-            lines.append(f'{method} vs {control}, {column}: {m1 - m0:+.1f} points ({verdict})')
+            line = f'{method} vs {control}, {column}: {m1 - m0:+.1f} points ({verdict})'
+            diffs = [ours[seed] - base[seed] for seed in ours if seed in base]
+            if len(diffs) > 1:
+                mean, std = mean_std(diffs)
+                line += (f'; paired over {len(diffs)} seeds {mean:+.1f} +- {std:.1f}, '
+                         f'higher in {sum(d > 0 for d in diffs)}')
+            lines.append(line)
     return lines
 
 
