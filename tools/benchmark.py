@@ -802,6 +802,7 @@ def summarise_steps(steps, name):
                 f'{grouped["clips_per_s"] / single["clips_per_s"]:.2f}x, '
                 f'clips per CPU s = {per_cpu(grouped, single)} '
                 f'(CPU s/s {util(grouped, single)})')
+
     def plain(mode, batch, repeat):
         # float32 without recompute: for padded, the reference's form
         return (steps.get((mode, batch, 'fp32', repeat)) or steps.get(

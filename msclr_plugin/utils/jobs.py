@@ -357,7 +357,7 @@ def beats_control(rows: Dict[str, Dict[int, dict]], control: str,
                            if v is not None} for row in (method, control))
             if not ours or not base:
                 continue
-            (m1, s1), (m0, s0) = mean_std(list(ours.values())), mean_std(list(base.values()))
+            (m1, s1), (m0, s0) = (mean_std(list(v.values())) for v in (ours, base))
             margin = 2 * max(s1, s0)
             if min(len(ours), len(base)) < 2:
                 verdict = 'one seed: no spread to compare with'
