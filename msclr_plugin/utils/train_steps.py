@@ -128,7 +128,7 @@ def set_train_steps(cfg: Config, steps: int, gpus: int = 1) -> Dict:
                 settings[f'param_scheduler.{i}.{key}'] = [
                     _scale(v, ratio, 1, epochs) for v in value]
             elif isinstance(value, int) and value < old:
-                # a scheduler ends at least one epoch after it begins
+                # an end scaled to epoch 0 would leave the scheduler no step
                 settings[f'param_scheduler.{i}.{key}'] = _scale(
                     value, ratio, int(key == 'end'), epochs)
             elif isinstance(value, int):

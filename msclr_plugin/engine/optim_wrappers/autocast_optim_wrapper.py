@@ -63,6 +63,6 @@ class AutocastOptimWrapper(OptimWrapper):
 
 def cpu_has_bf16() -> bool:
     """Whether oneDNN runs bfloat16 natively on this CPU (AVX512-BF16 or
-    AMX). Where it does, a CPU step in bfloat16 autocast takes about 0.55x
-    the float32 time (docs/benchmarks.md)."""
+    AMX). Where it does, a grouped MS-AimCLR step at AimCLR's width takes
+    0.56-0.57x the float32 time on the CPU (docs/benchmarks.md)."""
     return torch.ops.mkldnn._is_mkldnn_bf16_supported()
