@@ -97,6 +97,29 @@ def test_warmup_configs(warm, plain, epochs):
     assert warm == plain
 
 
+@pytest.mark.parametrize('variant, base, model', [
+    ('demo/ms_aimclr_synthetic_aligned_cross_warmup_nomining.py',
+     'demo/ms_aimclr_synthetic_aligned_cross_warmup.py', dict(mining_epoch=8)),
+    ('demo/aimclr_synthetic_warmup_nomining.py', 'demo/aimclr_synthetic_warmup.py',
+     dict(mining_epoch=16)),
+    ('ms_aimclr_msr3d_xsub_nomining.py', 'ms_aimclr_msr3d_xsub.py', dict(mining_epoch=16)),
+    ('ms_aimclr_bandai_nomining.py', 'ms_aimclr_bandai.py', dict(mining_epoch=16)),
+    ('demo/ms_aimclr_synthetic_aligned_cross_warmup_xmining.py',
+     'demo/ms_aimclr_synthetic_aligned_cross_warmup.py',
+     dict(mining_scope='other_convention')),
+])
+def test_mining_variants(variant, base, model):
+    """A mining variant is its base with the model's mining settings changed,
+    nothing else; without mining, mining_epoch is the last epoch (issue 21)."""
+    variant = Config.fromfile(str(ROOT / 'configs/msclr' / variant)).to_dict()
+    base = Config.fromfile(str(ROOT / 'configs/msclr' / base)).to_dict()
+    assert variant['model'] == dict(base['model'], **model)
+    if 'mining_epoch' in model:
+        assert model['mining_epoch'] == variant['train_cfg']['max_epochs']
+    variant.pop('model'), base.pop('model')
+    assert variant == base
+
+
 def test_backbone_configs():
     """Every multi-skeleton backbone has MS-AimCLR and MoCo pretraining, a
     linear probe and mmaction2's supervised recipe, each a few lines over

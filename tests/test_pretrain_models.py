@@ -415,6 +415,62 @@ def test_mining_positives_are_queue_neighbours(epoch):
     assert torch.allclose(after['loss_d3m'], before['loss_d3m'], atol=1e-6)
 
 
+def _mining_mask(model, data, meta):
+    """The positive mask of one mining step of ``model.loss``."""
+    masks = []
+    forward = model.loss_nce.forward
+
+    def record(logits, pos_mask=None):
+        masks.append(pos_mask)
+        return forward(logits, pos_mask)
+
+    model.loss_nce.forward = record
+    model.loss(data, meta)
+    return masks[-1]
+
+
+def test_other_convention_mining(epoch):
+    """mining_scope='other_convention': a query mines only queue entries
+    whose key was in another convention; the queue keeps the conventions."""
+    layouts = (KINECT, SMPLX)
+    scoped = build('MSAimCLR', layouts=layouts, mining_epoch=3,
+                   mining_scope='other_convention')
+    plain = build('MSAimCLR', layouts=layouts, mining_epoch=3)
+    assert not hasattr(plain, 'queue_convention')  # the paper's state dict
+    assert torch.equal(scoped.queue_convention, torch.full((24, ), -1))
+    data, meta = views(vk=V[SMPLX]), samples(KINECT, SMPLX)
+    with torch.no_grad():
+        q = copy.deepcopy(scoped).encode_query(data['query'], [KINECT] * N)
+    same, other = torch.tensor([5, 9, 13, 17]), torch.tensor([6, 10, 14, 18])
+    noise = torch.randn(q.shape, generator=torch.Generator().manual_seed(3))
+    near = F.normalize(q + 0.3 * noise, dim=1)
+    for model in (scoped, plain):
+        model.queue[:, same] = q.T  # copies of each query, written by Kinect keys
+        model.queue[:, other] = near.T  # near copies, written by SMPL-X keys
+    scoped.queue_convention[same] = 0
+    scoped.queue_convention[other] = 1
+    epoch(3)
+    unlabelled = copy.deepcopy(scoped)
+    unlabelled.queue_convention[other] = -1
+    mask = _mining_mask(scoped, data, meta)
+    mined = mask[:, 1:]
+    assert mask[:, 0].all() and not mined[:, same].any()
+    assert mined[:, other].any(1).all()  # each query found a near copy
+    assert set(mined.nonzero()[:, 1].tolist()) <= set(other.tolist())
+    # AimCLR's mining takes the exact copies of its own convention
+    assert _mining_mask(plain, data, meta)[torch.arange(N), same + 1].all()
+    # no entry of another convention (the rest never written): the key only
+    assert _mining_mask(unlabelled, data, meta)[:, 1:].sum() == 0
+    # the step's SMPL-X keys went into columns 0-3, labelled with index 1
+    assert torch.equal(scoped.queue_convention[:N], torch.ones(N, dtype=torch.long))
+    assert int(scoped.queue_convention[other[0]]) == 1
+    for kwargs in (dict(layouts=(KINECT, )), dict(layouts=layouts, symmetric=True)):
+        with pytest.raises(ValueError, match='two or more conventions'):
+            build('MSAimCLR', mining_scope='other_convention', **kwargs)
+    with pytest.raises(ValueError, match='mining_scope must be one of'):
+        build('MSAimCLR', layouts=layouts, mining_scope='own')
+
+
 @pytest.mark.parametrize('kind', ['MSMoCo', 'MSAimCLR'])
 def test_symmetric_loss_is_the_mean_of_both_directions(kind):
     """symmetric: loss_nce = (NCE(query view -> key view) + NCE(key view ->
@@ -542,8 +598,12 @@ def _dist_worker(rank, world, port, out_dir):
             local = model.encode_key(data['key'], [key_conv] * N)
             model.shuffle_bn = True
         losses = model.loss(data, meta)
+        # the queue's conventions are gathered as its keys are
+        scoped = build('MSAimCLR', layouts=(KINECT, SMPLX), mining_scope='other_convention')
+        scoped.loss(data, meta)
         torch.save(
             dict(
+                queue_convention=scoped.queue_convention,
                 shuffled=shuffled,
                 plain=plain,
                 shuffled_pooled=shuffled_pooled,
@@ -575,4 +635,5 @@ def test_two_processes_shuffle_bn_and_gathered_enqueue(tmp_path):
         assert torch.isfinite(result['confusion'])
         assert not torch.allclose(result['mixed'], result['local'], atol=1e-3)
         assert int(result['ptr']) == 2 * N  # keys of both ranks
+        assert result['queue_convention'].tolist() == [0] * N + [1] * N + [-1] * (24 - 2 * N)
     assert torch.equal(r0['queue'], r1['queue'])

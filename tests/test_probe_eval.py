@@ -129,6 +129,8 @@ def test_init_only_and_probe_eval_tool(tmp_path):
     assert 0 <= saved['convention_probe']['top1'] <= 1
     assert set(saved['cosines']) == {'same_clip_other_conv', 'other_clip_same_conv',
                                      'other_clip_other_conv'}
+    assert saved['centred'] is False and saved['convention_mixing']['k'] == 5  # 6 items
+    assert 0 <= saved['convention_mixing']['score'] <= 1
     # the dumps are tools/test.py's: raw scores for stream fusion, and the
     # probabilities give the JSON's accuracy
     from msclr_plugin.evaluation.fusion import load_dump
@@ -166,6 +168,41 @@ def test_convention_probe_and_pair_cosines():
     assert cos['other_clip_other_conv'] == pytest.approx(float(sim[off].mean()))
 
 
+def test_convention_mixing_and_centring():
+    from msclr_plugin.evaluation.invariance import (centre_per_convention, convention_mixing,
+                                                    convention_probe)
+    # hand example, k=1: a0's nearest is b0, a1's a0 (b1 points away), b0's
+    # a0, b1's a1: 3 of 4 from the other convention; chance 2/3
+    a = torch.tensor([[1., 0.], [1., 0.2]])
+    b = torch.tensor([[1., -0.05], [0.2, 1.]])
+    mix = convention_mixing({'a': (a, None), 'b': (b, None)}, k=1)
+    assert mix['other_convention_fraction'] == 0.75
+    assert mix['chance_fraction'] == pytest.approx(2 / 3)
+    assert mix['score'] == pytest.approx(0.75 * 3 / 2)
+    # k beyond the pool: every other item, a third from the own convention
+    everything = convention_mixing({'a': (a, None), 'b': (b, None)}, k=20)
+    assert everything['k'] == 3 and everything['score'] == pytest.approx(1.0)
+    with pytest.raises(ValueError, match='two conventions'):
+        convention_mixing({'a': (a, None)})
+    # a clip's renderings alike: mixed; an offset per convention: apart
+    train, test = _cached(1.0, 0), _cached(1.0, 1)
+    same = {c: test['kinectv2_25'] for c in test}
+    assert convention_mixing(same)['score'] > 0.9
+    offset = 30 * torch.cat([torch.ones(8), -torch.ones(8)])
+    shifted = {c: (f + i * offset, y) for i, (c, (f, y)) in enumerate(test.items())}
+    shifted_train = {c: (f + i * offset, y) for i, (c, (f, y)) in enumerate(train.items())}
+    assert convention_mixing(shifted)['score'] == 0
+    # centring with the training means removes the offset exactly (the test
+    # clips never enter a mean), and the linear probe is then at chance
+    centred_train, centred = centre_per_convention(shifted_train, shifted)
+    plain_train, plain = centre_per_convention(train, test)
+    for conv in test:
+        assert torch.allclose(centred[conv][0], plain[conv][0], atol=1e-4)
+        assert centred_train[conv][0].mean(0).abs().max() < 1e-4
+    assert convention_mixing(centred)['score'] > 0.5
+    assert convention_probe(centred_train, centred)['top1'] == 0.5
+
+
 def test_raw_joints_control(tmp_path):
     """tools/probe_eval.py --raw-joints: the pipeline's coordinates as the
     features, the joints Kinect and COCO share by name for retrieval."""
@@ -194,6 +231,15 @@ def test_raw_joints_control(tmp_path):
     assert result['convention_probe']['chance'] == 0.5
     cos = result['cosines']
     assert cos['same_clip_other_conv'] > cos['other_clip_other_conv']
+    # each convention's training mean removed from its coordinates before
+    # every test but the convention probe (which would be at chance)
+    centred = tool.main([str(ROOT / 'configs/msclr/demo/linear_ms_aimclr_synthetic.py'),
+                         '--raw-joints', '--centre-conventions', '--cfg-options',
+                         'model.cls_head.num_classes=3', 'train_cfg.max_epochs=20', *loaders])
+    assert centred['centred'] and result['centred'] is False
+    assert centred['convention_probe'] == result['convention_probe']
+    assert centred['cosines'] != cos and centred['knn'] != result['knn']
+    assert centred['retrieval']['kinectv2_25->coco']['top1'] == 1.0
 
 
 def test_progress_lines():

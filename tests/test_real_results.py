@@ -70,10 +70,10 @@ def test_table_over_seeds_and_docs_update(tmp_path, monkeypatch):
     # retrieval top-1 0 and 20 -> 10.0 +- 14.1, median rank 3
     assert ms_row.split(' | ')[1:] == ['2', '51.0 +- 1.4', '42.0 +- 2.8', '60.0 +- 0.0',
                                        '20.0 +- 0.0', '10.0 +- 14.1', '3 +- 0', '-', '-',
-                                       '- |']
+                                       '-', '- |']
     raw_row = next(line for line in text.splitlines() if line.startswith('| raw_joints |'))
     assert raw_row.split(' | ')[1:] == ['2', '70.0 +- 0.0', '61.0 +- 1.4', '-', '-',
-                                        '100.0 +- 0.0', '1 +- 0', '90.0 +- 0.0',
+                                        '100.0 +- 0.0', '1 +- 0', '90.0 +- 0.0', '-',
                                         '0.990 +- 0.000', '0.900 +- 0.000 |']
     ai_row = next(line for line in text.splitlines() if line.startswith('| aimclr |'))
     assert ai_row.rstrip(' |').endswith('| - | - | - | -')

@@ -23,8 +23,18 @@ control of ``tools/train.py --init-only``):
    its A rendering as the query (top-1, top-5, median rank);
 5. invariance: the convention-identity probe (a logistic regression that
    predicts the convention of a test clip's feature, trained on the
-   training clips; chance 1/S) and the mean cosine of a clip's renderings
-   (same clip, other convention) against other clips (same convention).
+   training clips; chance 1/S), convention mixing (among a test clip's 20
+   nearest features of every convention, the fraction from another
+   convention over its chance value: 1 mixed, 0 separated) and the mean
+   cosine of a clip's renderings (same clip, other convention) against
+   other clips (same convention).
+
+``--centre-conventions`` (or a config's ``centre_per_convention=True``)
+subtracts each convention's mean feature over the training clips from its
+features before every test but the linear convention probe: what a
+per-convention offset alone tells apart removed from kNN, the probe,
+transfer, retrieval, the mixing and the cosines. The convention probe keeps
+the features as they come (centred, it would be at chance by construction).
 
 With ``--raw-joints`` (no checkpoint) the features are the evaluation
 pipeline's output itself, no encoder: each clip's resampled, centred
@@ -58,7 +68,8 @@ from mmengine.runner import set_random_seed
 import msclr_plugin  # noqa: F401  (stack fixes + registration, first)
 from mmaction.registry import MODELS
 from msclr_plugin.evaluation.accuracy import accuracy_report
-from msclr_plugin.evaluation.invariance import (convention_probe, extract_convention_inputs,
+from msclr_plugin.evaluation.invariance import (centre_per_convention, convention_mixing,
+                                                convention_probe, extract_convention_inputs,
                                                 flat, pair_cosines, shared_joint_features)
 from msclr_plugin.evaluation.knn import POOLS, knn_classify, retrieval_report
 from msclr_plugin.evaluation.precise_bn import recalibrate_bn_per_convention
@@ -68,6 +79,7 @@ from msclr_plugin.models.recognizers.ms_recognizer_gcn import load_pretrained_ba
 from msclr_plugin.skeletons import shared_joints
 from msclr_plugin.utils.cli import add_cfg_options
 from msclr_plugin.utils.launch import set_threads
+
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
@@ -80,7 +92,10 @@ def parse_args(argv=None):
              'as the features'),
             ('--recalibrate-bn', "re-estimate the encoder's BatchNorm statistics per "
              'convention on the training clips before extracting features (as a '
-             'linear config with precise_bn_per_convention=True)')):
+             'linear config with precise_bn_per_convention=True)'),
+            ('--centre-conventions', "subtract each convention's mean over the training "
+             'clips from its features before every evaluation (as a linear config with '
+             'centre_per_convention=True)')):
         parser.add_argument(flag, action='store_true', help=text)
     parser.add_argument(
         '--pool', choices=POOLS, default='all',
@@ -109,11 +124,9 @@ def parse_args(argv=None):
 
 
 def encoder_features(cfg, args, tag):
-    """The frozen encoder's pooled features of the training and test clips
-    in every convention it knows, the invariance tests' features (the
-    same), its probe head and the retrieval features of every ordered
-    convention pair; with ``--pool`` other than ``all``, :func:`by_joints`
-    of its maps."""
+    """The frozen encoder's features of the training and test clips in
+    every convention it knows (pooled, or its maps with ``--pool`` other
+    than ``all``) and its probe head."""
     model = MODELS.build(cfg.model)
     model.cls_head.init_weights()
     load_pretrained_backbone(model, args.checkpoint)
@@ -125,27 +138,44 @@ def encoder_features(cfg, args, tag):
     train, test = (extract_convention_features(
         model, loader, conventions, progress=f'{tag} features, {what} clips,', pool=args.pool)
         for loader, what in ((cfg.train_dataloader, 'training'), (cfg.test_dataloader, 'test')))
-    if args.pool != 'all':
-        return by_joints(train, test, cfg, args)
-    pairs = {(a, b): (test[a][0], test[b][0])
-             for a in conventions for b in conventions if a != b}
-    return train, test, train, test, model.cls_head, pairs
+    return train, test, model.cls_head
 
 
 def raw_features(cfg, args, tag):
-    """:func:`encoder_features` of the raw-joints control (:func:`by_joints`
-    of the pipeline's coordinates)."""
+    """:func:`encoder_features` of the raw-joints control: the pipeline's
+    coordinates, no head (:func:`by_joints` builds one)."""
     conventions = list(cfg.test_dataloader.dataset.conventions)
     print(f'{tag} raw joints of {conventions}, training and test clips', flush=True)
-    return by_joints(extract_convention_inputs(cfg.train_dataloader, conventions),
-                     extract_convention_inputs(cfg.test_dataloader, conventions), cfg, args)
+    train, test = (extract_convention_inputs(loader, conventions)
+                   for loader in (cfg.train_dataloader, cfg.test_dataloader))
+    return train, test, None
+
+
+def invariance_features(train, test, per_joint):
+    """The features of the invariance tests: the pooled ones, or of
+    per-joint ones the joints every convention shares by name (None
+    without one convention more or a shared joint)."""
+    conventions = list(test)
+    if not per_joint:
+        return train, test
+    if len(conventions) > 1 and shared_joints(conventions)[0]:
+        return shared_joint_features(train), shared_joint_features(test)
+    return None, None
+
+
+def pooled(train, test, head):
+    """Pooled features as every test takes them: ``(train, test,
+    inv_train, inv_test, head, pairs)``, the retrieval features of every
+    ordered convention pair in ``pairs``."""
+    pairs = {(a, b): (test[a][0], test[b][0]) for a in test for b in test if a != b}
+    return train, test, train, test, head, pairs
 
 
 def by_joints(train_in, test_in, cfg, args):
-    """:func:`encoder_features` of per-joint features (coordinates or
-    unpooled maps, joints on the second last axis), whose size differs
-    between conventions: flattened for kNN and the probe (the config's head
-    on them, reference convention only), the joints shared by name for
+    """:func:`pooled` of per-joint features (coordinates or unpooled maps,
+    joints on the second last axis), whose size differs between
+    conventions: flattened for kNN and the probe (the config's head on
+    them, reference convention only), the joints shared by name for
     retrieval and the invariance tests."""
     conventions = list(test_in)
     pairs = {}
@@ -160,9 +190,7 @@ def by_joints(train_in, test_in, cfg, args):
     dim = train[reference][0].shape[1]
     head = MODELS.build(dict(cfg.model.cls_head, in_channels=dim, skeletons=[reference]))
     head.init_weights()
-    shared = len(conventions) > 1 and shared_joints(conventions)[0]
-    return (train, test, *((shared_joint_features(train_in), shared_joint_features(test_in))
-                           if shared else (None, None)), head, pairs)
+    return (train, test, *invariance_features(train_in, test_in, True), head, pairs)
 
 
 def main(argv=None):
@@ -175,12 +203,20 @@ def main(argv=None):
         if cfg.get(key) is None:
             raise SystemExit(f'error: {args.config} has no {key}')
     init_default_scope(cfg.get('default_scope', 'mmaction'))
+    args.centre_conventions = args.centre_conventions or bool(cfg.get('centre_per_convention'))
     set_threads(cfg)
     set_random_seed(args.seed)
     tag = '[probe_eval]'
     reference = args.reference or cfg.test_dataloader.dataset.get('mode')
+    train, test, head = (raw_features if args.raw_joints else encoder_features)(cfg, args, tag)
+    per_joint = args.raw_joints or args.pool != 'all'
+    # the linear convention probe reads the features as they come: centred,
+    # it would be at chance by construction
+    probe_train, probe_test = invariance_features(train, test, per_joint)
+    if args.centre_conventions:
+        train, test = centre_per_convention(train, test)
     train, test, inv_train, inv_test, head, pairs = (
-        raw_features if args.raw_joints else encoder_features)(cfg, args, tag)
+        by_joints(train, test, cfg, args) if per_joint else pooled(train, test, head))
     conventions = list(test)
     if reference not in conventions:
         raise SystemExit(f'error: reference convention {reference!r} is not one of '
@@ -188,6 +224,7 @@ def main(argv=None):
     check_aligned(test, args.config)
     result = dict(config=args.config, checkpoint=args.checkpoint or 'raw joints',
                   pool=args.pool, seed=args.seed, reference=reference, conventions=conventions,
+                  centred=args.centre_conventions,
                   num_train=len(train[reference][1]), num_test=len(test[reference][1]))
     _, top1 = knn_classify(train[reference][0], train[reference][1],
                            test[reference][0], k=args.k,
@@ -218,7 +255,8 @@ def main(argv=None):
     result['retrieval'] = {f'{a}->{b}': retrieval_report(qa, gb)
                            for (a, b), (qa, gb) in pairs.items()}
     if len(conventions) > 1 and inv_test is not None:
-        result['convention_probe'] = convention_probe(inv_train, inv_test)
+        result['convention_probe'] = convention_probe(probe_train, probe_test)
+        result['convention_mixing'] = convention_mixing(inv_test)
         result['cosines'] = pair_cosines(inv_test)
     result['seconds'] = round(time.time() - start, 1)
     print('\n'.join(summary(result, tag)), flush=True)
@@ -244,7 +282,9 @@ def summary(result: dict, tag: str) -> list:
     if 'convention_probe' in result:
         probe, cos = result['convention_probe'], result['cosines']
         lines.append(f'{tag} convention probe top-1 {100 * probe["top1"]:.1f} '
-                     f'(chance {100 * probe["chance"]:.1f}); mean cosine: same clip / '
+                     f'(chance {100 * probe["chance"]:.1f}); convention mixing '
+                     f'{result["convention_mixing"]["score"]:.3f} (1 mixed, 0 apart); '
+                     f'mean cosine: same clip / '
                      f'other convention {cos["same_clip_other_conv"]:.3f}, other clip / '
                      f'same convention {cos["other_clip_same_conv"]:.3f}')
     return lines

@@ -5,8 +5,11 @@ resampled, centred coordinates), with no encoder, as the features of kNN
 and the linear probe, and the joints two conventions share by name
 (:func:`msclr_plugin.skeletons.shared_joints`) as those of cross-convention
 retrieval. Invariance diagnostics of any features: a convention-identity
-probe (can a linear classifier tell the convention from the feature?) and
-the mean cosine of a clip's renderings against that of other clips.
+probe (can a linear classifier tell the convention from the feature?), its
+nonlinear counterpart (do a clip's nearest neighbours come from every
+convention?), the mean cosine of a clip's renderings against that of other
+clips, and a per-convention centring of features that removes what a mean
+offset alone tells apart.
 """
 from typing import Dict, Sequence, Tuple
 
@@ -116,6 +119,64 @@ def convention_probe(train: Features, test: Features, steps: int = 100,
             per_conv[conv] = float(((xt @ weight + bias).argmax(1) == i).double().mean())
     return dict(top1=sum(per_conv.values()) / len(convs), chance=1 / len(convs),
                 per_convention=per_conv)
+
+
+@torch.no_grad()
+def convention_mixing(test: Features, k: int = 20) -> dict:
+    """How mixed the conventions are among each test clip's nearest
+    neighbours: the nonlinear counterpart of :func:`convention_probe`.
+
+    The features of every convention are pooled; for each, its ``k``
+    nearest others by cosine (itself excluded) are found and the fraction
+    from another convention taken. ``score`` is that fraction over the
+    fraction of other-convention items in the pool, so 1 when a feature
+    does not tell the conventions apart and 0 when every neighbour shares
+    the query's convention.
+
+    Args:
+        test (dict): ``{convention: (features (N_c, C), labels)}``.
+        k (int): Neighbours per item (at most the other items: all of
+            them in a pool of ``k`` or fewer).
+
+    Returns:
+        dict: ``score``, ``other_convention_fraction``, ``chance_fraction``
+        and ``k`` (the one used).
+    """
+    feats = [F.normalize(f.double(), dim=1) for f, _ in test.values()]
+    conv = torch.cat([torch.full((len(f), ), i) for i, f in enumerate(feats)])
+    x = torch.cat(feats)
+    n = len(x)
+    if len(feats) < 2 or k < 1:
+        raise ValueError(f'convention_mixing needs two conventions and k >= 1; got '
+                         f'{len(feats)} and k={k}')
+    k = min(k, n - 1)
+    other = torch.zeros((), dtype=torch.double)
+    for rows in torch.arange(n).split(1024):
+        sim = x[rows] @ x.T
+        sim[torch.arange(len(rows)), rows] = -float('inf')
+        nearest = sim.topk(k, dim=1).indices
+        other += (conv[nearest] != conv[rows, None]).double().sum()
+    fraction = float(other / (n * k))
+    counts = torch.bincount(conv).double()
+    chance = float((counts * (n - counts)).sum() / (counts * (n - 1)).sum())
+    return dict(score=fraction / chance, other_convention_fraction=fraction,
+                chance_fraction=chance, k=k)
+
+
+def centre_per_convention(train: Features, *others: Features) -> Tuple[Features, ...]:
+    """Each convention's features minus that convention's mean over the
+    training clips, in ``train`` and every other set: what a per-convention
+    mean offset alone would tell apart, removed (test clips never enter a
+    mean). A linear convention probe on centred features is at chance (a
+    convex loss whose class means agree has its optimum at zero weights);
+    :func:`convention_mixing` and retrieval are not.
+
+    Returns:
+        tuple: The centred ``train``, then each of ``others``.
+    """
+    means = {conv: f.mean(0, keepdim=True) for conv, (f, _) in train.items()}
+    return tuple({conv: (f - means[conv], y) for conv, (f, y) in feats.items()}
+                 for feats in (train, *others))
 
 
 @torch.no_grad()

@@ -19,12 +19,12 @@ SHARED = osp.join('..', 'shared', 'data')
 DEMO = osp.join('configs', 'msclr', 'demo')
 # the main job's methods: (pretraining config, linear-evaluation config);
 # MS-AimCLR with aligned cross-convention positives, evaluated after a
-# per-convention precise BN, both with the learning-rate warm-up, as
-# tools/demo.py runs them
+# per-convention precise BN and without nearest-neighbour mining, both with
+# the learning-rate warm-up, as tools/demo.py runs them
 METHODS = dict(
     aimclr=(osp.join(DEMO, 'aimclr_synthetic_warmup.py'),
             osp.join(DEMO, 'linear_aimclr_synthetic.py')),
-    ms_aimclr=(osp.join(DEMO, 'ms_aimclr_synthetic_aligned_cross_warmup.py'),
+    ms_aimclr=(osp.join(DEMO, 'ms_aimclr_synthetic_aligned_cross_warmup_nomining.py'),
                osp.join(DEMO, 'linear_ms_aimclr_synthetic_precise_bn.py')))
 # the main job's step budget (MS-AimCLR: 8 epochs of 32 steps)
 MAIN_JOB_STEPS = 256

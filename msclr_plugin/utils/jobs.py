@@ -279,6 +279,7 @@ COLUMNS = (('linear', 'linear top-1', '.1f'), ('knn', 'kNN top-1', '.1f'),
            ('retrieval', 'retrieval top-1', '.1f'),
            ('retrieval_rank', 'retrieval median rank', '.0f'),
            ('convention_probe', 'convention probe top-1', '.1f'),
+           ('convention_mixing', 'convention mixing', '.3f'),
            ('cos_same_clip', 'cos same clip, other conv', '.3f'),
            ('cos_other_clip', 'cos other clip, same conv', '.3f'))
 
@@ -289,6 +290,8 @@ def metric_of(result: dict, column: str) -> Optional[float]:
     if column in ('linear', 'knn', 'ensemble', 'convention_probe'):
         entry = result.get(column)
         return None if entry is None else 100 * entry['top1']
+    if column == 'convention_mixing':
+        return result.get(column, {}).get('score')
     if column in ('cos_same_clip', 'cos_other_clip'):
         key = dict(cos_same_clip='same_clip_other_conv',
                    cos_other_clip='other_clip_same_conv')[column]

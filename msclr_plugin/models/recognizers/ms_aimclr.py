@@ -8,6 +8,8 @@ from mmengine.logging import MessageHub
 from mmaction.registry import MODELS
 from .ms_moco import MSMoCo
 
+MINING_SCOPES = ('all', 'other_convention')
+
 
 @MODELS.register_module()
 class MSAimCLR(MSMoCo):
@@ -27,6 +29,13 @@ class MSAimCLR(MSMoCo):
       are the key plus the union of the top-``topk`` queue entries of
       ``q``, ``q_e`` and ``q_ed`` (raw cosine similarity), and ``loss_nce``
       is the multi-positive InfoNCE on ``l_q``; D3M is unchanged.
+    - With ``mining_scope='other_convention'`` a query mines only queue
+      entries whose key was in another convention than the query (the
+      queue keeps each entry's convention in ``queue_convention``): mined
+      positives then teach what the key already teaches, that a motion
+      looks alike in every convention. With several conventions a query's
+      nearest queue entries are mostly of its own convention (issue 21's
+      diagnosis), which mining of every entry turns into positives.
     - With ``symmetric``, ``loss_nce`` is the mean of that and the same loss
       of the mirrored pair (key view as the query; mining from its own
       queue similarities); D3M stays on the query view.
@@ -46,6 +55,8 @@ class MSAimCLR(MSMoCo):
         mining_epoch (int): Last epoch (1-based) without mining.
             Defaults to 150.
         topk (int): Queue neighbours mined per query type. Defaults to 1.
+        mining_scope (str): The queue entries a query mines: ``'all'``
+            (AimCLR) or ``'other_convention'``. Defaults to ``'all'``.
         extreme_view (str): Name of the extreme view.
             Defaults to ``'query_extreme'``.
         **kwargs: :class:`MSMoCo` arguments.
@@ -57,6 +68,7 @@ class MSAimCLR(MSMoCo):
                  loss_d3m: dict = dict(type='D3MLoss'),
                  mining_epoch: int = 150,
                  topk: int = 1,
+                 mining_scope: str = 'all',
                  extreme_view: str = 'query_extreme',
                  **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -65,6 +77,18 @@ class MSAimCLR(MSMoCo):
         self.mining_epoch = mining_epoch
         self.topk = topk
         self.extreme_view = extreme_view
+        if mining_scope not in MINING_SCOPES:
+            raise ValueError(f'mining_scope must be one of {MINING_SCOPES}, got '
+                             f'{mining_scope!r}')
+        self.mining_scope = mining_scope
+        if mining_scope == 'other_convention':
+            if len(self.backbone.names) < 2 or self.symmetric or self._step_graphs:
+                raise ValueError("mining_scope='other_convention' needs two or more "
+                                 f'conventions (the backbone has {self.backbone.names}), '
+                                 'symmetric=False and cuda_graph=False')
+            # -1: a column no key has been written to yet (never mined)
+            self.register_buffer('queue_convention',
+                                 torch.full((self.queue_len, ), -1, dtype=torch.long))
 
     def mining(self) -> bool:
         """Whether the current epoch uses nearest-neighbour mining."""
@@ -75,17 +99,43 @@ class MSAimCLR(MSMoCo):
         """The mining phase (it changes the loss)."""
         return (self.mining(), )
 
-    def positive_mask(self, *negatives: torch.Tensor) -> torch.Tensor:
+    def positive_mask(self, *negatives: torch.Tensor,
+                      query_conventions: Optional[torch.Tensor] = None) -> torch.Tensor:
         """``(N, 1 + K)`` positives: the key and the union of every query
-        type's top-``topk`` queue neighbours."""
+        type's top-``topk`` queue neighbours; with ``query_conventions``
+        (``(N, )`` convention indices) among the entries of the
+        ``queue_convention`` of another convention only (fewer positives
+        when fewer such entries exist)."""
         first = negatives[0]
         mask = torch.zeros(
             first.shape[0], 1 + first.shape[1], dtype=torch.bool, device=first.device)
         mask[:, 0] = True
+        allowed = None
+        if query_conventions is not None:
+            queue_conv = self.queue_convention[None]
+            allowed = (queue_conv >= 0) & (queue_conv != query_conventions[:, None])
         for l_neg in negatives:
-            top = l_neg.topk(self.topk, dim=1).indices
-            mask.scatter_(1, top + 1, True)
+            if allowed is None:
+                top = l_neg.topk(self.topk, dim=1).indices
+                mask.scatter_(1, top + 1, True)
+                continue
+            top = l_neg.masked_fill(~allowed, float('-inf')).topk(self.topk, dim=1).indices
+            mined = torch.zeros_like(mask)
+            mined.scatter_(1, top + 1, allowed.gather(1, top))
+            mask |= mined
         return mask
+
+    def _convention_indices(self, skeletons: Optional[Sequence[str]],
+                            device: torch.device) -> Optional[torch.Tensor]:
+        """``(N, )`` indices in the backbone's conventions of per-sample
+        convention names, when ``mining_scope`` needs them."""
+        if self.mining_scope == 'all':
+            return None
+        if not skeletons:
+            raise ValueError("mining_scope='other_convention' needs each sample's "
+                             "conventions (metainfo['skeletons'])")
+        names = list(self.backbone.names)
+        return torch.tensor([names.index(s) for s in skeletons], device=device)
 
     def nce(self, logits: torch.Tensor, *negatives: torch.Tensor) -> torch.Tensor:
         """Plain InfoNCE, or while mining the multi-positive InfoNCE with
@@ -133,8 +183,10 @@ class MSAimCLR(MSMoCo):
                       **self.convention_cosines(logits, key_skeletons),
                       **self.convention_confusion(pooled_q, query_skeletons,
                                                   pooled_k, key_skeletons))
+        query_conv = self._convention_indices(query_skeletons, q.device)
         # the mask once: for the loss and for the log
-        pos_mask = (self.positive_mask(l_neg, l_neg_e, l_neg_ed)
+        pos_mask = (self.positive_mask(l_neg, l_neg_e, l_neg_ed,
+                                       query_conventions=query_conv)
                     if self.mining() else None)
         losses['loss_nce'] = self.symmetrised(
             self.loss_nce(logits, pos_mask), inputs, data_samples, negatives)
@@ -145,5 +197,5 @@ class MSAimCLR(MSMoCo):
         losses['loss_d3m'] = (loss_e + loss_ed) / 2
         losses['d3m_extreme'] = loss_e.detach()
         losses['d3m_extreme_drop'] = loss_ed.detach()
-        self.enqueue(k)
+        self.enqueue(k, self._convention_indices(key_skeletons, k.device))
         return losses

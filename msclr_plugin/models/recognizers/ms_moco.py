@@ -179,7 +179,8 @@ class MSMoCo(BaseModel):
         torch._foreach_add_(params_k, params_q, alpha=1. - self.momentum)
 
     @torch.no_grad()
-    def enqueue(self, keys: torch.Tensor) -> None:
+    def enqueue(self, keys: torch.Tensor,
+                conventions: Optional[torch.Tensor] = None) -> None:
         """Gather the keys of all ranks and write them into the queue.
 
         Writing starts at ``queue_ptr`` and wraps around the end of the
@@ -190,6 +191,9 @@ class MSMoCo(BaseModel):
 
         Args:
             keys (torch.Tensor): ``(N, feat_dim)`` L2-normalised keys.
+            conventions (torch.Tensor, optional): ``(N, )`` index of each
+                key's convention, written into the ``queue_convention``
+                buffer (a model that registers it) at the same columns.
         """
         keys = torch.cat(all_gather(keys.detach().contiguous()), dim=0)
         # the pointer stays on the device: reading it would wait for the step
@@ -199,6 +203,9 @@ class MSMoCo(BaseModel):
         # queue_len keys survive.
         self.queue[:, cols[-self.queue_len:]] = keys[-self.queue_len:].T.to(
             self.queue.dtype)
+        if conventions is not None:
+            conventions = torch.cat(all_gather(conventions.contiguous()), dim=0)
+            self.queue_convention[cols[-self.queue_len:]] = conventions[-self.queue_len:]
         self.queue_ptr.add_(keys.shape[0]).remainder_(self.queue_len)
 
     # ------------------------------------------------------------- encoding
