@@ -210,13 +210,15 @@ def main(argv=None):
     reference = args.reference or cfg.test_dataloader.dataset.get('mode')
     train, test, head = (raw_features if args.raw_joints else encoder_features)(cfg, args, tag)
     per_joint = args.raw_joints or args.pool != 'all'
-    # the linear convention probe reads the features as they come: centred,
-    # it would be at chance by construction
-    probe_train, probe_test = invariance_features(train, test, per_joint)
+    uncentred = None
     if args.centre_conventions:
+        # the linear convention probe reads the features as they come:
+        # centred, it would be at chance by construction
+        uncentred = invariance_features(train, test, per_joint)
         train, test = centre_per_convention(train, test)
     train, test, inv_train, inv_test, head, pairs = (
         by_joints(train, test, cfg, args) if per_joint else pooled(train, test, head))
+    probe_train, probe_test = uncentred or (inv_train, inv_test)
     conventions = list(test)
     if reference not in conventions:
         raise SystemExit(f'error: reference convention {reference!r} is not one of '
