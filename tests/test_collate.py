@@ -3,6 +3,7 @@ import pytest
 import torch
 from mmengine.runner import Runner
 
+from msclr_plugin.datasets.collate import batch_labels
 from msclr_plugin.models import MultiSkeletonDataPreprocessor
 from .test_dataset import _loader_cfg, make_store
 
@@ -12,7 +13,7 @@ def test_collate_gives_what_pseudo_collate_gives(tmp_path, grouped):
     """Through 2 workers and the data preprocessor: the same inputs, labels
     and metainfo; grouped views arrive stacked, mixed ones as lists."""
     store = make_store(tmp_path / 'store', num_clips=12)
-    runs = []
+    runs, labels = [], []
     for collate in ('pseudo_collate', 'multi_skeleton_collate'):
         cfg = _loader_cfg(store, num_workers=2)
         cfg['collate_fn'] = dict(type=collate)
@@ -28,8 +29,12 @@ def test_collate_gives_what_pseudo_collate_gives(tmp_path, grouped):
                 assert batch['gt_labels'].shape == (len(
                     batch['data_samples']), 1)
                 assert all('gt_label' not in s for s in batch['data_samples'])
+        labels.append([batch_labels(b) for b in batches])
         runs.append([MultiSkeletonDataPreprocessor()(b) for b in batches])
     assert len(runs[0]) == len(runs[1]) > 1
+    # what a reader without the data preprocessor (the raw-joints control) sees
+    assert labels[0] == labels[1]
+    assert labels[0] == [[int(s.gt_label) for s in r['data_samples']] for r in runs[0]]
     for plain, fast in zip(*runs):
         assert plain['inputs'].keys() == fast['inputs'].keys()
         for view, x in plain['inputs'].items():

@@ -5,7 +5,7 @@ conventions (the reference first, or ``--reference``) and split names, and
 for every seed, with the project's own tools (msclr_plugin/utils/jobs.py):
 pretrain AimCLR (the reference convention), MS-AimCLR (all conventions) and
 every ``--method NAME=CONFIG``, each for the same step budget (``--steps``,
-default the main job's 256): the epochs, the mining epoch, the lr
+default the main job's 512): the epochs, the mining epoch, the lr
 milestones and the checkpoint interval are derived from the budget and the
 store's size (msclr_plugin/utils/compare.py); then ``tools/probe_eval.py``
 evaluates each frozen encoder (linear probe, kNN, ensemble, transfer,
@@ -21,7 +21,7 @@ Examples:
         --conventions msr_action3d_20 coco --seeds 0 1 2
     python tools/compare_methods.py --preset msr3d --seeds 0 1 2 3 4
     python tools/compare_methods.py --store data/my_store --conventions kinectv2_25 coco \\
-        --method long_queue=my_configs/ms_aimclr_queue.py --steps 512
+        --method long_queue=my_configs/ms_aimclr_queue.py --steps 1024
 """
 import argparse
 import json

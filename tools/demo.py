@@ -4,7 +4,9 @@ Runs, with the project's own tools (each step a subprocess, as a user would):
 1. tools/data/make_synthetic.py: a multi-convention synthetic store;
 2. for every seed: tools/train.py pretrains AimCLR (Kinect v2) and
    MS-AimCLR (Kinect v2 + COCO, aligned cross-convention positives, no
-   nearest-neighbour mining) the same number of steps, the first 32 with
+   nearest-neighbour mining) the same number of steps (``--steps``, 512 by
+   default: each config's epochs, milestones, warm-up and mining start
+   rescaled as ``tools/train.py --steps`` does), the first eighth with
    the learning rate warming up, and
    ``tools/train.py --init-only`` writes MS-AimCLR's encoder as initialised
    (the random-encoder control);
@@ -30,9 +32,11 @@ from functools import partial
 
 from mmengine.config import Config
 
+from msclr_plugin.utils.compare import MAIN_JOB_STEPS
 from msclr_plugin.utils.jobs import (JobRunner, add_jobs_arg, pretrain_and_evaluate,
                                      results_table, verdicts)
 from msclr_plugin.utils.progress import format_seconds
+from msclr_plugin.utils.train_steps import set_train_steps, settings_options
 
 DEMO = osp.join('configs', 'msclr', 'demo')
 # (row, pretraining config (None: no encoder), evaluation config, whether
@@ -69,6 +73,8 @@ def main():
                         help=f'subjects, the first --train-subjects for training '
                         f'(default {SUBJECTS})')
     parser.add_argument('--train-subjects', type=int, default=TRAIN_SUBJECTS)
+    parser.add_argument('--steps', type=int, default=MAIN_JOB_STEPS,
+                        help=f'pretraining steps of each encoder (default {MAIN_JOB_STEPS})')
     parser.add_argument('--paper-eval', action='store_true',
                         help="evaluate the multi-convention encoders (MS-AimCLR and the "
                         "random control) as the paper does, without the per-convention "
@@ -97,12 +103,13 @@ def main():
             if eval_cfg == 'MS_EVAL':
                 eval_cfg = MS_EVAL['paper' if args.paper_eval else 'precise_bn']
             pretrain_cfg = pretrain_cfg and osp.join(DEMO, pretrain_cfg)
-            epochs = Config.fromfile(pretrain_cfg).train_cfg.max_epochs if pretrained else 0
+            epochs, schedule = (fitted_schedule(pretrain_cfg, data, args.steps)
+                                if pretrained else (0, []))
             keys.append((name, seed))
             tasks.append((f'{name} seed {seed}', partial(
                 pretrain_and_evaluate, jobs, osp.join(work, f'seed{seed}'), name,
                 pretrain_cfg=pretrain_cfg, eval_cfg=osp.join(DEMO, eval_cfg),
-                epochs=epochs, seed=seed, pretrain_opts=data_opts[:1],
+                epochs=epochs, seed=seed, pretrain_opts=[*data_opts[:1], *schedule],
                 eval_opts=data_opts)))
     rows = {name: {} for name, *_ in ROWS}
     for (name, seed), result in zip(keys, jobs.map(tasks, args.jobs)):
@@ -110,7 +117,8 @@ def main():
     seconds = time.time() - start
     cpu = sum(r['cpu_seconds'] for r in jobs.records)
     num_test = next(iter(rows['aimclr'].values()))['num_test']
-    lines = [f'SYNTHETIC data (tools/data/make_synthetic.py), {num_test} test clips, seeds '
+    lines = [f'SYNTHETIC data (tools/data/make_synthetic.py), {num_test} test clips, '
+             f'{args.steps} pretraining steps, seeds '
              f'{" ".join(map(str, args.seeds))}: mean +- sample std over seeds; '
              f'{format_seconds(seconds)} wall, {format_seconds(cpu)} CPU in all', '',
              *results_table(rows), '',
@@ -118,8 +126,19 @@ def main():
     print('\n'.join(lines))
     with open(osp.join(work, 'results.json'), 'w') as f:
         json.dump(dict(results=rows, seeds=args.seeds, table=lines,
-                       seconds=round(seconds), cpu_seconds=round(cpu),
+                       steps=args.steps, seconds=round(seconds), cpu_seconds=round(cpu),
                        commands=jobs.records), f, indent=1)
+
+
+def fitted_schedule(path: str, data: str, steps: int):
+    """The epochs of ``path`` for about ``steps`` steps on the store
+    ``data``, and the ``--cfg-options`` that rescale its other epoch-valued
+    settings (``tools/train.py --steps``; ``max_epochs`` is left to
+    :func:`pretrain_and_evaluate`)."""
+    cfg = Config.fromfile(path)
+    cfg.train_dataloader.dataset.ann_file = data
+    settings = set_train_steps(cfg, steps)['settings']
+    return settings.pop('train_cfg.max_epochs'), settings_options(settings)
 
 
 if __name__ == '__main__':

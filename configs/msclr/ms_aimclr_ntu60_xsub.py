@@ -29,6 +29,9 @@ train_dataloader = dict(
     batch_size=128,
     num_workers=8,
     persistent_workers=True,
+    # views and labels stacked in the workers: a few tensors to hand over
+    # instead of one per sample (same batches; docs/benchmarks.md)
+    collate_fn=dict(type='multi_skeleton_collate'),
     sampler=dict(type='DefaultSampler', shuffle=True),
     # one (query, key) convention pair per batch: no padding (fast path);
     # remove it for the paper's padded mixed batches

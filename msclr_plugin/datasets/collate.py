@@ -1,6 +1,6 @@
 """A collate function that hands a batch to the main process in a few
 tensors."""
-from typing import Sequence
+from typing import List, Sequence
 
 import torch
 from mmengine.dataset import pseudo_collate
@@ -53,6 +53,13 @@ def multi_skeleton_collate(data_batch: Sequence[dict]) -> dict:
         for sample in samples:
             del sample.gt_label
     return data
+
+
+def batch_labels(batch: dict) -> List[int]:
+    """The class labels of a batch of either collate function."""
+    if 'gt_labels' in batch:
+        return batch['gt_labels'].reshape(len(batch['gt_labels']), -1)[:, 0].tolist()
+    return [int(s.gt_label.reshape(-1)[0]) for s in batch['data_samples']]
 
 
 def _same_shape(tensors) -> bool:

@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 from mmengine.runner import Runner
 
+from msclr_plugin.datasets.collate import batch_labels
 from msclr_plugin.skeletons import shared_joints
 from .knn import sequential_loader_cfg
 
@@ -50,7 +51,7 @@ def extract_convention_inputs(loader_cfg: dict,
                                  'expected one')
             view = next(iter(views.values()))
             inputs.extend(view if isinstance(view, (list, tuple)) else view.unbind(0))
-            labels.extend(int(s.gt_label.reshape(-1)[0]) for s in batch['data_samples'])
+            labels.extend(batch_labels(batch))
         if not inputs:
             raise ValueError(f'the dataloader of {conv} yielded no clip')
         out[conv] = (torch.stack(inputs).float(), torch.tensor(labels, dtype=torch.long))

@@ -153,7 +153,12 @@ def _interval(value: int, old: int, ratio: float, epochs: int) -> int:
     return epochs if value >= old else _scale(value, ratio, 1, epochs)
 
 
+def settings_options(settings: Dict) -> List[str]:
+    """``key=value`` arguments of ``--cfg-options``, one a setting."""
+    return [f'{k}={v!r}'.replace(' ', '') if isinstance(v, list) else
+            f'{k}={v}' for k, v in settings.items()]
+
+
 def format_settings(settings: Dict) -> str:
     """``key=value`` pairs for ``--cfg-options``."""
-    return ' '.join(f'{k}={v!r}'.replace(' ', '') if isinstance(v, list) else
-                    f'{k}={v}' for k, v in settings.items())
+    return ' '.join(settings_options(settings))

@@ -39,12 +39,16 @@ train_dataloader = dict(
     batch_size=64,
     num_workers=2,
     persistent_workers=True,
+    # views and labels stacked in the workers: a few tensors to hand over
+    # instead of one per sample (same batches; docs/benchmarks.md)
+    collate_fn=dict(type='multi_skeleton_collate'),
     sampler=dict(type='DefaultSampler', shuffle=True),
     dataset=dict(dataset, split='xsub_train', mode='single'))
 val_dataloader = dict(
     batch_size=64,
     num_workers=2,
     persistent_workers=True,
+    collate_fn=dict(type='multi_skeleton_collate'),
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(dataset, split='xsub_val', mode='kinectv2_25',
                  test_mode=True))

@@ -44,6 +44,9 @@ train_dataloader = dict(
     batch_size=32,
     num_workers=2,
     persistent_workers=True,
+    # views and labels stacked in the workers: a few tensors to hand over
+    # instead of one per sample (same batches; docs/benchmarks.md)
+    collate_fn=dict(type='multi_skeleton_collate'),
     sampler=dict(type='DefaultSampler', shuffle=True),
     # leftovers of the pairs pooled into mixed batches: ceil(clips x 2 /
     # batch) steps an epoch, exactly twice the AimCLR baseline's here

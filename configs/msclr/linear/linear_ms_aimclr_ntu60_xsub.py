@@ -30,12 +30,16 @@ train_dataloader = dict(
     batch_size=128,
     num_workers=8,
     persistent_workers=True,
+    # views and labels stacked in the workers: a few tensors to hand over
+    # instead of one per sample (same batches; docs/benchmarks.md)
+    collate_fn=dict(type='multi_skeleton_collate'),
     sampler=dict(type='DefaultSampler', shuffle=True),
     dataset=dict(dataset, split='xsub_train'))
 val_dataloader = dict(
     batch_size=128,
     num_workers=8,
     persistent_workers=True,
+    collate_fn=dict(type='multi_skeleton_collate'),
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(dataset, split='xsub_val', test_mode=True))
 test_dataloader = val_dataloader
