@@ -102,6 +102,8 @@ def test_warmup_configs(warm, plain, epochs):
      'demo/ms_aimclr_synthetic_aligned_cross_warmup.py', dict(mining_epoch=8)),
     ('demo/aimclr_synthetic_warmup_nomining.py', 'demo/aimclr_synthetic_warmup.py',
      dict(mining_epoch=16)),
+    ('demo/ms_aimclr_synthetic_aligned_cross_nomining.py',
+     'demo/ms_aimclr_synthetic_aligned_cross.py', dict(mining_epoch=8)),
     ('ms_aimclr_msr3d_xsub_nomining.py', 'ms_aimclr_msr3d_xsub.py', dict(mining_epoch=16)),
     ('ms_aimclr_bandai_nomining.py', 'ms_aimclr_bandai.py', dict(mining_epoch=16)),
     ('demo/ms_aimclr_synthetic_aligned_cross_warmup_xmining.py',
