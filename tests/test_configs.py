@@ -53,7 +53,7 @@ def test_config_inventory():
 @pytest.mark.parametrize('config, pairing, aligned', [
     ('demo/ms_aimclr_synthetic_aligned_cross.py', 'cross', True),
     ('demo/ms_aimclr_synthetic_aligned_cross_warmup.py', 'cross', True),
-    ('ms_aimclr_msr3d_xsub_warmup.py', 'cross', True),
+    ('ms_aimclr_msr3d_xsub_nowarmup.py', 'cross', True),
     ('ms_aimclr_msr3d_xsub.py', 'cross', True),
     ('ms_aimclr_bandai.py', 'cross', True),
     ('ms_aimclr_ntu60_xsub_aligned.py', 'cross', True),
@@ -77,9 +77,9 @@ def test_positives_of_each_config(config, pairing, aligned):
     ('demo/ms_aimclr_synthetic_aligned_cross_warmup.py',
      'demo/ms_aimclr_synthetic_aligned_cross.py', 1),
     ('demo/aimclr_synthetic_warmup.py', 'demo/aimclr_synthetic.py', 2),
-    ('ms_aimclr_msr3d_xsub_warmup.py', 'ms_aimclr_msr3d_xsub.py', 2),
-    ('aimclr_msr3d_xsub_warmup.py', 'aimclr_msr3d_xsub.py', 4),
-    ('ms_aimclr_bandai_warmup.py', 'ms_aimclr_bandai.py', 2),
+    ('ms_aimclr_msr3d_xsub.py', 'ms_aimclr_msr3d_xsub_nowarmup.py', 4),
+    ('aimclr_msr3d_xsub_warmup.py', 'aimclr_msr3d_xsub.py', 8),
+    ('ms_aimclr_bandai.py', 'ms_aimclr_bandai_nowarmup.py', 2),
     ('aimclr_bandai_warmup.py', 'aimclr_bandai.py', 4),
 ])
 def test_warmup_configs(warm, plain, epochs):
@@ -97,6 +97,47 @@ def test_warmup_configs(warm, plain, epochs):
     assert warm == plain
 
 
+@pytest.mark.parametrize('config', [
+    'ms_aimclr_msr3d_xsub_paper_pairs.py', 'ms_aimclr_bandai_paper_pairs.py',
+    'aimclr_msr3d_xsub.py', 'aimclr_bandai.py'])
+def test_real_data_paper_form(config):
+    """The real-data configs ship the main job's recipe; their _paper_pairs
+    (the base of AimCLR's) keep the paper's schedule: mining from 3/4 of
+    training, no warm-up, the same steps (issue 21)."""
+    cfg = Config.fromfile(str(ROOT / 'configs/msclr' / config))
+    epochs = cfg.train_cfg.max_epochs
+    assert cfg.model.mining_epoch == epochs * 3 // 4
+    assert [s['type'] for s in cfg.param_scheduler] == ['MultiStepLR']
+    assert cfg.param_scheduler[0]['milestones'] == [epochs * 7 // 8]
+
+
+@pytest.mark.parametrize('suffix', ['msr3d_xsub', 'bandai'])
+def test_real_data_linear_configs_match_their_encoders(suffix, monkeypatch):
+    """Each real-data pretraining config and the linear config that
+    tools/real_results.py pairs with it build the same backbone options
+    (the output BN's statistics are checkpoint entries: a mismatch would
+    refuse the checkpoint)."""
+    from .test_tools_train import load_tool
+    tool = load_tool('real_results')
+    monkeypatch.chdir(ROOT)
+    pairs = [(tool.config_of(method, suffix, name),
+              tool.config_of(method, suffix, name, linear=True))
+             for method, name in (('ms_aimclr', None), ('ms_aimclr', 'paper_pairs'),
+                                  ('ms_aimclr', 'mining'), ('ms_aimclr', 'nowarmup'),
+                                  ('ms_aimclr', 'cbn'), ('aimclr', None),
+                                  ('aimclr', 'warmup'))]
+    if suffix == 'msr3d_xsub':
+        pairs.append(('configs/msclr/ms_crossclr_msr3d_xsub.py',
+                      'configs/msclr/linear/linear_ms_crossclr_msr3d_xsub.py'))
+    assert len({pre for pre, _ in pairs}) == len(pairs)
+    for pre, linear in pairs:
+        backbone = Config.fromfile(str(ROOT / pre)).model.backbone
+        lin = Config.fromfile(str(ROOT / linear)).model.backbone
+        for key in ('out_norm', 'per_convention_bn'):
+            assert backbone.get(key, False) == lin.get(key, False), (pre, linear, key)
+        assert backbone.graph_cfg.layouts == lin.graph_cfg.layouts, (pre, linear)
+
+
 @pytest.mark.parametrize('variant, base, model', [
     ('demo/ms_aimclr_synthetic_aligned_cross_warmup_nomining.py',
      'demo/ms_aimclr_synthetic_aligned_cross_warmup.py', dict(mining_epoch=8)),
@@ -104,8 +145,8 @@ def test_warmup_configs(warm, plain, epochs):
      dict(mining_epoch=16)),
     ('demo/ms_aimclr_synthetic_aligned_cross_nomining.py',
      'demo/ms_aimclr_synthetic_aligned_cross.py', dict(mining_epoch=8)),
-    ('ms_aimclr_msr3d_xsub_nomining.py', 'ms_aimclr_msr3d_xsub.py', dict(mining_epoch=16)),
-    ('ms_aimclr_bandai_nomining.py', 'ms_aimclr_bandai.py', dict(mining_epoch=16)),
+    ('ms_aimclr_msr3d_xsub.py', 'ms_aimclr_msr3d_xsub_mining.py', dict(mining_epoch=32)),
+    ('ms_aimclr_bandai.py', 'ms_aimclr_bandai_mining.py', dict(mining_epoch=16)),
     ('demo/ms_aimclr_synthetic_aligned_cross_warmup_xmining.py',
      'demo/ms_aimclr_synthetic_aligned_cross_warmup.py',
      dict(mining_scope='other_convention')),
@@ -119,6 +160,24 @@ def test_mining_variants(variant, base, model):
     if 'mining_epoch' in model:
         assert model['mining_epoch'] == variant['train_cfg']['max_epochs']
     variant.pop('model'), base.pop('model')
+    assert variant == base
+
+
+@pytest.mark.parametrize('variant, base', [
+    ('demo/ms_aimclr_synthetic_aligned_cross_warmup_nomining_outnorm.py',
+     'demo/ms_aimclr_synthetic_aligned_cross_warmup_nomining.py'),
+    ('demo/linear_ms_aimclr_synthetic_outnorm.py', 'demo/linear_ms_aimclr_synthetic.py'),
+    ('demo/linear_ms_aimclr_synthetic_outnorm_precise_bn.py',
+     'demo/linear_ms_aimclr_synthetic_precise_bn.py'),
+    ('demo/aimclr_synthetic_warmup_outnorm.py', 'demo/aimclr_synthetic_warmup.py'),
+    ('demo/linear_aimclr_synthetic_outnorm.py', 'demo/linear_aimclr_synthetic.py'),
+])
+def test_output_bn_variants(variant, base):
+    """The per-convention output BN is its base with ``out_norm`` on the
+    backbone, nothing else (issue 21)."""
+    variant = Config.fromfile(str(ROOT / 'configs/msclr' / variant)).to_dict()
+    base = Config.fromfile(str(ROOT / 'configs/msclr' / base)).to_dict()
+    base['model']['backbone']['out_norm'] = True
     assert variant == base
 
 

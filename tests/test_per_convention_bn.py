@@ -19,10 +19,10 @@ from .test_reference_parity import converted, max_diffs, run  # noqa: F401
 LAYOUTS = [KINECT, SMPLX]
 
 
-def backbone_cfg(per_convention_bn=True, shared=True, layouts=LAYOUTS):
+def backbone_cfg(per_convention_bn=True, shared=True, layouts=LAYOUTS, **extra):
     return dict(model_cfg()['backbone'],
                 graph_cfg=dict(type='MultiSkeletonGraph', layouts=list(layouts)),
-                per_convention_bn=per_convention_bn, shared_bn_affine=shared)
+                per_convention_bn=per_convention_bn, shared_bn_affine=shared, **extra)
 
 
 def make_backbone(seed=0, **kwargs):
@@ -131,8 +131,9 @@ def test_single_row_of_a_convention_in_a_projector_batch():
     assert torch.allclose(out[2], (x[2] - 2.) / (1 + 1e-5) ** 0.5, atol=1e-6)
 
 
-def test_mixed_batch_through_the_backbone_equals_grouped_in_evaluation():
-    backbone = make_backbone(shared=False).train()
+@pytest.mark.parametrize('out_norm', [False, True])
+def test_mixed_batch_through_the_backbone_equals_grouped_in_evaluation(out_norm):
+    backbone = make_backbone(shared=False, out_norm=out_norm).train()
     backbone(clips(4, 25, 0), KINECT)
     backbone(clips(4, 42, 1), SMPLX)
     backbone.eval()
@@ -142,6 +143,43 @@ def test_mixed_batch_through_the_backbone_equals_grouped_in_evaluation():
         out = backbone(mixed, [KINECT, KINECT, SMPLX, SMPLX])
         assert torch.allclose(out[:2, ..., :25], backbone(xk, KINECT), atol=1e-5)
         assert torch.allclose(out[2:], backbone(xs, SMPLX), atol=1e-5)
+
+
+def test_output_bn_standardises_each_convention_by_its_own_statistics():
+    """``out_norm``: no parameters, a batch's features centred in training,
+    each convention's by its own running statistics in evaluation."""
+    backbone = make_backbone(per_convention_bn=False, out_norm=True).train()
+    plain = make_backbone(per_convention_bn=False)
+    assert [k for k, _ in backbone.named_parameters()] == \
+        [k for k, _ in plain.named_parameters()]
+    pooled = backbone(clips(4, 25, 0), KINECT).mean(dim=(1, 3, 4))
+    assert torch.allclose(pooled.mean(0), torch.zeros(pooled.shape[1]), atol=1e-5)
+    backbone(clips(4, 42, 1) * 3 - 2, SMPLX)
+    norms = backbone.out_norm.norms
+    assert not torch.allclose(norms[KINECT].running_mean, norms[SMPLX].running_mean)
+    backbone.eval()
+    without = copy.deepcopy(backbone)
+    without.out_norm = None
+    for conv, x in ((KINECT, clips(2, 25, 2)), (SMPLX, clips(2, 42, 3))):
+        with torch.no_grad():
+            raw, out = without(x, conv), backbone(x, conv)
+        bn = norms[conv]
+        shape = (1, 1, -1, 1, 1)
+        expected = (raw - bn.running_mean.view(shape)) / (
+            bn.running_var.view(shape) + bn.eps).sqrt()
+        assert torch.allclose(out, expected, atol=1e-5), conv
+    # its statistics are checkpoint entries: a checkpoint without them is refused
+    from msclr_plugin.utils.checkpoint import (CheckpointMismatchError,
+                                               load_state_dict_strict)
+    with pytest.raises(CheckpointMismatchError, match='out_norm'):
+        load_state_dict_strict(backbone, plain.state_dict(), 'plain.pth')
+    # the linear probe's frozen encoder: the output BN stays in eval mode
+    frozen = make_backbone(per_convention_bn=False, out_norm=True,
+                           frozen_stages=4).train()
+    before = stats(frozen, KINECT)
+    assert not frozen.out_norm.training
+    frozen(clips(4, 25, 0), KINECT)
+    assert same(stats(frozen, KINECT), before)
 
 
 def test_state_dict_round_trip_and_resume():
@@ -229,7 +267,10 @@ def test_converted_reference_checkpoint_reproduces_parity(converted, shared):  #
 
 
 # ------------------------------------------------------------ precise BN
-def test_precise_bn_changes_only_bn_buffers(tmp_path):
+@pytest.mark.parametrize('config, out_norms', [
+    ('linear_ms_aimclr_synthetic_precise_bn.py', 0),
+    ('linear_ms_aimclr_synthetic_outnorm_precise_bn.py', 2)])
+def test_precise_bn_changes_only_bn_buffers(tmp_path, config, out_norms):
     from mmengine.config import Config
     from msclr_plugin.data_prep.synthetic import generate_synthetic_store
     from msclr_plugin.evaluation.precise_bn import recalibrate_bn_per_convention
@@ -239,7 +280,7 @@ def test_precise_bn_changes_only_bn_buffers(tmp_path):
                              conventions=('kinectv2_25', 'coco'), num_subjects=4,
                              num_person=1, classes=['wave_right_hand', 'squat', 'jump'])
     cfg = Config.fromfile(
-        str(ROOT / 'configs/msclr/demo/linear_ms_aimclr_synthetic_precise_bn.py'))
+        str(ROOT / 'configs/msclr/demo' / config))
     assert cfg.precise_bn_per_convention
     cfg.model.backbone.update(channels=(4, 4, 8, 8), num_stages=4, down_stages=(3, ),
                               init_cfg=None)
@@ -262,7 +303,8 @@ def test_precise_bn_changes_only_bn_buffers(tmp_path):
         before = embed(model.backbone, x, 'coco')
     buffers = {k: v.clone() for k, v in model.named_buffers()}
     count = recalibrate_bn_per_convention(model, loader, ['kinectv2_25', 'coco'])
-    assert count == 2 + 9 * 2  # input BNs + every block BN in two conventions
+    # input BNs + every block BN (and the output BN) in two conventions
+    assert count == 2 + 9 * 2 + out_norms
     assert not model.training and model.backbone.per_convention_bn
     after_params = dict(model.named_parameters())
     assert after_params.keys() == params.keys()
@@ -305,8 +347,9 @@ def _sync_worker(rank):
     mask = torch.zeros(8, 42, dtype=torch.bool)
     for row, conv in enumerate(convs):
         mask[row, :25 if conv == 0 else 42] = True
-    for shared in (True, False):
-        ref = ConventionBatchNorm(4, LAYOUTS, shared_affine=shared).train()
+    for shared in (True, False, None):  # None: no affine parameters
+        ref = ConventionBatchNorm(4, LAYOUTS, shared_affine=bool(shared),
+                                  affine=shared is not None).train()
         synced = convert_sync_batchnorm(copy.deepcopy(ref))
         assert all(type(bn).__name__ == 'MaskedSyncBatchNorm'
                    for bn in synced.norms.values())
@@ -346,7 +389,7 @@ def _sync_worker(rank):
 def test_two_processes_equal_one_with_sync_bn_per_convention(tmp_path):
     ranks = spawn_two(_sync_worker, tmp_path)
     for out in ranks:
-        for shared in (True, False):
+        for shared in (True, False, None):
             for got, expected in out[shared]:
                 assert torch.allclose(got, expected, atol=1e-4), shared
     # the statistics and every parameter agree over the ranks

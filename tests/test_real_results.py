@@ -52,7 +52,7 @@ def test_table_over_seeds_and_docs_update(tmp_path, monkeypatch):
                                             ('ms_aimclr_cbn', 2), ('ms_aimclr_long', 0),
                                             ('random_init', 0), ('random_init', 2),
                                             ('raw_joints', 0), ('raw_joints', 2)]
-    assert ('ms_aimclr_cbn', 2, 'ms_aimclr_msr3d_xsub_cbn.py', 16) in calls
+    assert ('ms_aimclr_cbn', 2, 'ms_aimclr_msr3d_xsub_cbn.py', 32) in calls
     assert eval_cfgs['ms_aimclr_cbn'] == 'linear_ms_aimclr_msr3d_xsub_cbn.py'
     assert eval_cfgs['ms_aimclr_long'] == eval_cfgs['random_init'] == \
         eval_cfgs['raw_joints'] == 'linear_ms_aimclr_msr3d_xsub.py'
@@ -61,8 +61,8 @@ def test_table_over_seeds_and_docs_update(tmp_path, monkeypatch):
     assert ('raw_joints', 0, None, 0) in calls  # no encoder
     assert ('random_init', 0, 'ms_aimclr_msr3d_xsub.py', 0) in calls  # as initialised
     assert ('ms_aimclr_long', 0, 'ms_aimclr_msr3d_xsub.py', 24) in calls
-    assert ('ms_aimclr', 0, 'ms_aimclr_msr3d_xsub.py', 16) in calls
-    assert ('aimclr', 0, 'aimclr_msr3d_xsub.py', 32) in calls
+    assert ('ms_aimclr', 0, 'ms_aimclr_msr3d_xsub.py', 32) in calls
+    assert ('aimclr', 0, 'aimclr_msr3d_xsub.py', 64) in calls
     text = doc.read_text()
     assert text.startswith('intro\n') and text.endswith('rest\n') and 'old table' not in text
     ms_row = next(line for line in text.splitlines() if line.startswith('| ms_aimclr |'))

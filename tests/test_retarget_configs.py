@@ -144,11 +144,13 @@ def test_steps_for_multi_and_single_convention(store, tmp_path, capsys):
     res_ms, res_single = set_train_steps(ms, 16), set_train_steps(single, 16)
     # 8 clips, batch 4: 4 steps an epoch over 2 conventions, 2 over one
     assert res_ms['per_epoch'] == [4] * 4 and res_single['per_epoch'] == [2] * 8
-    # MSR: 16 epochs, mining after 12, lr step at 14, checkpoint at the end,
-    # kNN every 4: the same fractions of 4 epochs
+    # MSR: 32 epochs, no mining (it would start at the last), a warm-up over 4,
+    # lr step at 28, checkpoint at the end, kNN every 8: the same fractions
+    # of 4 epochs (in whole epochs)
     assert res_ms['settings'] == {
-        'train_cfg.max_epochs': 4, 'model.mining_epoch': 3,
-        'param_scheduler.0.milestones': [4], 'default_hooks.checkpoint.interval': 4,
+        'train_cfg.max_epochs': 4, 'model.mining_epoch': 4,
+        'param_scheduler.0.begin': 0, 'param_scheduler.0.end': 1,
+        'param_scheduler.1.milestones': [4], 'default_hooks.checkpoint.interval': 4,
         'custom_hooks.1.interval': 1}
     assert (single.train_cfg.max_epochs, single.model.mining_epoch,
             single.param_scheduler[0].milestones) == (8, 6, [7])

@@ -1,4 +1,4 @@
-# aimclr_bandai.py with the warm-up of ms_aimclr_bandai_warmup.py (the
+# aimclr_bandai.py with the warm-up of ms_aimclr_bandai.py (the
 # same first 20 of its 160 steps): the real-data row
 # `--row aimclr:warmup` of tools/real_results.py.
 _base_ = './aimclr_bandai.py'

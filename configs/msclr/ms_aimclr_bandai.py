@@ -4,20 +4,32 @@
 #       --root ../shared/data/bandai_namco_motion2_subset
 # Conventions: the BVH skeleton by forward kinematics (bandai_bvh_22) and a
 # COCO-17 rendering of the same motion (built-in joint regressors).
-# Positives: the main job's (issue 21's ablation, docs/results.md): every key
-# renders the other convention (pairing='cross') and replays the query's
-# augmentation draws, so a pair differs by the skeleton convention alone.
-# The paper's form (random pairing, independent draws):
-# ms_aimclr_bandai_paper_pairs.py.
-_base_ = './demo/ms_aimclr_synthetic_aligned_cross.py'
+# The recipe: the main job's MS-AimCLR (issue 21's ablation winner on the
+# synthetic data and on MSR, docs/results.md): every key renders the other
+# convention (pairing='cross') and replays the query's augmentation draws,
+# no nearest-neighbour mining, a learning-rate warm-up over the first
+# eighth, the backbone's per-convention output BN (out_norm). The paper's
+# form (random pairing, independent draws, mining from 3/4 of training, no
+# warm-up, no output BN): ms_aimclr_bandai_paper_pairs.py; one change at a
+# time: _mining.py, _nowarmup.py (set model.backbone.out_norm=False for the
+# output BN, with the linear config's).
+_base_ = './demo/ms_aimclr_synthetic_aligned_cross_warmup_nomining.py'
 conventions = ['bandai_bvh_22', 'coco']
 # the CPU recipe of the base (motion stream, queue of 64 = two batches;
-# docs/results.md), 16 epochs over clips x 2 conventions: twice the base's
-# epochs, on a smaller set (288 steps on MSR, 160 on Bandai; 8 epochs gave
-# AimCLR's kNN still rising at the end)
-model = dict(backbone=dict(graph_cfg=dict(layouts=conventions)), mining_epoch=12)
+# docs/results.md), 16 epochs over clips x 2 conventions = 160 steps (320
+# over-train the 150 training clips: "The presets' step budgets" of
+# docs/results.md); mining_epoch = the last epoch: no mining
+model = dict(
+    backbone=dict(graph_cfg=dict(layouts=conventions), out_norm=True),
+    mining_epoch=16)
 train_cfg = dict(max_epochs=16)
-param_scheduler = [dict(type='MultiStepLR', milestones=[14], gamma=0.1)]
+param_scheduler = [
+    # 2 epochs = the first 20 steps, counted in steps (scaled with the
+    # epochs by tools/train.py --steps)
+    dict(type='LinearLR', start_factor=0.01, begin=0, end=2,
+         convert_to_iter_based=True),
+    dict(type='MultiStepLR', milestones=[14], gamma=0.1)
+]
 default_hooks = dict(checkpoint=dict(interval=16))
 train_dataloader = dict(
     batch_size=32,

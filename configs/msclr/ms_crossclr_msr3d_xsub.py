@@ -5,7 +5,7 @@
 # views only (temporal crop + shear): the extreme view would go unused.
 _base_ = './ms_aimclr_msr3d_xsub_paper_pairs.py'
 # MSCrosSCLR computes its streams from the joints itself
-model = dict(type='MSCrosSCLR', mining_epoch=8,
+model = dict(type='MSCrosSCLR', mining_epoch=16,
              data_preprocessor=dict(stream='joint'))
 train_dataloader = dict(
     dataset=dict(pipeline=[

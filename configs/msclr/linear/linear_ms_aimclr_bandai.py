@@ -1,7 +1,7 @@
 _base_ = '../demo/linear_ms_aimclr_synthetic.py'
 conventions = ['bandai_bvh_22', 'coco']
 model = dict(
-    backbone=dict(graph_cfg=dict(layouts=conventions)),
+    backbone=dict(graph_cfg=dict(layouts=conventions), out_norm=True),
     cls_head=dict(num_classes=10))
 train_dataloader = dict(
     batch_size=32,

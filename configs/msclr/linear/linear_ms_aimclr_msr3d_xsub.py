@@ -3,7 +3,7 @@
 _base_ = '../demo/linear_ms_aimclr_synthetic.py'
 conventions = ['msr_action3d_20', 'coco']
 model = dict(
-    backbone=dict(graph_cfg=dict(layouts=conventions)),
+    backbone=dict(graph_cfg=dict(layouts=conventions), out_norm=True),
     cls_head=dict(num_classes=20))
 train_dataloader = dict(
     batch_size=32, dataset=dict(ann_file='data/msr3d', conventions=conventions))

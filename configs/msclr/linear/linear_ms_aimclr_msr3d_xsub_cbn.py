@@ -1,3 +1,4 @@
 # Linear probe of ../ms_aimclr_msr3d_xsub_cbn.py (per-convention BN statistics).
 _base_ = './linear_ms_aimclr_msr3d_xsub.py'
-model = dict(backbone=dict(per_convention_bn=True, shared_bn_affine=True))
+model = dict(backbone=dict(per_convention_bn=True, shared_bn_affine=True,
+                           out_norm=False))

@@ -5,4 +5,5 @@
 #   model.data_preprocessor.stream=motion
 _base_ = './linear_ms_aimclr_msr3d_xsub.py'
 model = dict(data_preprocessor=dict(stream='joint'),
-             backbone=dict(init_cfg=dict(prefix='streams.joint.backbone.')))
+             backbone=dict(init_cfg=dict(prefix='streams.joint.backbone.'),
+                           out_norm=False))

@@ -8,7 +8,8 @@ import torch.nn as nn
 from mmengine.model import BaseModule, ModuleList
 
 from mmaction.registry import MODELS
-from ..layers.convention_bn import set_norm_conventions, to_convention_bn
+from ..layers.convention_bn import (ConventionBatchNorm, set_norm_conventions,
+                                    to_convention_bn)
 from ..layers.conventions import (ConventionBatch, PerConvention,
                                   convention_parameters)
 from ..utils import ddp_anchor, index_tensor
@@ -127,6 +128,13 @@ class MSGCNBase(BaseModule):
         shared_bn_affine (bool): With ``per_convention_bn``, one affine
             transform per BN shared by the conventions (True) or one per
             convention. Defaults to True.
+        out_norm (bool): End in a BatchNorm per convention without affine
+            parameters (:class:`ConventionBatchNorm`): each convention's
+            output features standardised by its own statistics, so the
+            pooled feature carries no per-convention mean or scale. The
+            projector's BN removes both from every grouped training batch
+            anyway; this removes them from the frozen feature too. Defaults
+            to False (the paper's form).
         init_cfg (dict | list, optional): Initialisation. Defaults to BN
             weight 1 and Kaiming (fan-out) convolutions.
         **kwargs: ``gcn_*`` / ``tcn_*`` keyword routing as in mmaction2 and
@@ -152,6 +160,7 @@ class MSGCNBase(BaseModule):
                  norm_eval: bool = False,
                  per_convention_bn: bool = False,
                  shared_bn_affine: bool = True,
+                 out_norm: bool = False,
                  init_cfg: Optional[Union[dict, List[dict]]] = DEFAULT_INIT,
                  **kwargs) -> None:
         super().__init__(init_cfg=init_cfg)
@@ -216,6 +225,8 @@ class MSGCNBase(BaseModule):
         self.per_convention_bn = per_convention_bn
         if per_convention_bn:
             to_convention_bn(self.gcn, self.names, shared_bn_affine)
+        self.out_norm = ConventionBatchNorm(
+            width, self.names, affine=False) if out_norm else None
         self.out_channels = width
         self.frozen_stages = frozen_stages
         self.norm_eval = norm_eval
@@ -329,10 +340,12 @@ class MSGCNBase(BaseModule):
         x = x.permute(0, 1, 4, 2, 3).reshape(N * M, C, T, V)
         if self.per_convention_bn:
             set_norm_conventions(self.gcn, idx, repeat=M)
-        x = self.forward_blocks(
-            x,
-            ConventionBatch(self.names, idx, M, self.A, self.graph.num_joints,
-                            V, mask))
+        batch = ConventionBatch(self.names, idx, M, self.A,
+                                self.graph.num_joints, V, mask)
+        x = self.forward_blocks(x, batch)
+        if self.out_norm is not None:
+            set_norm_conventions(self.out_norm, idx, repeat=M)
+            x = self.out_norm(x, batch.mask)
         x = x.reshape((N, M) + x.shape[1:])
         if mask is not None:
             x = x * mask[:, None, None, None, :].to(x.dtype)
@@ -356,6 +369,8 @@ class MSGCNBase(BaseModule):
             return
         frozen = ([self.data_bn] if self.data_bn_type != 'none' else []) + \
             list(self.gcn[:self.frozen_stages])
+        if self.out_norm is not None and self.frozen_stages >= self.num_stages:
+            frozen.append(self.out_norm)
         for module in frozen:
             module.eval()
             for param in module.parameters():

@@ -29,10 +29,11 @@ class ConventionBatchNorm(nn.Module):
     (the projector's BN) is normalised by its running statistics.
 
     The affine parameters are shared (one ``weight``/``bias``, the paper's
-    parameter count) or per convention. A state dict of a single BN (a
-    reference checkpoint, or this model without the option) loads: its
-    statistics (and per-convention affine parameters) are copied to every
-    convention (:meth:`expand_state_dict`).
+    parameter count), per convention, or absent (``affine=False``: each
+    convention standardised by its own statistics, nothing learned). A state
+    dict of a single BN (a reference checkpoint, or this model without the
+    option) loads: its statistics (and per-convention affine parameters)
+    are copied to every convention (:meth:`expand_state_dict`).
 
     Args:
         num_features (int): Channels C.
@@ -42,6 +43,8 @@ class ConventionBatchNorm(nn.Module):
             Defaults to True.
         dims (int): 2 for ``(N, C, T, V)`` inputs (masked BN), 1 for
             ``(N, C)``. Defaults to 2.
+        affine (bool): Learn an affine transform (shared or per convention
+            as ``shared_affine`` says). Defaults to True.
         eps (float): BN epsilon. Defaults to 1e-5.
         momentum (float): BN momentum. Defaults to 0.1.
     """
@@ -51,6 +54,7 @@ class ConventionBatchNorm(nn.Module):
                  conventions: Sequence[str],
                  shared_affine: bool = True,
                  dims: int = 2,
+                 affine: bool = True,
                  eps: float = 1e-5,
                  momentum: float = 0.1) -> None:
         super().__init__()
@@ -62,11 +66,13 @@ class ConventionBatchNorm(nn.Module):
         self.names = list(conventions)
         self.num_features = num_features
         self.shared_affine = shared_affine
+        self.affine = affine
         self.norms = nn.ModuleDict({
-            name: bn(num_features, eps, momentum, affine=not shared_affine)
+            name: bn(num_features, eps, momentum,
+                     affine=affine and not shared_affine)
             for name in self.names
         })
-        if shared_affine:
+        if affine and shared_affine:
             self.weight = nn.Parameter(torch.ones(num_features))
             self.bias = nn.Parameter(torch.zeros(num_features))
         # host-side: set by the owner before each forward
@@ -75,7 +81,7 @@ class ConventionBatchNorm(nn.Module):
 
     def extra_repr(self) -> str:
         return (f'{self.num_features}, conventions={self.names}, '
-                f'shared_affine={self.shared_affine}')
+                f'affine={self.affine}, shared_affine={self.shared_affine}')
 
     def expand_state_dict(self, state: Dict[str, torch.Tensor],
                           prefix: str = '') -> None:
@@ -84,7 +90,8 @@ class ConventionBatchNorm(nn.Module):
         parameters, its weight and bias) copied to every convention."""
         if prefix + 'running_mean' not in state:
             return
-        keys = list(_STATS) + ([] if self.shared_affine else ['weight', 'bias'])
+        keys = list(_STATS) + ([] if self.shared_affine or not self.affine
+                               else ['weight', 'bias'])
         for key in keys:
             value = state.pop(prefix + key, None)
             if value is None:
@@ -147,6 +154,8 @@ class ConventionBatchNorm(nn.Module):
                 part = self._call(self.norms[self.names[conv]], x.index_select(0, rows),
                                   None if mask is None else mask.index_select(0, rows))
                 out = out.index_copy(0, rows, part)
+        if not self.affine:
+            return out
         if self.shared_affine:
             view = (1, -1) + (1, ) * (x.dim() - 2)
             out = out * self.weight.view(view) + self.bias.view(view)

@@ -1,0 +1,5 @@
+# ms_aimclr_msr3d_xsub.py with nearest-neighbour mining from 3/4 of training
+# (AimCLR's), all else the same: issue 21's mining ablation on real data
+# (docs/results.md, "Nearest-neighbour mining and schedule length").
+_base_ = ['./ms_aimclr_msr3d_xsub.py']
+model = dict(mining_epoch=24)
