@@ -171,8 +171,13 @@ def test_output_bn_standardises_each_convention_by_its_own_statistics():
     # its statistics are checkpoint entries: a checkpoint without them is refused
     from msclr_plugin.utils.checkpoint import (CheckpointMismatchError,
                                                load_state_dict_strict)
-    with pytest.raises(CheckpointMismatchError, match='out_norm'):
+    with pytest.raises(CheckpointMismatchError,
+                       match=r'no backbone output BN: set model\.backbone\.out_norm=False'):
         load_state_dict_strict(backbone, plain.state_dict(), 'plain.pth')
+    # and the other way: a probe config that forgot its encoder's option
+    with pytest.raises(CheckpointMismatchError,
+                       match=r'output BN: set model\.backbone\.out_norm=True'):
+        load_state_dict_strict(plain, backbone.state_dict(), 'out_norm.pth')
     # the linear probe's frozen encoder: the output BN stays in eval mode
     frozen = make_backbone(per_convention_bn=False, out_norm=True,
                            frozen_stages=4).train()

@@ -276,6 +276,22 @@ def _count(num: int, what: str) -> str:
                               'es' if what.endswith('h') else 's')
 
 
+def _out_norm_hint(missing: List[str], unexpected: List[str]) -> str:
+    """The fix when only one side has the backbone's output BN (``out_norm``
+    of the MSGCNBase backbones): a probe config must repeat its encoder's."""
+    def has(keys):
+        return any(key.split('.')[0] == 'out_norm' or '.out_norm.' in key
+                   for key in keys)
+
+    if has(unexpected) and not has(missing):
+        return ('the checkpoint was pretrained with the backbone\'s output BN:'
+                ' set model.backbone.out_norm=True (as its pretraining config)')
+    if has(missing) and not has(unexpected):
+        return ('the checkpoint has no backbone output BN: set '
+                'model.backbone.out_norm=False (as its pretraining config)')
+    return ''
+
+
 def load_state_dict_strict(module: torch.nn.Module,
                            state: Dict[str, torch.Tensor],
                            source: str,
@@ -367,6 +383,9 @@ def load_state_dict_strict(module: torch.nn.Module,
             lines.append(f'  {_count(len(mismatched), "shape mismatch")}'
                          ': ' + '; '.join(shapes[:12]) +
                          ('; ...' if len(shapes) > 12 else ''))
+        out_norm = _out_norm_hint(missing, unexpected)
+        if out_norm:
+            lines.append('  ' + out_norm)
         if hint:
             lines.append('  ' + hint)
         if strict:
