@@ -48,8 +48,9 @@ DEMO = osp.join('configs', 'msclr', 'demo')
 # (issue 21: a seed in five otherwise starts in a collapse); MS-AimCLR
 # without nearest-neighbour mining, which costs it on every measure while
 # AimCLR gains from it (issue 21's mining ablation), and with the backbone's
-# per-convention output BN (out_norm: higher retrieval, linear and kNN;
-# AimCLR's linear probe does not gain from it, so it keeps its form). The
+# per-convention output BN (out_norm: higher retrieval and convention
+# mixing, linear and kNN level or higher over 5-10 seeds; AimCLR's linear
+# probe does not gain from it, so it keeps its form; docs/results.md). The
 # random encoder is MS-AimCLR's, as initialised.
 MS_AIMCLR = 'ms_aimclr_synthetic_aligned_cross_warmup_nomining_outnorm.py'
 ROWS = (('aimclr', 'aimclr_synthetic_warmup.py', 'linear_aimclr_synthetic.py', True),

@@ -13,15 +13,14 @@
 # warm-up, no output BN): ms_aimclr_bandai_paper_pairs.py; one change at a
 # time: _mining.py, _nowarmup.py (set model.backbone.out_norm=False for the
 # output BN, with the linear config's).
-_base_ = './demo/ms_aimclr_synthetic_aligned_cross_warmup_nomining.py'
+_base_ = './demo/ms_aimclr_synthetic_aligned_cross_warmup_nomining_outnorm.py'
 conventions = ['bandai_bvh_22', 'coco']
 # the CPU recipe of the base (motion stream, queue of 64 = two batches;
 # docs/results.md), 16 epochs over clips x 2 conventions = 160 steps (320
 # over-train the 150 training clips: "The presets' step budgets" of
 # docs/results.md); mining_epoch = the last epoch: no mining
 model = dict(
-    backbone=dict(graph_cfg=dict(layouts=conventions), out_norm=True),
-    mining_epoch=16)
+    backbone=dict(graph_cfg=dict(layouts=conventions)), mining_epoch=16)
 train_cfg = dict(max_epochs=16)
 param_scheduler = [
     # 2 epochs = the first 20 steps, counted in steps (scaled with the

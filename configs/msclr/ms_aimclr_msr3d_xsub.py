@@ -14,7 +14,7 @@
 # warm-up, no output BN): ms_aimclr_msr3d_xsub_paper_pairs.py; one change at a
 # time: _mining.py, _nowarmup.py (set model.backbone.out_norm=False for the
 # output BN, with the linear config's).
-_base_ = './demo/ms_aimclr_synthetic_aligned_cross_warmup_nomining.py'
+_base_ = './demo/ms_aimclr_synthetic_aligned_cross_warmup_nomining_outnorm.py'
 conventions = ['msr_action3d_20', 'coco']
 # the CPU recipe of the base (motion stream, queue of 64 = two batches;
 # docs/results.md), 32 epochs over clips x 2 conventions = 576 steps (at
@@ -22,8 +22,7 @@ conventions = ['msr_action3d_20', 'coco']
 # "The presets' step budgets" of docs/results.md); mining_epoch = the last
 # epoch: no mining
 model = dict(
-    backbone=dict(graph_cfg=dict(layouts=conventions), out_norm=True),
-    mining_epoch=32)
+    backbone=dict(graph_cfg=dict(layouts=conventions)), mining_epoch=32)
 train_cfg = dict(max_epochs=32)
 param_scheduler = [
     # 4 epochs = the first 72 steps, counted in steps (scaled with the
