@@ -181,6 +181,26 @@ def test_output_bn_variants(variant, base):
     assert variant == base
 
 
+@pytest.mark.parametrize('variant, base', [
+    ('demo/ms_aimclr_synthetic_aligned_cross_warmup_nomining_outnorm_samekey.py',
+     'demo/ms_aimclr_synthetic_aligned_cross_warmup_nomining_outnorm.py'),
+    ('ms_aimclr_msr3d_xsub_samekey.py', 'ms_aimclr_msr3d_xsub.py'),
+    ('ms_aimclr_bandai_samekey.py', 'ms_aimclr_bandai.py'),
+])
+def test_second_key_variants(variant, base):
+    """A two-key MS-AimCLR is its base with the model's extra_key_view, the
+    dataset's extra_views and that view's pipeline (the key's), nothing
+    else (issue 21)."""
+    variant = Config.fromfile(str(ROOT / 'configs/msclr' / variant)).to_dict()
+    base = Config.fromfile(str(ROOT / 'configs/msclr' / base)).to_dict()
+    base['model']['extra_key_view'] = 'key_same'
+    dataset = base['train_dataloader']['dataset']
+    dataset['extra_views'] = dict(key_same='query')
+    views = dataset['pipeline'][0]['pipelines']
+    views['key_same'] = views['key']
+    assert variant == base
+
+
 def test_backbone_configs():
     """Every multi-skeleton backbone has MS-AimCLR and MoCo pretraining, a
     linear probe and mmaction2's supervised recipe, each a few lines over

@@ -559,3 +559,32 @@ def test_augmentation_is_a_function_of_seed_epoch_and_item(store, pipeline, pair
     assert any(not np.array_equal(other_epoch[i]['query'], ref[i]['query']) for i in ref)
     ds = MultiSkeletonDataset(store, pipeline=pipeline, pairing=pairing, seed=5)
     assert not np.array_equal(ds[0]['inputs']['query'].numpy(), ref[0]['query'])
+
+
+def test_extra_views_render_the_query_or_key_convention(store):
+    """extra_views: a view per role, in that role's convention, with its own
+    draws; the three views draw exactly as without it (through workers and
+    the stacked collate, as training batches them)."""
+    views = dict(PRETRAIN_PIPELINE[0]['pipelines'])
+    views.update(key_same=views['key'], key_copy=views['key'])
+    pipeline = [dict(ALIGNED_PIPELINE[0], pipelines=views), *ALIGNED_PIPELINE[1:]]
+    plain = MultiSkeletonDataset(store, pipeline=ALIGNED_PIPELINE, pairing='cross', seed=3)
+    extra = MultiSkeletonDataset(store, pipeline=pipeline, pairing='cross', seed=3,
+                                 extra_views=dict(key_same='query', key_copy='key'))
+    for i in (0, 13, 27):
+        a, b = plain[i], extra[i]
+        for view in ('query', 'query_extreme', 'key'):
+            np.testing.assert_array_equal(a['inputs'][view].numpy(), b['inputs'][view].numpy())
+        conv = b['data_samples'].metainfo['skeletons']
+        assert conv['key_same'] == conv['query'] != conv['key'] == conv['key_copy']
+        assert b['inputs']['key_same'].shape == b['inputs']['query'].shape
+        # own draws: neither a copy of the query nor of the aligned key
+        assert not np.array_equal(b['inputs']['key_same'].numpy(), b['inputs']['query'].numpy())
+    cfg = _loader_cfg(store, num_workers=2, pipeline=pipeline, pairing='cross')
+    cfg['dataset']['extra_views'] = dict(key_same='query', key_copy='key')
+    cfg['collate_fn'] = dict(type='multi_skeleton_collate')
+    batch = next(iter(Runner.build_dataloader(cfg)))
+    assert {'query', 'query_extreme', 'key', 'key_same', 'key_copy'} <= set(batch['inputs'])
+    for bad in (dict(key='query'), dict(key_same='extreme')):
+        with pytest.raises(ValueError, match='extra_views'):
+            MultiSkeletonDataset(store, extra_views=bad)

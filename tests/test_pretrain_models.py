@@ -516,6 +516,46 @@ def test_symmetric_mining_uses_the_mirrored_queries_neighbours(epoch):
 def test_crossclr_refuses_symmetric():
     with pytest.raises(ValueError, match='symmetric'):
         MODELS.build(dict(model_cfg('MSCrosSCLR'), symmetric=True))
+    with pytest.raises(ValueError, match='extra_key_view'):
+        MODELS.build(dict(model_cfg('MSCrosSCLR'), extra_key_view='key_same'))
+
+
+@pytest.mark.parametrize('kind', ['MSMoCo', 'MSAimCLR'])
+def test_extra_key_is_a_second_positive(kind, epoch):
+    """extra_key_view: loss_nce = (NCE(query -> key) + NCE(query -> extra
+    key)) / 2 over the same queue snapshot (the same mined positives); the
+    queue gets the key view's keys only, D3M is unchanged."""
+    plain = build(kind, layouts=(KINECT, SMPLX), mining_epoch=1) if kind == 'MSAimCLR' \
+        else build(kind, layouts=(KINECT, SMPLX))
+    two = copy.deepcopy(plain)
+    two.extra_key_view = 'key_same'
+    data = views(vk=42)
+    data['key_same'] = torch.randn(N, M, T, 25, 3, generator=torch.Generator().manual_seed(7))
+    meta = samples(KINECT, SMPLX)
+    for sample in meta:
+        sample.set_metainfo(dict(skeletons=dict(sample.skeletons, key_same=KINECT)))
+    for e in ((0, 1) if kind == 'MSAimCLR' else (0, )):  # without / with mining
+        epoch(e)
+        ref = copy.deepcopy(plain)
+        ref_losses = ref.loss(data, meta)
+        model = copy.deepcopy(two)
+        losses = model.loss(data, meta)
+        assert not torch.isclose(losses['loss_nce'], ref_losses['loss_nce'])
+        if e == 0:
+            # the second term alone: the extra view as the key, same queue
+            second = copy.deepcopy(plain).loss(dict(data, key=data['key_same']),
+                                               samples(KINECT, KINECT))['loss_nce']
+            assert torch.isclose(losses['loss_nce'],
+                                 (ref_losses['loss_nce'] + second) / 2, atol=1e-6)
+            weighted = copy.deepcopy(two)
+            weighted.extra_key_weight = 0.25
+            assert torch.isclose(weighted.loss(data, meta)['loss_nce'],
+                                 (ref_losses['loss_nce'] + 0.25 * second) / 1.25, atol=1e-6)
+        assert torch.equal(model.queue, ref.queue)
+        if kind == 'MSAimCLR':
+            assert torch.isclose(losses['loss_d3m'], ref_losses['loss_d3m'], atol=1e-6)
+    with pytest.raises(KeyError, match='key_same'):
+        copy.deepcopy(two).loss(views(vk=42), samples(KINECT, SMPLX))
 
 
 @pytest.mark.parametrize('kind', ['MSMoCo', 'MSAimCLR'])

@@ -107,6 +107,22 @@ def test_train_args_merge(tmp_path):
     assert cfg.resume is True and cfg.load_from == 'x.pth'
 
 
+def test_plain_config_dumps_the_same_config(tmp_path):
+    """--plain-config: the run's config logged and dumped without yapf,
+    the same settings when read back."""
+    train = load_tool('train')
+    config = Path(__file__).resolve().parents[1] / 'configs/msclr/demo/ms_aimclr_synthetic.py'
+    args = train.parse_args([str(config), '--plain-config', '--work-dir', str(tmp_path)])
+    assert args.plain_config
+    plain = train.read_config(str(config), args.plain_config)
+    formatted = train.read_config(str(config))
+    assert plain.pretty_text != formatted.pretty_text
+    for text in (plain.pretty_text, formatted.pretty_text):
+        dumped = tmp_path / 'dump.py'
+        dumped.write_text(text)
+        assert Config.fromfile(str(dumped)).to_dict() == formatted.to_dict()
+
+
 def test_test_args_dump(tmp_path):
     test = load_tool('test')
     config = tmp_path / 'cfg.py'

@@ -45,7 +45,7 @@ class MultiSkeletonDataset(BaseDataset):
       ``i`` = clip ``i % N`` with query convention ``i // N`` (every
       (clip, query) once per epoch, as MS-CLR); the key convention is drawn
       by ``pairing`` from ``hash(seed, epoch, i)``. ``views = {'query': A,
-      'query_extreme': A, 'key': B}``.
+      'query_extreme': A, 'key': B}`` (and ``extra_views``).
     - ``'single'``: ``N * S`` items ``(clip, convention)``; ``views =
       {'single': conv}``, one view name for all items so that a batch mixing
       conventions collates (linear probing of per-convention heads).
@@ -83,6 +83,12 @@ class MultiSkeletonDataset(BaseDataset):
             the key is uniform over all). Defaults to ``'random'``.
         reference (str, optional): Reference convention. Defaults to the
             first.
+        extra_views (dict, optional): Pretraining only: more views
+            ``{view: 'query' | 'key'}``, each rendering the query's or the
+            key's convention of the item with its own augmentation draws
+            (e.g. ``dict(key_same='query')``: a second key in the query's
+            convention, for ``MSMoCo(extra_key_view=...)``). They come after
+            the three views, so those draw as without them.
         seed (int, optional): Seed of the key draws and, through
             :class:`MSMultiView`, of each item's augmentation. Defaults to
             None: mmengine's ``sync_random_seed()``, which follows the run's
@@ -117,6 +123,7 @@ class MultiSkeletonDataset(BaseDataset):
                  mode: str = 'pretrain',
                  pairing: str = 'random',
                  reference: Optional[str] = None,
+                 extra_views: Optional[Dict[str, str]] = None,
                  seed: Optional[int] = None,
                  label_fraction: Optional[float] = None,
                  label_seed: int = 0,
@@ -127,6 +134,11 @@ class MultiSkeletonDataset(BaseDataset):
         if pairing not in self.PAIRINGS:
             raise ValueError(f'pairing must be one of {self.PAIRINGS}, got '
                              f'{pairing!r}')
+        self.extra_views = dict(extra_views or {})
+        for view, role in self.extra_views.items():
+            if role not in ('query', 'key') or view in ('query', 'query_extreme', 'key'):
+                raise ValueError(f"extra_views: {view!r} -> {role!r}; expected a new "
+                                 "view name -> 'query' or 'key'")
         if on_missing not in ('error', 'skip'):
             raise ValueError(f"on_missing must be 'error' or 'skip', got "
                              f'{on_missing!r}')
@@ -434,6 +446,8 @@ class MultiSkeletonDataset(BaseDataset):
         query, key = self.conv_names[int(query[0])], self.conv_names[int(key[0])]
         if self.mode == 'pretrain':
             views = dict(query=query, query_extreme=query, key=key)
+            roles = dict(query=query, key=key)
+            views.update((v, roles[r]) for v, r in self.extra_views.items())
         elif self.mode == 'all':
             views = {c: c for c in self.conv_names}
         elif self.mode == 'single':

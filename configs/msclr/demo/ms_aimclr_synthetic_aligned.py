@@ -11,3 +11,15 @@ train_dataloader = dict(
              pipelines={{_base_.views}}, replay=dict(key='query')),
         dict(type='PackMultiSkeletonInputs')
     ]))
+# the same with a second key in the query's convention, its own draws: the
+# pipeline of the two-key variants (*_samekey.py: the dataset's
+# extra_views=dict(key_same='query'), MSMoCo(extra_key_view='key_same'))
+two_key_pipeline = [
+    dict(type='MSMultiView', common={{_base_.cpu_prepare}},
+         pipelines=dict(query={{_base_.normal_view}},
+                        query_extreme={{_base_.extreme_view}},
+                        key={{_base_.normal_view}},
+                        key_same={{_base_.normal_view}}),
+         replay=dict(key='query')),
+    dict(type='PackMultiSkeletonInputs')
+]

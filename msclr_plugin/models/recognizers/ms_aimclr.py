@@ -190,8 +190,10 @@ class MSAimCLR(MSMoCo):
         pos_mask = (self.positive_mask(l_neg, l_neg_e, l_neg_ed,
                                        query_conventions=query_conv)
                     if self.mining() else None)
-        losses['loss_nce'] = self.symmetrised(
-            self.loss_nce(logits, pos_mask), inputs, data_samples, negatives)
+        losses['loss_nce'] = self.with_extra_key(
+            self.symmetrised(self.loss_nce(logits, pos_mask), inputs, data_samples,
+                             negatives),
+            q, inputs, data_samples, negatives, pos_mask)
         if pos_mask is not None:
             losses['num_positives'] = pos_mask.sum(dim=1).float().mean()
         loss_e = self.loss_d3m(logits_e, logits)

@@ -82,6 +82,9 @@ class MSCrosSCLR(BaseModel):
         if kwargs.get('symmetric'):
             raise ValueError('MSCrosSCLR has no symmetric loss: its mining pairs '
                              "one query view's similarities across streams")
+        if kwargs.get('extra_key_view'):
+            raise ValueError('MSCrosSCLR has no second key (extra_key_view): use '
+                             'MSMoCo or MSAimCLR')
         if kwargs.get('confusion_weight'):
             raise ValueError('MSCrosSCLR has no convention-confusion term '
                              '(confusion_weight): use MSMoCo or MSAimCLR')

@@ -82,6 +82,19 @@ class MSMoCo(BaseModel):
             rendering in the other convention towards itself from both
             sides (issue 21). Costs one more query-encoder pass; only the
             key view's keys are queued. Defaults to False.
+        extra_key_view (str, optional): A second positive: this view (e.g.
+            the query's convention with its own augmentation draws, the
+            dataset's ``extra_views=dict(key_same='query')``) through the
+            key encoder; the NCE loss is the mean of the query against the
+            key and against it, with the same negatives (and the same mined
+            positives). Only the key view's keys are queued. With aligned
+            cross-convention keys the key differs from the query by the
+            convention alone, so this view brings back AimCLR's
+            augmentation-invariance positive (issue 21). Costs one more
+            key-encoder pass. Defaults to None.
+        extra_key_weight (float): Weight ``w`` of that second term:
+            ``loss_nce = (L_key + w * L_extra) / (1 + w)``. Defaults to 1
+            (the mean).
         confusion_weight (float): Weight of a convention-confusion term
             (issue 21; Tzeng et al. 2015's domain confusion): a linear
             classifier learns to tell the convention from the pooled
@@ -112,6 +125,8 @@ class MSMoCo(BaseModel):
                  cuda_graph: bool = False,
                  log_convention_cosines: bool = True,
                  symmetric: bool = False,
+                 extra_key_view: Optional[str] = None,
+                 extra_key_weight: float = 1.,
                  confusion_weight: float = 0.,
                  data_preprocessor: Optional[Union[dict, nn.Module]] = dict(
                      type='MultiSkeletonDataPreprocessor'),
@@ -141,6 +156,8 @@ class MSMoCo(BaseModel):
         self.key_view = key_view
         self.log_convention_cosines = log_convention_cosines
         self.symmetric = symmetric
+        self.extra_key_view = extra_key_view
+        self.extra_key_weight = extra_key_weight
         self.loss_nce = MODELS.build(loss_nce)
         self.confusion_weight = confusion_weight
         if confusion_weight:
@@ -462,6 +479,20 @@ class MSMoCo(BaseModel):
         logits, l_neg = self.mirrored_contrast(inputs, data_samples, negatives)
         return (loss + self.nce(logits, l_neg)) / 2
 
+    def with_extra_key(self, loss: torch.Tensor, q: torch.Tensor,
+                       inputs: Dict[str, torch.Tensor],
+                       data_samples: Optional[Sequence], negatives: torch.Tensor,
+                       pos_mask: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """``loss`` itself, or with ``extra_key_view`` its weighted mean
+        with the NCE loss of the queries ``q`` against that view's keys."""
+        if self.extra_key_view is None:
+            return loss
+        k = self.encode_key(self._view(inputs, self.extra_key_view),
+                            self._view_skeletons(data_samples, self.extra_key_view))
+        logits, _ = self.contrast(q, k, negatives)
+        w = self.extra_key_weight
+        return (loss + w * self.loss_nce(logits, pos_mask)) / (1 + w)
+
     @staticmethod
     def _top1(logits: torch.Tensor) -> torch.Tensor:
         """Fraction of queries whose key beats every negative (logging)."""
@@ -490,6 +521,7 @@ class MSMoCo(BaseModel):
         negatives = self.queue.clone().detach()
         logits, _ = self.contrast(q, k, negatives)
         loss = self.symmetrised(self.loss_nce(logits), inputs, data_samples, negatives)
+        loss = self.with_extra_key(loss, q, inputs, data_samples, negatives)
         losses = dict(loss_nce=loss, nce_top1=self._top1(logits),
                       **self.convention_cosines(logits, key_skeletons),
                       **self.convention_confusion(pooled_q, query_skeletons,
