@@ -241,6 +241,31 @@ def test_dist_train_padded_shuffle_bn_sync_bn_ranks_agree(store, tmp_path):
 
 
 @pytest.mark.dist
+def test_dist_train_second_key_ranks_agree(store, tmp_path):
+    """A second key in the query's convention (extra_key_view, the
+    dataset's extra_views) on grouped batches with MoCo's shuffling BN, 2
+    processes: the extra view is shuffled across ranks like the key, and
+    the ranks end identical."""
+    views = dict(PRETRAIN_PIPELINE[0]['pipelines'])
+    views['key_same'] = views['key']
+    pipeline = [dict(PRETRAIN_PIPELINE[0], pipelines=views), *PRETRAIN_PIPELINE[1:]]
+    config = write_config(
+        tmp_path / 'two_keys.py', PRETRAIN + (
+            "model.update(extra_key_view='key_same', extra_key_weight=0.5)\n"
+            "train_dataloader['dataset'].update(extra_views=dict(key_same='query'))\n"),
+        store, pipeline=pipeline, workers=0, persistent=False, shuffle_bn=True,
+        epochs=1, hooks="dict(type='DumpRankStateHook')",
+        batch_sampler="dict(type='ConventionGroupedBatchSampler', drop_last=True)")
+    work = tmp_path / 'work'
+    run([sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node=2',
+         f'--master_port={free_port()}', 'tools/train.py', config, '--launcher',
+         'pytorch', '--work-dir', str(work)])
+    r0, r1 = assert_ranks_identical(work)
+    assert int(r0['state_dict']['queue_ptr']) == (4 * r0['iters']) % 40
+    assert Config.fromfile(config).model.extra_key_view == 'key_same'
+
+
+@pytest.mark.dist
 def test_linear_probe_and_test_under_ddp_equal_one_process(store, tmp_path):
     """Probe training (per-convention heads, some missing from a rank's
     batch; SyncBN on the head's feature norm) with tools/slurm_train.sh (2
