@@ -171,6 +171,13 @@ def write_config(path, template, store, **fields):
     return str(path)
 
 
+def torchrun_train(config, work):
+    """``tools/train.py CONFIG`` in 2 processes under torchrun."""
+    run([sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node=2',
+         f'--master_port={free_port()}', 'tools/train.py', config, '--launcher',
+         'pytorch', '--work-dir', str(work)])
+
+
 def assert_ranks_identical(work):
     """Every rank's weights, key encoder, queue, BN statistics and optimizer
     state are bit for bit the same after training."""
@@ -230,9 +237,7 @@ def test_dist_train_padded_shuffle_bn_sync_bn_ranks_agree(store, tmp_path):
         batch_sampler='None, drop_last=True',
         hooks="dict(type='DumpRankStateHook')")
     work = tmp_path / 'work'
-    run([sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node=2',
-         f'--master_port={free_port()}', 'tools/train.py', config, '--launcher',
-         'pytorch', '--work-dir', str(work)])
+    torchrun_train(config, work)
     r0, r1 = assert_ranks_identical(work)
     # DefaultSampler: 39 items padded to 2 x 20, batch 2 per rank
     assert r0['iters'] == 10
@@ -257,9 +262,7 @@ def test_dist_train_second_key_ranks_agree(store, tmp_path):
         epochs=1, hooks="dict(type='DumpRankStateHook')",
         batch_sampler="dict(type='ConventionGroupedBatchSampler', drop_last=True)")
     work = tmp_path / 'work'
-    run([sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node=2',
-         f'--master_port={free_port()}', 'tools/train.py', config, '--launcher',
-         'pytorch', '--work-dir', str(work)])
+    torchrun_train(config, work)
     r0, r1 = assert_ranks_identical(work)
     assert int(r0['state_dict']['queue_ptr']) == (4 * r0['iters']) % 40
     assert Config.fromfile(config).model.extra_key_view == 'key_same'

@@ -276,20 +276,28 @@ def _count(num: int, what: str) -> str:
                               'es' if what.endswith('h') else 's')
 
 
-def _out_norm_hint(missing: List[str], unexpected: List[str]) -> str:
-    """The fix when only one side has the backbone's output BN (``out_norm``
-    of the MSGCNBase backbones): a probe config must repeat its encoder's."""
-    def has(keys):
-        return any(key.split('.')[0] == 'out_norm' or '.out_norm.' in key
-                   for key in keys)
+# Options that add a submodule (its name anywhere in a key): a checkpoint
+# and a model built with and without one differ by exactly those keys, and
+# the fix is the option, as the checkpoint's pretraining config set it
+OPTION_MODULES = {
+    'out_norm': ("the backbone's output BN", 'backbone output BN', 'model.backbone.out_norm')}
 
-    if has(unexpected) and not has(missing):
-        return ('the checkpoint was pretrained with the backbone\'s output BN:'
-                ' set model.backbone.out_norm=True (as its pretraining config)')
-    if has(missing) and not has(unexpected):
-        return ('the checkpoint has no backbone output BN: set '
-                'model.backbone.out_norm=False (as its pretraining config)')
-    return ''
+
+def _option_hints(missing: List[str], unexpected: List[str]) -> List[str]:
+    """The fix for each :data:`OPTION_MODULES` option that only one side has
+    (a probe config must repeat its encoder's)."""
+    def has(keys, name):
+        return any(key.split('.')[0] == name or f'.{name}.' in key for key in keys)
+
+    hints = []
+    for name, (with_it, without, option) in OPTION_MODULES.items():
+        if has(unexpected, name) and not has(missing, name):
+            hints.append(f'the checkpoint was pretrained with {with_it}: set {option}=True '
+                         '(as its pretraining config)')
+        elif has(missing, name) and not has(unexpected, name):
+            hints.append(f'the checkpoint has no {without}: set {option}=False '
+                         '(as its pretraining config)')
+    return hints
 
 
 def load_state_dict_strict(module: torch.nn.Module,
@@ -383,9 +391,7 @@ def load_state_dict_strict(module: torch.nn.Module,
             lines.append(f'  {_count(len(mismatched), "shape mismatch")}'
                          ': ' + '; '.join(shapes[:12]) +
                          ('; ...' if len(shapes) > 12 else ''))
-        out_norm = _out_norm_hint(missing, unexpected)
-        if out_norm:
-            lines.append('  ' + out_norm)
+        lines += ['  ' + h for h in _option_hints(missing, unexpected)]
         if hint:
             lines.append('  ' + hint)
         if strict:

@@ -256,7 +256,7 @@ def pretrain_and_evaluate(jobs: JobRunner,
     else:
         encoder = [osp.join(pre_dir, f'epoch_{epochs}.pth')]
         if not finished(pre_dir, epochs):
-            # --plain-config: no yapf (about 3 s of CPU a run, docs/benchmarks.md)
+            # --plain-config: no yapf (about 1.4 s of CPU a run, docs/benchmarks.md)
             jobs.run([py, 'tools/train.py', pretrain_cfg, '--work-dir', pre_dir, *seed_args,
                       '--plain-config',
                       *(['--init-only'] if epochs == 0 else []),
