@@ -59,3 +59,43 @@ def test_threads_of_the_commands(tmp_path, monkeypatch):
     monkeypatch.setenv('OMP_NUM_THREADS', '3')
     JobRunner('t', threads=1).run(show, str(tmp_path / 'b.log'))
     assert (tmp_path / 'b.log').read_text().strip() == '3'
+
+
+TOOL = '''import multiprocessing, os, sys
+import torch
+print('argv', sys.argv[1:], 'cwd', os.getcwd(), 'main', __name__)
+print('threads', os.environ['OMP_NUM_THREADS'], torch.get_num_threads())
+print('start', multiprocessing.get_start_method(), 'path0', sys.path[0])
+print('[tool] step 1/1, eta 0 s')
+start = __import__('time').process_time()
+while __import__('time').process_time() - start < 0.3:
+    pass
+sys.exit(int(sys.argv[1]))
+'''
+
+
+def test_preloaded_commands_run_as_a_fresh_interpreter_would(tmp_path, capsys, monkeypatch):
+    """``preload=True``: a ``python <script>.py`` command forks from the
+    server that imported torch/mmengine/mmaction once, yet sees what a
+    fresh interpreter would: its argv, the repository root as cwd, the
+    runner's thread count, the fresh start method, the script's folder
+    first on sys.path; its output goes to its log, its progress lines to
+    the console, its CPU time is its own, its exit status counts."""
+    from msclr_plugin.utils.jobs import ROOT
+    script = tmp_path / 'tool.py'
+    script.write_text(TOOL)
+    monkeypatch.delenv('OMP_NUM_THREADS', raising=False)
+    jobs = JobRunner('t', threads=1, preload=True)
+    logs = {}
+    for name in ('plain', 'forked'):
+        jobs.preload = name == 'forked'
+        logs[name] = tmp_path / f'{name}.log'
+        jobs.run([sys.executable, str(script), '0'], str(logs[name]))
+        assert jobs.records[-1]['cpu_seconds'] >= 0.3
+    assert logs['forked'].read_text() == logs['plain'].read_text()
+    assert f"argv ['0'] cwd {ROOT} main __main__" in logs['forked'].read_text()
+    assert 'threads 1 1' in logs['forked'].read_text()
+    assert f'path0 {tmp_path}' in logs['forked'].read_text()
+    assert '[t]   [tool] step 1/1, eta 0 s' in capsys.readouterr().out
+    with pytest.raises(SystemExit, match=r'(?s)failed \(3\).*step 1/1'):
+        jobs.run([sys.executable, str(script), '3'], str(tmp_path / 'fail.log'))

@@ -74,3 +74,44 @@ def test_extra_logging_gives_identical_weights(tmp_path, threads):
     start = torch.load(init / 'epoch_0.pth', weights_only=True)['state_dict']
     key = 'backbone.gcn.1.tcn.conv.weight'
     assert not torch.equal(start[key], plain[key])
+
+
+def test_preloaded_commands_give_a_fresh_interpreters_digits(tmp_path):
+    """The tools (``JobRunner(preload=True)``, the default of the main job,
+    compare_methods and real_results) fork each command from a server that
+    imported torch/mmengine/mmaction once: the pretraining (two dataloader
+    workers, mining) and the probe give the weights and numbers of the
+    same command in a fresh interpreter, bit for bit."""
+    import json
+    import sys
+
+    from msclr_plugin.data_prep.synthetic import generate_synthetic_store
+    from msclr_plugin.utils.jobs import JobRunner
+    store = tmp_path / 'syn'
+    generate_synthetic_store(str(store), num_clips_per_class_per_subject=1,
+                             conventions=('kinectv2_25', 'coco'), num_subjects=4,
+                             num_person=1, classes=['wave_right_hand', 'squat', 'jump'])
+    probe = ['model.backbone.channels=(4,4,8,8)', 'model.backbone.num_stages=4',
+             'model.backbone.down_stages=(3,)', 'model.cls_head.num_classes=3',
+             'model.cls_head.in_channels=8', 'train_cfg.max_epochs=2',
+             *(f'{loader}.{key}' for loader in ('train_dataloader', 'test_dataloader')
+               for key in (f'dataset.ann_file={store}', 'batch_size=4'))]
+    runs = {}
+    for preload in (False, True):
+        work = tmp_path / f'preload{int(preload)}'
+        jobs = JobRunner('t', threads=1, preload=preload)
+        jobs.run([sys.executable, 'tools/train.py', str(PRETRAIN), '--work-dir', str(work),
+                  '--seed', '0', '--cfg-options', *SMALL,
+                  f'train_dataloader.dataset.ann_file={store}'], str(tmp_path / 'train.log'))
+        jobs.run([sys.executable, 'tools/probe_eval.py',
+                  str(ROOT / 'configs/msclr/demo/linear_ms_aimclr_synthetic.py'),
+                  str(work / 'epoch_2.pth'), '--seed', '0', '--out', str(work / 'probe.json'),
+                  '--cfg-options', *probe], str(tmp_path / 'probe.log'))
+        result = json.loads((work / 'probe.json').read_text())
+        result.pop('checkpoint'), result.pop('seconds')
+        runs[preload] = (torch.load(work / 'epoch_2.pth', weights_only=False)['state_dict'],
+                         result)
+    (fresh, fresh_probe), (forked, forked_probe) = runs[False], runs[True]
+    assert fresh.keys() == forked.keys()
+    assert all(torch.equal(fresh[k], forked[k]) for k in fresh)
+    assert forked_probe == fresh_probe

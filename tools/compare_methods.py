@@ -161,7 +161,7 @@ def main(argv=None):
     args = parse_args(argv)
     os.chdir(ROOT)
     start = time.time()
-    jobs = JobRunner('compare', threads=1)
+    jobs = JobRunner('compare', threads=1, preload=args.preload)
     os.makedirs(args.work_dir, exist_ok=True)
     preset = PRESETS.get(args.preset)
     if preset and not osp.isfile(osp.join(args.store, 'index.json')):

@@ -1,6 +1,8 @@
 """The main job: MS-AimCLR vs AimCLR vs a random encoder on the SYNTHETIC data.
 
-Runs, with the project's own tools (each step a subprocess, as a user would):
+Runs, with the project's own tools (each step a process with the command line
+a user would type, forked from one interpreter that has imported torch,
+mmengine and mmaction once; ``--no-preload``: a fresh interpreter each):
 1. tools/data/make_synthetic.py: a multi-convention synthetic store;
 2. for every seed: tools/train.py pretrains AimCLR (Kinect v2) and
    MS-AimCLR (Kinect v2 + COCO, aligned cross-convention positives plus a
@@ -96,7 +98,7 @@ def main():
     data = osp.join(work, f'synthetic_{args.clips_per_class}x{args.train_subjects}+'
                     f'{args.subjects - args.train_subjects}')
     start = time.time()
-    jobs = JobRunner('demo', threads=1)
+    jobs = JobRunner('demo', threads=1, preload=args.preload)
     if not osp.isfile(osp.join(data, 'index.json')):
         jobs.run(
             [py, 'tools/data/make_synthetic.py', '--out', data, '--clips-per-class',

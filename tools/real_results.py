@@ -185,7 +185,7 @@ def table(results, seeds, extra, paper_eval=False):
 def run_all(args):
     """Every dataset x row x seed, ``--jobs`` at a time; returns the results
     and the job records."""
-    jobs = JobRunner('real', threads=1)
+    jobs = JobRunner('real', threads=1, preload=args.preload)
     keys, tasks, stages = [], [], []
     for ds in args.datasets:
         spec = DATASETS[ds]

@@ -1,21 +1,26 @@
 """Pretrain-then-evaluate jobs run through the project's own tools.
 
-Shared by tools/demo.py (the main job) and tools/real_results.py: each step
-is a subprocess (``tools/train.py``, ``tools/test.py``, ``tools/knn_eval.py``)
-as a user would type it; every command, its log and wall time are recorded,
-and a step whose final checkpoint already exists is not run again.
+Shared by tools/demo.py (the main job), tools/compare_methods.py and
+tools/real_results.py: each step is a process running one of the tools
+(``tools/train.py``, ``tools/probe_eval.py``, ...) with the command line a
+user would type; every command, its log and wall time are recorded, and a
+step whose final checkpoint already exists is not run again.
 """
 import glob
 import json
+import multiprocessing
 import os
 import os.path as osp
 import platform
 import re
+import resource
+import runpy
 import subprocess
 import sys
 import threading
 import time
 from concurrent.futures import CancelledError, ThreadPoolExecutor
+from multiprocessing.connection import wait
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -50,6 +55,53 @@ def progress_of(line: str) -> Optional[str]:
     return None
 
 
+# What every tool imports before it starts (about 4 s of CPU a command on
+# the 2-core sandbox: torch, mmengine's runner and optimizers, mmaction's
+# transforms with scipy.stats). With ``JobRunner(preload=True)`` a server
+# process imports it once and each command forks from it
+# (docs/benchmarks.md: the same digits, the main job 10:10 -> 8:52).
+PRELOAD = ('msclr_plugin', 'msclr_plugin.evaluation', 'msclr_plugin.utils.launch',
+           'mmengine.runner', 'mmaction.datasets')
+_SERVER_LOCK = threading.Lock()
+
+
+def _run_script(argv: Sequence[str], env: Dict[str, str], log: str, conn) -> None:
+    """``python *argv`` in a process forked from the preloaded server, as
+    the interpreter would run it: from the repository root, with ``env``,
+    its output appended to ``log``. Sends its CPU time (with the workers
+    it waited for) on ``conn``."""
+    os.chdir(ROOT)
+    os.environ.clear()
+    os.environ.update(env)
+    # the start method of a fresh interpreter (the server's is forkserver:
+    # dataloader workers would re-import everything)
+    multiprocessing.set_start_method(None, force=True)
+    if 'OMP_NUM_THREADS' in env:
+        import torch
+        torch.set_num_threads(int(env['OMP_NUM_THREADS']))
+    fd = os.open(log, os.O_WRONLY | os.O_APPEND)
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+        os.dup2(fd, stream.fileno())
+        # each line reaches the log at once, as with PYTHONUNBUFFERED
+        stream.reconfigure(line_buffering=True)
+    os.close(fd)
+    sys.argv = list(argv)
+    sys.path[0] = osp.dirname(osp.abspath(argv[0]))
+    try:
+        runpy.run_path(argv[0], run_name='__main__')
+    finally:
+        # as at an interpreter's exit: daemonic children (dataloader
+        # workers) end now, and their CPU time counts below
+        for child in multiprocessing.active_children():
+            if child.daemon:
+                child.terminate()
+            child.join()
+        usage = [resource.getrusage(who)
+                 for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
+        conn.send(sum(u.ru_utime + u.ru_stime for u in usage))
+
+
 class JobRunner:
     """Run commands from the repository root, each into its own log; their
     progress lines (ETA) are echoed on the console, indented.
@@ -64,12 +116,18 @@ class JobRunner:
             unless the environment sets it. With tasks run one per core, 1:
             a second OpenMP thread contending for a busy core made a training
             step ~20x slower on 2 cores (docs/results.md).
+        preload (bool): Run ``python <script>.py ...`` commands in processes
+            forked from a server that has imported :data:`PRELOAD` once
+            (multiprocessing's forkserver) instead of a fresh interpreter
+            each: the same command line, output and digits, without the
+            seconds of imports a command. Other commands run as subprocesses.
     """
 
     def __init__(self, tag: str, dry_run: bool = False,
-                 threads: Optional[int] = None) -> None:
+                 threads: Optional[int] = None, preload: bool = False) -> None:
         self.tag = tag
         self.dry_run = dry_run
+        self.preload = preload
         self.env = dict(os.environ, PYTHONUNBUFFERED='1')
         if threads is not None:
             self.env.setdefault('OMP_NUM_THREADS', str(threads))
@@ -80,6 +138,11 @@ class JobRunner:
         task = getattr(self._local, 'task', None)
         print(f'[{self.tag}{"" if task is None else " " + task}] {text}', flush=True)
 
+    def _echo(self, line: str) -> None:
+        shown = progress_of(line)
+        if shown:
+            self._say(f'  {shown}')
+
     def run(self, cmd: Sequence[str], log: str) -> None:
         """Run ``cmd``; exit with the log's tail if it fails."""
         cmd = [str(c) for c in cmd]
@@ -88,28 +151,66 @@ class JobRunner:
             self.records.append(dict(cmd=' '.join(cmd), log=log, seconds=None))
             return
         start = time.time()
+        forked = (self.preload and len(cmd) > 1 and cmd[0] == sys.executable
+                  and cmd[1].endswith('.py')
+                  and 'forkserver' in multiprocessing.get_all_start_methods())
+        returncode, cpu = (self._fork if forked else self._subprocess)(cmd, log)
+        seconds = time.time() - start
+        # CPU time does not depend on what else the machine runs; wall time does
+        self.records.append(dict(cmd=' '.join(cmd), log=log, seconds=round(seconds, 1),
+                                 cpu_seconds=round(cpu, 1)))
+        if returncode:
+            with open(log) as f:
+                tail = f.read()[-3000:]
+            sys.exit(f'[{self.tag}] failed ({returncode}), see {log}:\n{tail}')
+        self._say(f'  done in {seconds:.0f} s (log: {log})')
+
+    def _subprocess(self, cmd: List[str], log: str) -> Tuple[int, float]:
         with open(log, 'w') as f:
             proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE,
                                     stderr=subprocess.STDOUT, text=True,
                                     env=self.env)
             for line in proc.stdout:
                 f.write(line)
-                shown = progress_of(line)
-                if shown:
-                    self._say(f'  {shown}')
+                self._echo(line)
             # wait4: this command's own CPU time (with its dataloader
             # workers), whatever else runs beside it
             _, status, usage = os.wait4(proc.pid, 0)
-            proc.returncode = returncode = os.waitstatus_to_exitcode(status)
-        seconds = time.time() - start
-        # CPU time does not depend on what else the machine runs; wall time does
-        self.records.append(dict(cmd=' '.join(cmd), log=log, seconds=round(seconds, 1),
-                                 cpu_seconds=round(usage.ru_utime + usage.ru_stime, 1)))
-        if returncode:
-            with open(log) as f:
-                tail = f.read()[-3000:]
-            sys.exit(f'[{self.tag}] failed ({returncode}), see {log}:\n{tail}')
-        self._say(f'  done in {seconds:.0f} s (log: {log})')
+        return os.waitstatus_to_exitcode(status), usage.ru_utime + usage.ru_stime
+
+    def _fork(self, cmd: List[str], log: str) -> Tuple[int, float]:
+        ctx = multiprocessing.get_context('forkserver')
+        with _SERVER_LOCK:
+            # the server starts once, with the commands' environment: the
+            # OpenMP runtime reads OMP_NUM_THREADS when torch loads it
+            ctx.set_forkserver_preload(list(PRELOAD))
+            saved = dict(os.environ)
+            os.environ.update(self.env)
+            try:
+                from multiprocessing import forkserver
+                forkserver.ensure_running()
+            finally:
+                os.environ.clear()
+                os.environ.update(saved)
+        open(log, 'w').close()
+        receive, send = ctx.Pipe(duplex=False)
+        proc = ctx.Process(target=_run_script, args=(cmd[1:], self.env, log, send))
+        proc.start()
+        send.close()
+        pending = ''
+        with open(log, errors='replace') as f:
+            ended = False
+            while not ended:
+                ended = bool(wait([proc.sentinel], timeout=0.2))
+                *lines, pending = (pending + f.read()).split('\n')
+                for line in lines:
+                    self._echo(line)
+        proc.join()
+        try:
+            cpu = receive.recv()
+        except EOFError:  # killed before it could say
+            cpu = 0.0
+        return proc.exitcode, cpu
 
     def map(self, tasks: Sequence[Tuple[str, Callable]], parallel: int = 1) -> list:
         """The results of ``fn()`` for every ``(name, fn)`` of ``tasks``, in
@@ -161,11 +262,17 @@ def environment() -> dict:
 
 
 def add_jobs_arg(parser) -> None:
-    """``--jobs``: tasks run at once, one core each."""
+    """``--jobs``: tasks run at once, one core each; ``--no-preload``: each
+    command in a fresh interpreter (:class:`JobRunner`'s ``preload``)."""
     parser.add_argument(
         '--jobs', type=int, default=min(4, os.cpu_count() or 1),
         help='pretrainings/evaluations run at once, one core each (default: the '
         'cores, at most 4)')
+    parser.add_argument(
+        '--no-preload', dest='preload', action='store_false',
+        help='start every command in a fresh interpreter instead of forking it from '
+        'one that has imported torch, mmengine and mmaction once (the same digits; '
+        'about 4 s of CPU more a command)')
 
 
 def finished(work_dir: str, epochs: int) -> bool:
