@@ -35,6 +35,19 @@ def test_retrieval_hand_example():
     assert torch.equal(retrieval_ranks(a, b, chunk_size=3), retrieval_ranks(a, b))
     with pytest.raises(ValueError, match='same items'):
         retrieval_ranks(a, b[:9])
+    # repeated takes: clip 1's rendering loses to clip 0's (a take of the
+    # same performance) unless the query's group-mates leave its gallery
+    query = torch.tensor([[1., 0], [1, 0.2], [0, 1]])
+    gallery = torch.tensor([[1., 0.05], [1, 0.5], [0, 1]])
+    assert retrieval_ranks(query, gallery).tolist() == [1, 2, 1]
+    groups = torch.tensor([7, 7, 3])
+    assert retrieval_ranks(query, gallery, groups=groups).tolist() == [1, 1, 1]
+    report = retrieval_report(query, gallery, groups=groups)
+    assert report['top1'] == 1 and report['mean_gallery'] == pytest.approx(7 / 3)
+    # singleton groups change nothing
+    assert torch.equal(retrieval_ranks(a, b, groups=torch.arange(10)), retrieval_ranks(a, b))
+    with pytest.raises(ValueError, match='groups of shape'):
+        retrieval_ranks(a, b, groups=torch.arange(9))
 
 
 def _cached(scale, seed=0):
@@ -234,12 +247,22 @@ def test_raw_joints_control(tmp_path):
     # each convention's training mean removed from its coordinates before
     # every test but the convention probe (which would be at chance)
     centred = tool.main([str(ROOT / 'configs/msclr/demo/linear_ms_aimclr_synthetic.py'),
-                         '--raw-joints', '--centre-conventions', '--cfg-options',
+                         '--raw-joints', '--centre-conventions', '--repeat-takes', r'R\d+$',
+                         '--cfg-options',
                          'model.cls_head.num_classes=3', 'train_cfg.max_epochs=20', *loaders])
     assert centred['centred'] and result['centred'] is False
     assert centred['convention_probe'] == result['convention_probe']
     assert centred['cosines'] != cos and centred['knn'] != result['knn']
     assert centred['retrieval']['kinectv2_25->coco']['top1'] == 1.0
+    # --repeat-takes: SYN_P004A001R001 and ..R002 are one performance; each
+    # test clip ranks among its own rendering and the 4 of the other groups
+    repeats = centred['retrieval_without_repeats']['kinectv2_25->coco']
+    assert repeats['top1'] == 1.0 and repeats['mean_gallery'] == 5
+    assert 'retrieval_without_repeats' not in result
+    with pytest.raises(SystemExit, match='groups none of the 6 test clips'):
+        tool.main([str(ROOT / 'configs/msclr/demo/linear_ms_aimclr_synthetic.py'),
+                   '--raw-joints', '--repeat-takes', 'no-such-suffix$', '--cfg-options',
+                   'model.cls_head.num_classes=3', 'train_cfg.max_epochs=1', *loaders])
 
 
 def test_progress_lines():

@@ -20,7 +20,12 @@ control of ``tools/train.py --init-only``):
    clips of another convention);
 4. cross-convention retrieval, every ordered pair of conventions ``A->B``:
    the rank of each test clip's B rendering among all test clips in B, for
-   its A rendering as the query (top-1, top-5, median rank);
+   its A rendering as the query (top-1, top-5, median rank); with
+   ``--repeat-takes REGEX`` also without a clip's repeated takes in its
+   gallery (``retrieval_without_repeats``: clips whose names are the same
+   once REGEX's match is removed, e.g. ``'_\\d+$'`` for Bandai's
+   ``walk_normal_001 .. _003``, are takes of one performance, near
+   duplicates that no encoder can be asked to tell apart);
 5. invariance: the convention-identity probe (a logistic regression that
    predicts the convention of a test clip's feature, trained on the
    training clips; chance 1/S), convention mixing (among a test clip's 20
@@ -59,14 +64,16 @@ import json
 import os
 import os.path as osp
 import pickle
+import re
 import time
 
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmengine.runner import set_random_seed
+import torch
 
 import msclr_plugin  # noqa: F401  (stack fixes + registration, first)
-from mmaction.registry import MODELS
+from mmaction.registry import DATASETS, MODELS
 from msclr_plugin.evaluation.accuracy import accuracy_report
 from msclr_plugin.evaluation.invariance import (centre_per_convention, convention_mixing,
                                                 convention_probe, extract_convention_inputs,
@@ -107,6 +114,11 @@ def parse_args(argv=None):
                         help="seed of the probe head's initialisation and shuffling")
     parser.add_argument('--reference', help='reference convention (default: the '
                         "test_dataloader's mode)")
+    parser.add_argument(
+        '--repeat-takes', metavar='REGEX',
+        help="test clips whose names are equal once REGEX's match is removed are "
+        "repeated takes of one performance: retrieval is also reported with a clip's "
+        "other takes left out of its gallery (e.g. '_\\d+$')")
     parser.add_argument('--k', type=int, default=20, help='kNN neighbours')
     parser.add_argument('--temperature', type=float, default=0.07,
                         help='kNN vote temperature')
@@ -193,6 +205,18 @@ def by_joints(train_in, test_in, cfg, args):
     return (train, test, *invariance_features(train_in, test_in, True), head, pairs)
 
 
+def repeat_groups(dataset_cfg, pattern: str) -> torch.Tensor:
+    """Group id of every clip of a dataset, in its order: clips whose names
+    are equal once ``pattern``'s match is removed share one."""
+    names = DATASETS.build(dataset_cfg).clip_names
+    keys = [re.sub(pattern, '', name) for name in names]
+    ids = {key: i for i, key in enumerate(dict.fromkeys(keys))}
+    if len(ids) == len(keys):
+        raise SystemExit(f'error: --repeat-takes {pattern!r} groups none of the '
+                         f'{len(keys)} test clips (e.g. {names[0]!r})')
+    return torch.tensor([ids[key] for key in keys])
+
+
 def main(argv=None):
     args = parse_args(argv)
     start = time.time()
@@ -256,6 +280,11 @@ def main(argv=None):
                              for p, r, y in zip(s.softmax(1), s, labels)], f)
     result['retrieval'] = {f'{a}->{b}': retrieval_report(qa, gb)
                            for (a, b), (qa, gb) in pairs.items()}
+    if args.repeat_takes:
+        groups = repeat_groups(cfg.test_dataloader.dataset, args.repeat_takes)
+        result['retrieval_without_repeats'] = {
+            f'{a}->{b}': retrieval_report(qa, gb, groups=groups)
+            for (a, b), (qa, gb) in pairs.items()}
     if len(conventions) > 1 and inv_test is not None:
         result['convention_probe'] = convention_probe(probe_train, probe_test)
         result['convention_mixing'] = convention_mixing(inv_test)
@@ -281,6 +310,10 @@ def summary(result: dict, tag: str) -> list:
         lines.append(f'{tag} retrieval {pair}: top-1 {100 * report["top1"]:.1f}, '
                      f'top-5 {100 * report["top5"]:.1f}, median rank '
                      f'{report["median_rank"]:.0f} of {report["num_items"]}')
+    for pair, report in result.get('retrieval_without_repeats', {}).items():
+        lines.append(f'{tag} retrieval {pair}, repeated takes left out: top-1 '
+                     f'{100 * report["top1"]:.1f}, median rank {report["median_rank"]:.0f} '
+                     f'of {report["mean_gallery"]:.1f} on average')
     if 'convention_probe' in result:
         probe, cos = result['convention_probe'], result['cosines']
         lines.append(f'{tag} convention probe top-1 {100 * probe["top1"]:.1f} '

@@ -75,7 +75,8 @@ def knn_classify(train_feats: torch.Tensor,
 @torch.no_grad()
 def retrieval_ranks(query_feats: torch.Tensor,
                     gallery_feats: torch.Tensor,
-                    chunk_size: int = 1024) -> torch.Tensor:
+                    chunk_size: int = 1024,
+                    groups: Optional[torch.Tensor] = None) -> torch.Tensor:
     """Rank of each query's own item in a gallery of the same items.
 
     Row ``i`` of both is the same clip (e.g. its test clip in convention A
@@ -89,14 +90,22 @@ def retrieval_ranks(query_feats: torch.Tensor,
         query_feats (torch.Tensor): ``(N, C)`` features.
         gallery_feats (torch.Tensor): ``(N, C)`` features, same items.
         chunk_size (int): Query rows per similarity block.
+        groups (torch.Tensor, optional): ``(N,)`` group ids: the other
+            items of a query's group (e.g. repeated takes of the same
+            performance) are left out of its gallery, so only clips of
+            other groups compete with its own item.
 
     Returns:
-        torch.Tensor: ``(N,)`` ranks in ``[1, N]``.
+        torch.Tensor: ``(N,)`` ranks in ``[1, N]`` (``[1, N - group size +
+        1]`` with ``groups``).
     """
     if query_feats.shape[0] != gallery_feats.shape[0]:
         raise ValueError(f'{query_feats.shape[0]} queries but '
                          f'{gallery_feats.shape[0]} gallery items: retrieval '
                          'needs the same items in both')
+    if groups is not None and groups.shape != (query_feats.shape[0],):
+        raise ValueError(f'groups of shape {tuple(groups.shape)} for '
+                         f'{query_feats.shape[0]} items')
     gallery = F.normalize(gallery_feats.float(), dim=1)
     ranks = []
     for start in range(0, query_feats.shape[0], chunk_size):
@@ -105,25 +114,37 @@ def retrieval_ranks(query_feats: torch.Tensor,
         sim = query @ gallery.T
         rows = torch.arange(query.shape[0], device=sim.device)
         right = sim[rows, rows + start]
-        ranks.append((sim >= right[:, None]).sum(1))
+        beats = sim >= right[:, None]
+        if groups is not None:
+            group = groups.to(sim.device)
+            # the right item itself stays; its group's others leave the gallery
+            beats &= group[start:start + query.shape[0], None] != group[None]
+            beats[rows, rows + start] = True
+        ranks.append(beats.sum(1))
     return torch.cat(ranks).cpu() if ranks else torch.zeros(0, dtype=torch.long)
 
 
 def retrieval_report(query_feats: torch.Tensor, gallery_feats: torch.Tensor,
-                     topk: Sequence[int] = (1, 5)) -> Dict[str, float]:
+                     topk: Sequence[int] = (1, 5),
+                     groups: Optional[torch.Tensor] = None) -> Dict[str, float]:
     """Cross-convention retrieval of :func:`retrieval_ranks` summarised.
 
     Returns:
         dict: ``top{k}`` (fraction of queries whose own item ranks within
         ``k``), ``median_rank``, ``mean_rank`` and ``num_items`` (chance
-        top-1 is ``1 / num_items``, chance median rank about half of it).
+        top-1 is ``1 / num_items``, chance median rank about half of it);
+        with ``groups``, ``mean_gallery``: the items a query ranks among on
+        average, what chance is then taken of.
     """
-    ranks = retrieval_ranks(query_feats, gallery_feats).float()
+    ranks = retrieval_ranks(query_feats, gallery_feats, groups=groups).float()
     report = {f'top{k}': float((ranks <= k).float().mean()) for k in topk}
     ranks = ranks.numpy()
     report.update(median_rank=float(np.median(ranks)) if len(ranks) else float('nan'),
                   mean_rank=float(ranks.mean()) if len(ranks) else float('nan'),
                   num_items=int(len(ranks)))
+    if groups is not None:
+        sizes = (groups[:, None] == groups[None]).sum(1)
+        report['mean_gallery'] = float((len(groups) - sizes + 1).float().mean())
     return report
 
 
