@@ -201,6 +201,20 @@ def test_second_key_variants(variant, base):
     assert variant == base
 
 
+def test_annealed_second_key_variant():
+    """The curriculum variant is the two-key config plus the hook that
+    moves extra_key_weight from its value to 0 over training, nothing else."""
+    demo = ROOT / 'configs/msclr/demo'
+    variant = Config.fromfile(
+        str(demo / 'ms_aimclr_synthetic_aligned_cross_warmup_nomining_outnorm_samekey_anneal.py'))
+    base = Config.fromfile(
+        str(demo / 'ms_aimclr_synthetic_aligned_cross_warmup_nomining_outnorm_samekey.py'))
+    variant, base = variant.to_dict(), base.to_dict()
+    base['default_hooks']['extra_key_weight'] = dict(
+        type='LinearWeightScheduleHook', attr='extra_key_weight', end=0.)
+    assert variant == base
+
+
 def test_backbone_configs():
     """Every multi-skeleton backbone has MS-AimCLR and MoCo pretraining, a
     linear probe and mmaction2's supervised recipe, each a few lines over
