@@ -99,3 +99,23 @@ def test_preloaded_commands_run_as_a_fresh_interpreter_would(tmp_path, capsys, m
     assert '[t]   [tool] step 1/1, eta 0 s' in capsys.readouterr().out
     with pytest.raises(SystemExit, match=r'(?s)failed \(3\).*step 1/1'):
         jobs.run([sys.executable, str(script), '3'], str(tmp_path / 'fail.log'))
+
+
+def test_without_a_preloaded_server_commands_start_fresh(tmp_path, capsys, monkeypatch):
+    """Where the forkserver cannot start, the runner says so once and runs
+    every command in a fresh interpreter."""
+    from multiprocessing import forkserver
+
+    def refuse():
+        raise OSError('no unix sockets here')
+
+    monkeypatch.setattr(forkserver, 'ensure_running', refuse)
+    script = tmp_path / 'tool.py'
+    script.write_text(TOOL)
+    jobs = JobRunner('t', threads=1, preload=True)
+    for name in ('a', 'b'):
+        jobs.run([sys.executable, str(script), '0'], str(tmp_path / f'{name}.log'))
+    assert jobs.preload is False
+    assert 'main __main__' in (tmp_path / 'b.log').read_text()
+    out = capsys.readouterr().out
+    assert out.count('fresh interpreters: no preloaded server (no unix sockets here)') == 1

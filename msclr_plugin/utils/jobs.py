@@ -152,8 +152,7 @@ class JobRunner:
             return
         start = time.time()
         forked = (self.preload and len(cmd) > 1 and cmd[0] == sys.executable
-                  and cmd[1].endswith('.py')
-                  and 'forkserver' in multiprocessing.get_all_start_methods())
+                  and cmd[1].endswith('.py') and self._server_started())
         returncode, cpu = (self._fork if forked else self._subprocess)(cmd, log)
         seconds = time.time() - start
         # CPU time does not depend on what else the machine runs; wall time does
@@ -178,20 +177,31 @@ class JobRunner:
             _, status, usage = os.wait4(proc.pid, 0)
         return os.waitstatus_to_exitcode(status), usage.ru_utime + usage.ru_stime
 
-    def _fork(self, cmd: List[str], log: str) -> Tuple[int, float]:
-        ctx = multiprocessing.get_context('forkserver')
+    def _server_started(self) -> bool:
+        """Start the preloaded server once, with the commands' environment
+        (the OpenMP runtime reads OMP_NUM_THREADS when torch loads it);
+        False, and fresh interpreters from then on, where it cannot run."""
         with _SERVER_LOCK:
-            # the server starts once, with the commands' environment: the
-            # OpenMP runtime reads OMP_NUM_THREADS when torch loads it
-            ctx.set_forkserver_preload(list(PRELOAD))
+            if not self.preload:
+                return False
             saved = dict(os.environ)
             os.environ.update(self.env)
             try:
+                ctx = multiprocessing.get_context('forkserver')
+                ctx.set_forkserver_preload(list(PRELOAD))
                 from multiprocessing import forkserver
                 forkserver.ensure_running()
+            except (ValueError, OSError) as error:  # no forkserver here
+                self._say(f'commands start in fresh interpreters: no preloaded server '
+                          f'({error})')
+                self.preload = False
             finally:
                 os.environ.clear()
                 os.environ.update(saved)
+        return self.preload
+
+    def _fork(self, cmd: List[str], log: str) -> Tuple[int, float]:
+        ctx = multiprocessing.get_context('forkserver')
         open(log, 'w').close()
         receive, send = ctx.Pipe(duplex=False)
         proc = ctx.Process(target=_run_script, args=(cmd[1:], self.env, log, send))
