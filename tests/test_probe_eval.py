@@ -259,6 +259,8 @@ def test_raw_joints_control(tmp_path):
     repeats = centred['retrieval_without_repeats']['kinectv2_25->coco']
     assert repeats['top1'] == 1.0 and repeats['mean_gallery'] == 5
     assert 'retrieval_without_repeats' not in result
+    with pytest.raises(SystemExit, match='not a regular expression'):
+        tool.repeat_groups({}, 'R(')
     with pytest.raises(SystemExit, match='groups none of the 6 test clips'):
         tool.main([str(ROOT / 'configs/msclr/demo/linear_ms_aimclr_synthetic.py'),
                    '--raw-joints', '--repeat-takes', 'no-such-suffix$', '--cfg-options',

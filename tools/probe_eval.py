@@ -208,8 +208,13 @@ def by_joints(train_in, test_in, cfg, args):
 def repeat_groups(dataset_cfg, pattern: str) -> torch.Tensor:
     """Group id of every clip of a dataset, in its order: clips whose names
     are equal once ``pattern``'s match is removed share one."""
+    try:
+        regex = re.compile(pattern)
+    except re.error as error:
+        raise SystemExit(f'error: --repeat-takes {pattern!r} is not a regular '
+                         f'expression: {error}')
     names = DATASETS.build(dataset_cfg).clip_names
-    keys = [re.sub(pattern, '', name) for name in names]
+    keys = [regex.sub('', name) for name in names]
     ids = {key: i for i, key in enumerate(dict.fromkeys(keys))}
     if len(ids) == len(keys):
         raise SystemExit(f'error: --repeat-takes {pattern!r} groups none of the '
