@@ -40,7 +40,7 @@ def test_weight_moves_linearly_and_resumes_on_the_same_line():
     assert model.extra_key_weight == pytest.approx(seen[5])
 
 
-def test_wrapped_model_and_bad_attribute(monkeypatch):
+def test_wrapped_model_and_bad_attribute():
     model = _Model()
     wrapper = object.__new__(MMDistributedDataParallel)  # no process group needed
     torch.nn.Module.__init__(wrapper)
