@@ -180,3 +180,101 @@ def test_random_init_each(tmp_path):
     # no row is judged against another method's control, nor a control as a method
     assert not any('a vs random_init_b' in line or line.startswith('random_init')
                    for line in lines)
+
+
+def test_pool_folds_counts_every_test_clip_once():
+    """A seed's row of several folds: fractions weighted by the folds' test
+    clips (the pooled top-1 is the hits of all test clips), counts summed,
+    no median rank, differing text listed."""
+    from msclr_plugin.utils.jobs import metric_of, pool_folds
+
+    def fold(num, top1, ckpt):
+        return dict(num_test=num, reference='a', checkpoint=ckpt, seed=3,
+                    linear=dict(top1=top1),
+                    retrieval={'a->b': dict(top1=top1, median_rank=2.0, num_items=num)})
+    folds = [fold(30, 0.5, 'f1.pth'), fold(20, 1.0, 'f2.pth')]
+    pooled = pool_folds(folds)
+    assert pooled['num_test'] == 50 and pooled['seed'] == 3
+    assert pooled['linear']['top1'] == pytest.approx((15 + 20) / 50)
+    assert pooled['retrieval']['a->b']['num_items'] == 50
+    assert pooled['retrieval']['a->b']['median_rank'] is None
+    assert pooled['checkpoint'] == ['f1.pth', 'f2.pth']
+    assert pooled['folds'] == folds
+    assert metric_of(pooled, 'retrieval') == pytest.approx(70.0)
+    assert metric_of(pooled, 'retrieval_rank') is None
+
+
+def test_optional_column_only_where_a_row_has_it():
+    from msclr_plugin.utils.jobs import results_table
+    plain = {'a': {0: dict(reference='x', retrieval={'x->y': dict(top1=0.5, median_rank=1)})}}
+    assert 'without repeated takes' not in results_table(plain)[0]
+    plain['a'][0]['retrieval_without_repeats'] = {'x->y': dict(top1=0.75, median_rank=1)}
+    header, _, row = results_table(plain)
+    assert 'retrieval top-1 without repeated takes' in header
+    assert '| 75.0 |' in row
+
+
+def _two_fold_store(tmp_path):
+    """A synthetic store with two folds of its own: train on half the
+    subjects' clips and test on the other half's, then the other way."""
+    from msclr_plugin.data_prep.synthetic import generate_synthetic_store
+    store = tmp_path / 'syn'
+    generate_synthetic_store(str(store), num_clips_per_class_per_subject=1,
+                             conventions=('kinectv2_25', 'coco'), num_subjects=4,
+                             num_train_subjects=2, num_person=1,
+                             classes=['wave_right_hand', 'squat', 'jump'])
+    index = json.loads((store / 'index.json').read_text())
+    a, b = index['splits']['xsub_train'], index['splits']['xsub_val']
+    index['splits'].update(f1_train=a, f1_val=b, f2_train=b, f2_val=a)
+    (store / 'index.json').write_text(json.dumps(index))
+    return str(store), len(a) + len(b)
+
+
+def test_folds_pool_the_test_clips_of_every_fold(tmp_path):
+    """``--fold``: every row pretrained and evaluated per fold (configs and
+    runs in a directory per test split), a seed's row pooling all folds'
+    test clips; ``--repeat-takes`` reaches every evaluation."""
+    store, num_clips = _two_fold_store(tmp_path)
+    work = tmp_path / 'cmp'
+    serial = ['num_workers=0', 'persistent_workers=False']
+    tool = load_tool('compare_methods')
+    with pytest.raises(SystemExit):
+        tool.parse_args(['--store', store, '--conventions', 'kinectv2_25', 'coco',
+                         '--splits', 'f1_train', 'f1_val', '--fold', 'f2_train', 'f2_val'])
+    results = tool.main([
+        '--store', store, '--conventions', 'kinectv2_25', 'coco', '--steps', '2',
+        '--seeds', '0', '--jobs', '2', '--work-dir', str(work), '--no-builtin',
+        '--method', 'ms=configs/msclr/demo/ms_aimclr_synthetic.py',
+        '--fold', 'f1_train', 'f1_val', '--fold', 'f2_train', 'f2_val',
+        '--repeat-takes', r'P\d+',  # one action's clips of both subjects
+        '--pretrain-options', *(f'train_dataloader.{o}' for o in serial),
+        '--eval-options', 'train_cfg.max_epochs=2',
+        *(f'{loader}.{o}' for loader in ('train_dataloader', 'test_dataloader')
+          for o in serial)])
+    for name in ('ms', 'random_init', 'raw_joints'):
+        pooled = results[name][0]
+        assert pooled['num_test'] == num_clips
+        assert [f['num_test'] for f in pooled['folds']] == [num_clips // 2] * 2
+        assert [f['num_train'] for f in pooled['folds']] == [num_clips // 2] * 2
+        # the hits of both folds' test clips
+        hits = sum(f['linear']['top1'] * f['num_test'] for f in pooled['folds'])
+        assert pooled['linear']['top1'] == pytest.approx(hits / num_clips)
+        assert 'retrieval_without_repeats' in pooled['folds'][0]
+    for fold in ('f1_val', 'f2_val'):
+        cfg = Config.fromfile(str(work / 'configs' / fold / 'ms.py'))
+        assert cfg.train_dataloader.dataset.split == fold.replace('val', 'train')
+        assert Config.fromfile(str(work / 'configs' / fold / 'ms_linear.py')
+                               ).test_dataloader.dataset.split == fold
+        assert (work / 'seed0' / fold / 'ms_eval.json').is_file()
+    table = (work / 'results.md').read_text()
+    assert f'2 folds (train / test split: f1_train / f1_val, f2_train / f2_val), ' \
+        f'{num_clips} test clips in all' in table
+    assert 'retrieval top-1 without repeated takes' in table
+    assert 'ms vs random_init, retrieval_unrepeated:' in table
+
+
+def test_missing_splits(tmp_path):
+    store, _ = _two_fold_store(tmp_path)
+    tool = load_tool('compare_methods')
+    assert tool.missing_splits(store, ['f1_train', 'xstyle_val']) == ['xstyle_val']
+    assert tool.missing_splits(str(tmp_path / 'none'), ['a']) == ['a']

@@ -73,7 +73,12 @@ def test_store_with_derived_conventions(bandai, tmp_path):
     assert set(store.conventions) == {'bandai_bvh_22', 'smpl_24', 'kinectv2_25', 'coco'}
     assert store.classes[store.labels[0]] == 'walk'
     assert store.classes[store.labels[2]] == 'wave-left-hand'
-    assert store.splits == {'xstyle_train': [0], 'xstyle_val': [1, 2]}
+    # the cross-style split, and a leave-one-style-out fold per style with
+    # clips on both sides
+    assert store.splits == {'xstyle_train': [0], 'xstyle_val': [1, 2],
+                            'xstyle_active_train': [1, 2], 'xstyle_active_val': [0],
+                            'xstyle_normal_train': [0, 2], 'xstyle_normal_val': [1],
+                            'xstyle_youthful_train': [0, 1], 'xstyle_youthful_val': [2]}
     kin = store.get(0, 'kinectv2_25')
     k = get_layout('kinectv2_25')
     assert kin.shape == (1, 207, 25, 3)

@@ -37,9 +37,9 @@ from msclr_plugin.utils.jobs import (ROOT, JobRunner, add_jobs_arg, environment,
                                      results_table, verdicts)
 
 CFG = osp.join('configs', 'msclr')
-# the built-in datasets of tools/compare_methods.py; here each runs its own
-# shipped configs (configs/msclr/*_<suffix>.py)
-DATASETS = PRESETS
+# the built-in datasets of tools/compare_methods.py but its cross-validation
+# ones; here each runs its own shipped configs (configs/msclr/*_<suffix>.py)
+DATASETS = {name: p for name, p in PRESETS.items() if not p.get('folds')}
 METHODS = ('aimclr', 'ms_aimclr')
 # the evaluation option of the multi-convention encoders (the synthetic
 # ablation's winner on retrieval, docs/results.md), unless --paper-eval

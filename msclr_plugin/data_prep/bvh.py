@@ -31,6 +31,9 @@ DERIVED = ('smpl_24', 'kinectv2_25', 'coco')
 MAX_ANGLE = 1e4
 # Cross-style split (balanced: 15 train / 5 val clips per class).
 VAL_STYLES = ('normal', 'youthful')
+# The styles of dataset 2 (cfg/style_label.txt): one leave-one-style-out
+# fold each (xstyle_<style>_train / _val)
+STYLES = ('active', 'elderly', 'exhausted', 'feminine', 'masculine', 'normal', 'youthful')
 _AXES = {'X': 0, 'Y': 1, 'Z': 2}
 
 
@@ -236,7 +239,9 @@ def convert_bandai(root: str,
     Classes come from ``cfg/content_label.txt`` (label = the ``content`` id
     of each clip's ``.json``); the style of the ``.json`` must agree with the
     file name. Split ``xstyle_train`` = styles active, elderly, exhausted,
-    feminine, masculine; ``xstyle_val`` = normal, youthful.
+    feminine, masculine; ``xstyle_val`` = normal, youthful. Leave-one-style-out
+    folds: ``xstyle_<style>_val`` = the clips of one style of
+    ``cfg/style_label.txt``, ``xstyle_<style>_train`` = all others.
 
     Args:
         root (str): Dataset folder with ``data/`` and ``cfg/``.
@@ -273,6 +278,8 @@ def convert_bandai(root: str,
         classes=classes,
         tool='tools/data/bvh_to_store.py')
     splits = {'xstyle_train': [], 'xstyle_val': []}
+    for style in styles:
+        splits.update({f'xstyle_{style}_train': [], f'xstyle_{style}_val': []})
     for name in (progress(names) if progress else names):
         path = osp.join(data_dir, name + '.bvh')
         try:
@@ -296,6 +303,14 @@ def convert_bandai(root: str,
         if idx is not None:
             val = info['style'] in VAL_STYLES
             splits['xstyle_val' if val else 'xstyle_train'].append(idx)
+            for style in styles:
+                splits[f'xstyle_{style}_' + ('val' if style == info['style']
+                                             else 'train')].append(idx)
+    for style in styles:  # a fold without test (or training) clips is no fold
+        fold = [f'xstyle_{style}_{side}' for side in ('train', 'val')]
+        if not all(splits[name] for name in fold):
+            for name in fold:
+                del splits[name]
     return builder.finish(
         splits,
         meta=dict(

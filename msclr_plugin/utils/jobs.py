@@ -333,6 +333,7 @@ def pretrain_and_evaluate(jobs: JobRunner,
                           epochs: int,
                           seed: Optional[int] = None,
                           pretrain_opts: Sequence[str] = (),
+                          eval_args: Sequence[str] = (),
                           eval_opts: Sequence[str] = ()) -> dict:
     """Pretrain an encoder, then every frozen-encoder evaluation of it.
 
@@ -357,6 +358,8 @@ def pretrain_and_evaluate(jobs: JobRunner,
             initialisation) and of the probe.
         pretrain_opts (Sequence[str]): Extra ``--cfg-options`` of the
             pretraining.
+        eval_args (Sequence[str]): Extra arguments of the evaluation (e.g.
+            ``--repeat-takes REGEX``).
         eval_opts (Sequence[str]): ``--cfg-options`` of the evaluation (e.g.
             the data location).
 
@@ -383,6 +386,7 @@ def pretrain_and_evaluate(jobs: JobRunner,
     out = osp.join(work, f'{name}_eval.json')
     jobs.run([py, 'tools/probe_eval.py', eval_cfg, *encoder,
               '--out', out, '--dump-dir', osp.join(work, f'{name}_scores'), *seed_args,
+              *eval_args,
               *(['--cfg-options', *eval_opts] if eval_opts else [])],
              osp.join(work, f'{name}_eval.log'))
     with open(out) as f:
@@ -392,15 +396,18 @@ def pretrain_and_evaluate(jobs: JobRunner,
 # Columns of the results tables: (name, title, format); values in percent
 # except the median rank (of the reference clip's other rendering among all
 # test clips in that convention) and the mean cosines (same clip in another
-# convention; other clips in the same convention).
+# convention; other clips in the same convention). OPTIONAL columns are
+# shown only where some row has them.
 COLUMNS = (('linear', 'linear top-1', '.1f'), ('knn', 'kNN top-1', '.1f'),
            ('ensemble', 'ensemble top-1', '.1f'), ('transfer', 'transfer top-1', '.1f'),
            ('retrieval', 'retrieval top-1', '.1f'),
            ('retrieval_rank', 'retrieval median rank', '.0f'),
+           ('retrieval_unrepeated', 'retrieval top-1 without repeated takes', '.1f'),
            ('convention_probe', 'convention probe top-1', '.1f'),
            ('convention_mixing', 'convention mixing', '.3f'),
            ('cos_same_clip', 'cos same clip, other conv', '.3f'),
            ('cos_other_clip', 'cos other clip, same conv', '.3f'))
+OPTIONAL = ('retrieval_unrepeated', )
 
 
 def metric_of(result: dict, column: str) -> Optional[float]:
@@ -418,12 +425,15 @@ def metric_of(result: dict, column: str) -> Optional[float]:
     if column == 'transfer':
         keys = sorted(k for k in result if k.startswith('transfer_to_'))
         return 100 * result[keys[0]]['top1'] if keys else None
-    pairs = sorted(k for k in result.get('retrieval', {})
+    # retrieval of the reference convention's clips (tools/probe_eval.py
+    # --repeat-takes: also without their repeated takes)
+    key = 'retrieval_without_repeats' if column == 'retrieval_unrepeated' else 'retrieval'
+    pairs = sorted(k for k in result.get(key, {})
                    if k.startswith(f'{result.get("reference")}->'))
     if not pairs:
         return None
-    report = result['retrieval'][pairs[0]]
-    return 100 * report['top1'] if column == 'retrieval' else report['median_rank']
+    report = result[key][pairs[0]]
+    return report['median_rank'] if column == 'retrieval_rank' else 100 * report['top1']
 
 
 def mean_std(values: Sequence[float]) -> Tuple[float, float]:
@@ -432,14 +442,48 @@ def mean_std(values: Sequence[float]) -> Tuple[float, float]:
     return float(values.mean()), float(values.std(ddof=1)) if len(values) > 1 else 0.0
 
 
+def pool_folds(results: Sequence[dict]) -> dict:
+    """One ``tools/probe_eval.py`` result of several folds' (cross-validation:
+    each fold's encoder on its own test clips), as if their test clips were
+    one test set: every number is the mean of the folds' weighted by their
+    test clips (a top-1 then counts the hits of all test clips), counts
+    (``num_*``) and ``seconds`` are summed, the median rank is left out
+    (None: medians do not pool), and other values that differ (the
+    checkpoints) are listed. ``folds`` keeps the results given.
+    """
+    weights = np.array([r['num_test'] for r in results], dtype=float)
+
+    def pool(values, key):
+        if isinstance(values[0], dict):
+            common = [k for k in values[0] if all(k in v for v in values)]
+            return {k: pool([v[k] for v in values], k) for k in common}
+        if key == 'median_rank':
+            return None
+        if key.startswith('num_') or key == 'seconds':
+            return sum(values)
+        if all(v == values[0] for v in values):
+            return values[0]
+        if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+            return float(np.dot(weights, values) / weights.sum())
+        return list(values)
+
+    pooled = pool(list(results), '')
+    pooled['folds'] = list(results)
+    return pooled
+
+
 def results_table(rows: Dict[str, Dict[int, dict]]) -> List[str]:
     """Markdown table: one row per method, mean +- sample std over its
-    seeds of every column (``-`` where the method has no such number)."""
-    lines = ['| method | seeds | ' + ' | '.join(t for _, t, _ in COLUMNS) + ' |',
-             '|---|---' + '|---' * len(COLUMNS) + '|']
+    seeds of every column (``-`` where the method has no such number; an
+    :data:`OPTIONAL` column only where some row has it)."""
+    columns = [c for c in COLUMNS if c[0] not in OPTIONAL or any(
+        metric_of(r, c[0]) is not None for per_seed in rows.values()
+        for r in per_seed.values())]
+    lines = ['| method | seeds | ' + ' | '.join(t for _, t, _ in columns) + ' |',
+             '|---|---' + '|---' * len(columns) + '|']
     for method, per_seed in rows.items():
         cells = []
-        for column, _, fmt in COLUMNS:
+        for column, _, fmt in columns:
             values = [metric_of(r, column) for r in per_seed.values()]
             values = [v for v in values if v is not None]
             if not values:
@@ -454,7 +498,8 @@ def results_table(rows: Dict[str, Dict[int, dict]]) -> List[str]:
 
 
 def beats_control(rows: Dict[str, Dict[int, dict]], control: str,
-                  columns: Sequence[str] = ('linear', 'knn', 'retrieval'),
+                  columns: Sequence[str] = ('linear', 'knn', 'retrieval',
+                                            'retrieval_unrepeated'),
                   methods: Optional[Sequence[str]] = None) -> List[str]:
     """One line per method and column: its mean minus the control's,
     whether that exceeds twice the larger of the two seed standard
