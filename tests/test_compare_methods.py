@@ -273,6 +273,17 @@ def test_folds_pool_the_test_clips_of_every_fold(tmp_path):
     assert 'ms vs random_init, retrieval_unrepeated:' in table
 
 
+def test_bandai_styles_preset_folds():
+    tool = load_tool('compare_methods')
+    args = tool.parse_args(['--preset', 'bandai_styles'])
+    assert len(args.folds) == 7 and args.steps == 160
+    assert ('xstyle_youthful_train', 'xstyle_youthful_val') in args.folds
+    # --splits names one split instead
+    args = tool.parse_args(['--preset', 'bandai_styles', '--splits', 'xstyle_train',
+                            'xstyle_val'])
+    assert args.folds == [] and args.splits == ['xstyle_train', 'xstyle_val']
+
+
 def test_missing_splits(tmp_path):
     store, _ = _two_fold_store(tmp_path)
     tool = load_tool('compare_methods')

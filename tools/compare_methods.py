@@ -103,7 +103,9 @@ def parse_args(argv=None):
         parser.error(f'--reference {args.reference} is not one of --conventions')
     if args.fold and args.splits:
         parser.error('give --splits or --fold, not both')
-    args.folds = [tuple(f) for f in args.fold or preset.get('folds', [])]
+    # a preset's folds unless --splits names one split
+    args.folds = [tuple(f) for f in args.fold or
+                  ([] if args.splits else preset.get('folds', []))]
     args.splits = args.splits or list(preset.get('splits', ('xsub_train', 'xsub_val')))
     args.steps = args.steps or preset.get('steps', MAIN_JOB_STEPS)
     args.work_dir = args.work_dir or osp.join(
