@@ -26,8 +26,8 @@ Examples:
     python tools/compare_methods.py --store data/my_store \\
         --conventions msr_action3d_20 coco --seeds 0 1 2
     python tools/compare_methods.py --preset msr3d --seeds 0 1 2 3 4
-    python tools/compare_methods.py --preset bandai_styles --seeds 0 1 2 3 4 \
-        --repeat-takes '_\d+$'
+    python tools/compare_methods.py --preset bandai_styles --seeds 0 1 2 3 4 \\
+        --repeat-takes '_\\d+$'
     python tools/compare_methods.py --store data/my_store --conventions kinectv2_25 coco \\
         --method long_queue=my_configs/ms_aimclr_queue.py --steps 1024
 """
