@@ -291,3 +291,31 @@ def test_missing_splits(tmp_path):
     tool = load_tool('compare_methods')
     assert tool.missing_splits(store, ['f1_train', 'xstyle_val']) == ['xstyle_val']
     assert tool.missing_splits(str(tmp_path / 'none'), ['a']) == ['a']
+
+
+def test_compare_results_across_runs_and_per_fold(tmp_path):
+    """tools/analysis/compare_results.py: rows of two runs compared paired
+    over their common seeds, and a fold run's per-fold means."""
+    from msclr_plugin.utils.jobs import pool_folds
+
+    def result(linear, num=10):
+        return dict(num_test=num, reference='a', linear=dict(top1=linear))
+    long = {'ms': {'0': pool_folds([result(0.6), result(0.8)]),
+                   '1': pool_folds([result(0.4), result(0.6)])}}
+    short = {'ms': {'0': pool_folds([result(0.5), result(0.5)]),
+                    '1': pool_folds([result(0.5), result(0.3)]),
+                    '2': pool_folds([result(0.9), result(0.9)])}}
+    for name, rows in (('long', long), ('short', short)):
+        (tmp_path / f'{name}.json').write_text(json.dumps(
+            dict(results=rows, schedules={'f1_val': {}, 'f2_val': {}})))
+    tool = load_tool('analysis/compare_results')
+    runs = [f'l={tmp_path / "long.json"}', f's={tmp_path / "short.json"}']
+    lines = tool.main([*runs, '--compare', 'l.ms', 's.ms', '--columns', 'linear'])
+    # means 60.0 vs 60.0 (seed 2 too); paired over seeds 0 and 1 only: +20, +10
+    assert lines[0].startswith('l.ms vs s.ms, linear: +0.0 points')
+    assert lines[0].endswith('paired over 2 seeds +15.0 +- 7.1, higher in 2')
+    lines = tool.main([*runs, '--seeds', '0', '1', '--per-fold', '--columns', 'linear'])
+    assert lines == ['l.ms (linear, mean of 2 seeds): f1_val 50.0, f2_val 70.0',
+                     's.ms (linear, mean of 2 seeds): f1_val 50.0, f2_val 40.0']
+    with pytest.raises(SystemExit, match='no row l.nope'):
+        tool.main([*runs, '--compare', 'l.nope', 's.ms'])
