@@ -276,7 +276,7 @@ def test_folds_pool_the_test_clips_of_every_fold(tmp_path):
 def test_bandai_styles_preset_folds():
     tool = load_tool('compare_methods')
     args = tool.parse_args(['--preset', 'bandai_styles'])
-    assert len(args.folds) == 7 and args.steps == 160
+    assert len(args.folds) == 7 and args.steps == 320
     assert ('xstyle_youthful_train', 'xstyle_youthful_val') in args.folds
     # --splits names one split instead
     args = tool.parse_args(['--preset', 'bandai_styles', '--splits', 'xstyle_train',

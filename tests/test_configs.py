@@ -79,8 +79,8 @@ def test_positives_of_each_config(config, pairing, aligned):
     ('demo/aimclr_synthetic_warmup.py', 'demo/aimclr_synthetic.py', 2),
     ('ms_aimclr_msr3d_xsub.py', 'ms_aimclr_msr3d_xsub_nowarmup.py', 4),
     ('aimclr_msr3d_xsub_warmup.py', 'aimclr_msr3d_xsub.py', 8),
-    ('ms_aimclr_bandai.py', 'ms_aimclr_bandai_nowarmup.py', 2),
-    ('aimclr_bandai_warmup.py', 'aimclr_bandai.py', 4),
+    ('ms_aimclr_bandai.py', 'ms_aimclr_bandai_nowarmup.py', 4),
+    ('aimclr_bandai_warmup.py', 'aimclr_bandai.py', 8),
 ])
 def test_warmup_configs(warm, plain, epochs):
     """A warm-up config is its plain config with a linear warm-up, stepped
@@ -146,7 +146,7 @@ def test_real_data_linear_configs_match_their_encoders(suffix, monkeypatch):
     ('demo/ms_aimclr_synthetic_aligned_cross_nomining.py',
      'demo/ms_aimclr_synthetic_aligned_cross.py', dict(mining_epoch=8)),
     ('ms_aimclr_msr3d_xsub.py', 'ms_aimclr_msr3d_xsub_mining.py', dict(mining_epoch=32)),
-    ('ms_aimclr_bandai.py', 'ms_aimclr_bandai_mining.py', dict(mining_epoch=16)),
+    ('ms_aimclr_bandai.py', 'ms_aimclr_bandai_mining.py', dict(mining_epoch=32)),
     ('demo/ms_aimclr_synthetic_aligned_cross_warmup_xmining.py',
      'demo/ms_aimclr_synthetic_aligned_cross_warmup.py',
      dict(mining_scope='other_convention')),
@@ -178,6 +178,24 @@ def test_output_bn_variants(variant, base):
     variant = Config.fromfile(str(ROOT / 'configs/msclr' / variant)).to_dict()
     base = Config.fromfile(str(ROOT / 'configs/msclr' / base)).to_dict()
     base['model']['backbone']['out_norm'] = True
+    assert variant == base
+
+
+@pytest.mark.parametrize('variant, base', [
+    ('demo/linear_ms_aimclr_synthetic_outnorm_seqbn.py',
+     'demo/linear_ms_aimclr_synthetic_outnorm_precise_bn.py'),
+    ('linear/linear_ms_aimclr_msr3d_xsub_seqbn.py',
+     'linear/linear_ms_aimclr_msr3d_xsub_precise_bn.py'),
+    ('linear/linear_ms_aimclr_bandai_seqbn.py',
+     'linear/linear_ms_aimclr_bandai_precise_bn.py'),
+])
+def test_sequential_precise_bn_variants(variant, base):
+    """A sequential precise-BN config is its precise-BN base with
+    ``precise_bn_per_convention='sequential'``, nothing else (issue 21)."""
+    variant = Config.fromfile(str(ROOT / 'configs/msclr' / variant)).to_dict()
+    base = Config.fromfile(str(ROOT / 'configs/msclr' / base)).to_dict()
+    assert base.pop('precise_bn_per_convention') is True
+    assert variant.pop('precise_bn_per_convention') == 'sequential'
     assert variant == base
 
 

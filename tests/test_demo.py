@@ -40,3 +40,15 @@ def test_demo_rows_get_the_same_steps(tmp_path):
         assert mining == (epochs if name == 'ms_aimclr' else epochs * 3 // 4), name
     # the default budget: the main job's 512 steps
     assert MAIN_JOB_STEPS == 512
+
+
+def test_demo_evaluations_of_the_multi_convention_encoders():
+    """``--precise-bn`` and ``--paper-eval`` pick linear configs that differ
+    in the precise BN alone (sequential by default)."""
+    demo = load_tool('demo')
+    modes = {key: Config.fromfile(str(ROOT / demo.DEMO / name)).to_dict()
+             for key, name in demo.MS_EVAL.items()}
+    assert modes['sequential'].pop('precise_bn_per_convention') == 'sequential'
+    assert modes['train'].pop('precise_bn_per_convention') is True
+    assert 'precise_bn_per_convention' not in modes['paper']
+    assert modes['sequential'] == modes['train'] == modes['paper']

@@ -272,21 +272,18 @@ def test_converted_reference_checkpoint_reproduces_parity(converted, shared):  #
 
 
 # ------------------------------------------------------------ precise BN
-@pytest.mark.parametrize('config, out_norms', [
-    ('linear_ms_aimclr_synthetic_precise_bn.py', 0),
-    ('linear_ms_aimclr_synthetic_outnorm_precise_bn.py', 2)])
-def test_precise_bn_changes_only_bn_buffers(tmp_path, config, out_norms):
+def precise_bn_setup(tmp_path, config):
+    """A small encoder of a demo linear config with scrambled BN statistics
+    (as a pretraining that mixed conventions leaves them) and a loader of 9
+    synthetic training clips, batches of 4."""
     from mmengine.config import Config
     from msclr_plugin.data_prep.synthetic import generate_synthetic_store
-    from msclr_plugin.evaluation.precise_bn import recalibrate_bn_per_convention
-    from msclr_plugin.models.recognizers.ms_recognizer_gcn import embed
     store = tmp_path / 'syn'
     generate_synthetic_store(str(store), num_clips_per_class_per_subject=1,
                              conventions=('kinectv2_25', 'coco'), num_subjects=4,
                              num_person=1, classes=['wave_right_hand', 'squat', 'jump'])
     cfg = Config.fromfile(
         str(ROOT / 'configs/msclr/demo' / config))
-    assert cfg.precise_bn_per_convention
     cfg.model.backbone.update(channels=(4, 4, 8, 8), num_stages=4, down_stages=(3, ),
                               init_cfg=None)
     cfg.model.cls_head.update(num_classes=3, in_channels=8)
@@ -296,21 +293,15 @@ def test_precise_bn_changes_only_bn_buffers(tmp_path, config, out_norms):
     torch.manual_seed(0)
     model = MODELS.build(cfg.model)
     model.init_weights()
-    # pretend a pretraining left mixed statistics
     with torch.no_grad():
         for m in model.backbone.modules():
             if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
                 m.running_mean.uniform_(-1, 1)
     model.eval()
-    params = {k: v.clone() for k, v in model.named_parameters()}
-    x = clips(3, 17, 9)[:, :1]
-    with torch.no_grad():
-        before = embed(model.backbone, x, 'coco')
-    buffers = {k: v.clone() for k, v in model.named_buffers()}
-    count = recalibrate_bn_per_convention(model, loader, ['kinectv2_25', 'coco'])
-    # input BNs + every block BN (and the output BN) in two conventions
-    assert count == 2 + 9 * 2 + out_norms
-    assert not model.training and model.backbone.per_convention_bn
+    return cfg, model, loader
+
+
+def check_only_bn_buffers_changed(model, params, buffers):
     after_params = dict(model.named_parameters())
     assert after_params.keys() == params.keys()
     for key, value in params.items():
@@ -320,6 +311,26 @@ def test_precise_bn_changes_only_bn_buffers(tmp_path, config, out_norms):
     assert changed and all(
         k.rsplit('.', 1)[1] in ('running_mean', 'running_var', 'num_batches_tracked')
         for k in changed)
+
+
+@pytest.mark.parametrize('config, out_norms', [
+    ('linear_ms_aimclr_synthetic_precise_bn.py', 0),
+    ('linear_ms_aimclr_synthetic_outnorm_precise_bn.py', 2)])
+def test_precise_bn_changes_only_bn_buffers(tmp_path, config, out_norms):
+    from msclr_plugin.evaluation.precise_bn import recalibrate_bn_per_convention
+    from msclr_plugin.models.recognizers.ms_recognizer_gcn import embed
+    cfg, model, loader = precise_bn_setup(tmp_path, config)
+    assert cfg.precise_bn_per_convention is True
+    params = {k: v.clone() for k, v in model.named_parameters()}
+    x = clips(3, 17, 9)[:, :1]
+    with torch.no_grad():
+        before = embed(model.backbone, x, 'coco')
+    buffers = {k: v.clone() for k, v in model.named_buffers()}
+    count = recalibrate_bn_per_convention(model, loader, ['kinectv2_25', 'coco'])
+    # input BNs + every block BN (and the output BN) in two conventions
+    assert count == 2 + 9 * 2 + out_norms
+    assert not model.training and model.backbone.per_convention_bn
+    check_only_bn_buffers_changed(model, params, buffers)
     bn = model.backbone.gcn[1].tcn.bn
     assert not torch.equal(bn.norms['coco'].running_mean,
                            bn.norms['kinectv2_25'].running_mean)
@@ -334,6 +345,60 @@ def test_precise_bn_changes_only_bn_buffers(tmp_path, config, out_norms):
     assert model.state_dict().keys() == state.keys()
     for key, value in model.named_parameters():
         assert torch.equal(value, state[key]), key
+
+
+def bn_input_moments(model, loader, conventions):
+    """Every BN's input mean and (unbiased) variance over a loader's clips in
+    evaluation mode, as the features are extracted."""
+    from msclr_plugin.evaluation.precise_bn import _moments
+    from msclr_plugin.evaluation.probe import extract_convention_features
+    sums = {}
+
+    def record(module, args):
+        got = _moments(args[0], args[1] if len(args) > 1 else None)
+        sums[module] = [a + b for a, b in zip(sums[module], got)] if module in sums else got
+
+    bns = [m for m in model.backbone.modules()
+           if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    hooks = [bn.register_forward_pre_hook(record) for bn in bns]
+    try:
+        feats = extract_convention_features(model, loader, conventions)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    return {bn: (s1 / n, (s2 / n - (s1 / n).square()) * n / (n - 1))
+            for bn, (n, s1, s2) in sums.items()}, feats
+
+
+def test_sequential_precise_bn_is_exact(tmp_path):
+    """mode='sequential': every BN's running statistics are its input's over
+    the training clips in the network evaluation runs; the output BN then
+    centres each convention's pooled training features."""
+    from msclr_plugin.evaluation.precise_bn import recalibrate_bn_per_convention
+    cfg, model, loader = precise_bn_setup(
+        tmp_path, 'linear_ms_aimclr_synthetic_outnorm_seqbn.py')
+    assert cfg.precise_bn_per_convention == 'sequential'
+    convs = ['kinectv2_25', 'coco']
+    params = {k: v.clone() for k, v in model.named_parameters()}
+    buffers = {k: v.clone() for k, v in model.named_buffers()}
+    assert recalibrate_bn_per_convention(model, loader, convs, mode='sequential') == 22
+    assert not model.training
+    check_only_bn_buffers_changed(model, params, buffers)
+    moments, feats = bn_input_moments(model, loader, convs)
+    assert len(moments) == 22
+    for bn, (mean, var) in moments.items():
+        assert torch.allclose(bn.running_mean.double(), mean, atol=1e-5)
+        assert torch.allclose(bn.running_var.double(), var, rtol=1e-4, atol=1e-6)
+    for conv in convs:
+        assert feats[conv][0].mean(0).abs().max() < 1e-5
+    # the usual precise BN leaves the output BN's statistics off the inputs
+    # evaluation feeds it (here by far more than the tolerance above)
+    recalibrate_bn_per_convention(model, loader, convs)
+    moments, _ = bn_input_moments(model, loader, convs)
+    out = model.backbone.out_norm.norms['coco']
+    assert (out.running_mean.double() - moments[out][0]).abs().max() > 1e-3
+    with pytest.raises(ValueError, match='mode must be one of'):
+        recalibrate_bn_per_convention(model, loader, convs, mode='eval')
 
 
 # ------------------------------------------------------- several processes

@@ -134,6 +134,19 @@ def test_init_only_and_probe_eval_tool(tmp_path):
         'train_dataloader.persistent_workers=False', 'train_dataloader.batch_size=4',
         f'test_dataloader.dataset.ann_file={store}', 'test_dataloader.num_workers=0',
         'test_dataloader.persistent_workers=False', 'train_cfg.max_epochs=2'])
+    assert saved['precise_bn'] is None and unpooled['precise_bn'] is None
+    # the sequential precise BN, from the command line (the config's value
+    # otherwise: precise_bn_mode)
+    seq = tool.main([
+        str(ROOT / 'configs/msclr/demo/linear_ms_aimclr_synthetic.py'),
+        str(tmp_path / 'init0' / 'epoch_0.pth'), '--recalibrate-bn', 'sequential',
+        '--cfg-options', *small, 'model.cls_head.num_classes=3',
+        'model.cls_head.in_channels=8', f'train_dataloader.dataset.ann_file={store}',
+        'train_dataloader.num_workers=0', 'train_dataloader.persistent_workers=False',
+        'train_dataloader.batch_size=4', f'test_dataloader.dataset.ann_file={store}',
+        'test_dataloader.num_workers=0', 'test_dataloader.persistent_workers=False',
+        'train_cfg.max_epochs=2'])
+    assert seq['precise_bn'] == 'sequential' and 0 <= seq['linear']['top1'] <= 1
     assert unpooled['pool'] == 'time' and 'ensemble' not in unpooled
     assert 0 <= unpooled['linear']['top1'] <= 1 and 'convention_probe' in unpooled
     assert set(unpooled['retrieval']) == {'kinectv2_25->coco', 'coco->kinectv2_25'}
@@ -151,6 +164,20 @@ def test_init_only_and_probe_eval_tool(tmp_path):
     prob, _, _ = load_dump(str(tmp_path / 'scores' / 'ensemble_scores.pkl'), scores='prob')
     assert np.allclose(prob, torch.from_numpy(np.asarray(raw)).softmax(1).numpy(), atol=1e-6)
     assert np.isclose((np.asarray(prob).argmax(1) == labels).mean(), saved['ensemble']['top1'])
+
+
+def test_precise_bn_mode_of_a_config():
+    from mmengine.config import Config
+    tool = load_tool('probe_eval')
+    demo = ROOT / 'configs/msclr/demo'
+    assert tool.precise_bn_mode(Config.fromfile(str(demo / 'linear_ms_aimclr_synthetic.py')),
+                                'a.py') is None
+    assert tool.precise_bn_mode(Config.fromfile(
+        str(demo / 'linear_ms_aimclr_synthetic_outnorm_precise_bn.py')), 'a.py') == 'train'
+    assert tool.precise_bn_mode(Config.fromfile(
+        str(demo / 'linear_ms_aimclr_synthetic_outnorm_seqbn.py')), 'a.py') == 'sequential'
+    with pytest.raises(SystemExit, match=r"bad\.py: precise_bn_per_convention='eval'"):
+        tool.precise_bn_mode(Config(dict(precise_bn_per_convention='eval')), 'bad.py')
 
 
 def test_convention_probe_and_pair_cosines():

@@ -5,6 +5,7 @@ import json
 import os.path as osp
 
 import numpy as np
+import pytest
 
 from .test_tools_train import load_tool
 
@@ -93,8 +94,9 @@ def test_table_over_seeds_and_docs_update(tmp_path, monkeypatch):
             'model.queue_len=64 eval:model.cls_head.dropout=0.5` (`eval:` options go to '
             'the evaluation), seed 0 only; configs `ms_aimclr_msr3d_xsub.py`') in text
     # eval: options go to the evaluation, the others to the pretraining; the
-    # multi-convention encoders are evaluated after a per-convention precise BN
-    bn = tool.PRECISE_BN
+    # multi-convention encoders are evaluated after the sequential precise BN
+    bn = 'precise_bn_per_convention=sequential'
+    assert f'precise BN (`--cfg-options {bn}`' in text
     assert evals['ms_aimclr_long'] == [bn, 'model.cls_head.dropout=0.5']
     assert evals['ms_aimclr'] == evals['random_init'] == evals['ms_aimclr_cbn'] == [bn]
     assert evals['aimclr'] == evals['raw_joints'] == []
@@ -117,3 +119,10 @@ def test_table_over_seeds_and_docs_update(tmp_path, monkeypatch):
                '--random-init', '--paper-eval'])
     assert len(calls) == 4 and evals['ms_aimclr'] == evals['random_init'] == []
     assert 'evaluated as the paper' in (tmp_path / 'paper' / 'results.md').read_text()
+    # --precise-bn train: the training-mode estimate
+    calls.clear()
+    tool.main(['--datasets', 'msr3d', '--seeds', '0', '--work-dir', str(tmp_path / 'train'),
+               '--random-init', '--precise-bn', 'train'])
+    assert evals['ms_aimclr'] == evals['random_init'] == ['precise_bn_per_convention=train']
+    with pytest.raises(SystemExit):
+        tool.main(['--datasets', 'msr3d', '--paper-eval', '--precise-bn', 'train'])

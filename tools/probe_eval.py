@@ -79,6 +79,7 @@ from msclr_plugin.evaluation.invariance import (centre_per_convention, conventio
                                                 convention_probe, extract_convention_inputs,
                                                 flat, pair_cosines, shared_joint_features)
 from msclr_plugin.evaluation.knn import POOLS, knn_classify, retrieval_report
+from msclr_plugin.evaluation.precise_bn import MODES as PRECISE_BN_MODES
 from msclr_plugin.evaluation.precise_bn import recalibrate_bn_per_convention
 from msclr_plugin.evaluation.probe import (check_aligned, extract_convention_features,
                                            probe_scores, train_probe_head)
@@ -97,13 +98,17 @@ def parse_args(argv=None):
     for flag, text in (
             ('--raw-joints', "the control with no encoder: the pipeline's coordinates "
              'as the features'),
-            ('--recalibrate-bn', "re-estimate the encoder's BatchNorm statistics per "
-             'convention on the training clips before extracting features (as a '
-             'linear config with precise_bn_per_convention=True)'),
             ('--centre-conventions', "subtract each convention's mean over the training "
              'clips from its features before every evaluation (as a linear config with '
              'centre_per_convention=True)')):
         parser.add_argument(flag, action='store_true', help=text)
+    parser.add_argument(
+        '--recalibrate-bn', nargs='?', const='train', choices=PRECISE_BN_MODES,
+        help="re-estimate the encoder's BatchNorm statistics per convention on the "
+        "training clips before extracting features: 'train' (the default; batch "
+        "statistics in training mode, averaged) or 'sequential' (one BN at a time in "
+        'evaluation mode, exact); as a linear config with precise_bn_per_convention '
+        "= True or 'sequential'")
     parser.add_argument(
         '--pool', choices=POOLS, default='all',
         help="the encoder's features pooled over time, persons and joints ('all'), "
@@ -135,6 +140,19 @@ def parse_args(argv=None):
     return args
 
 
+def precise_bn_mode(cfg, path):
+    """The precise BN of a linear config's ``precise_bn_per_convention``:
+    None (absent or False), ``'train'`` (True) or the mode it names."""
+    value = cfg.get('precise_bn_per_convention')
+    if value is None or value is False:
+        return None
+    mode = 'train' if value is True else value
+    if mode not in PRECISE_BN_MODES:
+        raise SystemExit(f'error: {path}: precise_bn_per_convention={value!r}; expected '
+                         f"True, False or one of {PRECISE_BN_MODES}")
+    return mode
+
+
 def encoder_features(cfg, args, tag):
     """The frozen encoder's features of the training and test clips in
     every convention it knows (pooled, or its maps with ``--pool`` other
@@ -144,9 +162,11 @@ def encoder_features(cfg, args, tag):
     load_pretrained_backbone(model, args.checkpoint)
     model.to(args.device)
     conventions = list(model.backbone.names)
-    if args.recalibrate_bn or cfg.get('precise_bn_per_convention'):
+    mode = args.precise_bn
+    if mode:
         recalibrate_bn_per_convention(model, cfg.train_dataloader, conventions,
-                                      progress=f'{tag} precise BN, training clips,')
+                                      progress=f'{tag} precise BN ({mode}), training clips,',
+                                      mode=mode)
     train, test = (extract_convention_features(
         model, loader, conventions, progress=f'{tag} features, {what} clips,', pool=args.pool)
         for loader, what in ((cfg.train_dataloader, 'training'), (cfg.test_dataloader, 'test')))
@@ -237,6 +257,8 @@ def main(argv=None):
     set_random_seed(args.seed)
     tag = '[probe_eval]'
     reference = args.reference or cfg.test_dataloader.dataset.get('mode')
+    args.precise_bn = None if args.raw_joints else (
+        args.recalibrate_bn or precise_bn_mode(cfg, args.config))
     train, test, head = (raw_features if args.raw_joints else encoder_features)(cfg, args, tag)
     per_joint = args.raw_joints or args.pool != 'all'
     uncentred = None
@@ -255,7 +277,7 @@ def main(argv=None):
     check_aligned(test, args.config)
     result = dict(config=args.config, checkpoint=args.checkpoint or 'raw joints',
                   pool=args.pool, seed=args.seed, reference=reference, conventions=conventions,
-                  centred=args.centre_conventions,
+                  centred=args.centre_conventions, precise_bn=args.precise_bn,
                   num_train=len(train[reference][1]), num_test=len(test[reference][1]))
     _, top1 = knn_classify(train[reference][0], train[reference][1],
                            test[reference][0], k=args.k,

@@ -31,6 +31,7 @@ from functools import partial
 
 from mmengine.config import Config
 
+from msclr_plugin.evaluation.precise_bn import MODES as PRECISE_BN_MODES
 from msclr_plugin.utils.compare import PRESETS
 from msclr_plugin.utils.jobs import (ROOT, JobRunner, add_jobs_arg, environment,
                                      last_checkpoint, metric_of, pretrain_and_evaluate,
@@ -42,8 +43,9 @@ CFG = osp.join('configs', 'msclr')
 DATASETS = {name: p for name, p in PRESETS.items() if not p.get('folds')}
 METHODS = ('aimclr', 'ms_aimclr')
 # the evaluation option of the multi-convention encoders (the synthetic
-# ablation's winner on retrieval, docs/results.md), unless --paper-eval
-PRECISE_BN = 'precise_bn_per_convention=True'
+# ablation's winner on retrieval, docs/results.md), sequential unless
+# --precise-bn train, none with --paper-eval
+PRECISE_BN = 'precise_bn_per_convention={}'
 # an extra row's name is METHOD_NAME
 MARKERS = ('<!-- real-results:begin -->', '<!-- real-results:end -->')
 
@@ -68,10 +70,15 @@ def parse_args(argv=None):
         '--random-init', action='store_true',
         help='a row for the AimCLR encoder as initialised, not pretrained (every '
         'seed): what the evaluations give without pretraining')
-    parser.add_argument(
+    ms_eval = parser.add_mutually_exclusive_group()
+    ms_eval.add_argument(
         '--paper-eval', action='store_true',
         help='evaluate the multi-convention encoders as the paper does, without the '
         'per-convention precise BN')
+    ms_eval.add_argument(
+        '--precise-bn', choices=PRECISE_BN_MODES, default='sequential',
+        help="the multi-convention encoders' per-convention precise BN "
+        '(tools/probe_eval.py --recalibrate-bn; default: %(default)s)')
     for flag, scope in (('--variant', 'first dataset and seed only'),
                         ('--row', 'every dataset and seed')):
         parser.add_argument(
@@ -138,7 +145,7 @@ def config_of(method, suffix, name=None, linear=False):
     return next(p for p in (f'{stem}_{name}.py', f'{stem}.py') if osp.isfile(p))
 
 
-def table(results, seeds, extra, paper_eval=False):
+def table(results, seeds, extra, paper_eval=False, precise_bn='sequential'):
     """Markdown: per dataset, mean +- std per row (:func:`results_table`),
     the comparisons with the controls, then the per-seed values; ``extra``:
     :func:`extra_rows`."""
@@ -169,7 +176,7 @@ def table(results, seeds, extra, paper_eval=False):
         lines.append('- the multi-convention encoders (ms_aimclr*, random_init): ' + (
             'evaluated as the paper (`--paper-eval`: no precise BN)' if paper_eval else
             'evaluated after a per-convention precise BN (`--cfg-options '
-            f'{PRECISE_BN}` of tools/probe_eval.py)'))
+            f'{PRECISE_BN.format(precise_bn)}` of tools/probe_eval.py)'))
         lines += [f'- {line}' for line in verdicts(rows)]
         for method, per_seed in rows.items():
             lines.append(
@@ -208,7 +215,7 @@ def run_all(args):
                 method, spec['suffix'], name)
             eval_cfg = config_of(method, spec['suffix'], name, linear=True)
             if method == 'ms_aimclr' and pretrain_cfg and not args.paper_eval:
-                eval_opts = [PRECISE_BN, *eval_opts]
+                eval_opts = [PRECISE_BN.format(args.precise_bn), *eval_opts]
             epochs = 0
             if opts is not None:
                 epochs = Config.fromfile(pretrain_cfg).train_cfg.max_epochs
@@ -254,7 +261,8 @@ def main(argv=None):
     results = {ds: {row: {int(s): r for s, r in per_seed.items()}
                     for row, per_seed in rows.items()}
                for ds, rows in record['results'].items()}
-    lines = table(results, record['seeds'], extra_rows(args), args.paper_eval)
+    lines = table(results, record['seeds'], extra_rows(args), args.paper_eval,
+                  args.precise_bn)
     command = ' '.join(shlex.quote(a) for a in record.get('argv', argv)
                        if a != '--table-only')
     lines.append(f'Produced by `python tools/real_results.py {command}` in '

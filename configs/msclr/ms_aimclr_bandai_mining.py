@@ -2,4 +2,4 @@
 # (AimCLR's), all else the same: issue 21's mining ablation on real data
 # (docs/results.md, "Nearest-neighbour mining and schedule length").
 _base_ = ['./ms_aimclr_bandai.py']
-model = dict(mining_epoch=12)
+model = dict(mining_epoch=24)

@@ -1,0 +1,5 @@
+# Linear probe of ../ms_aimclr_bandai.py after the sequential per-convention
+# precise BN (one BN at a time, in evaluation mode; tools/probe_eval.py,
+# msclr_plugin.evaluation.precise_bn): what tools/real_results.py runs.
+_base_ = './linear_ms_aimclr_bandai.py'
+precise_bn_per_convention = 'sequential'
