@@ -44,7 +44,7 @@ def test_demo_rows_get_the_same_steps(tmp_path):
 
 def test_demo_evaluations_of_the_multi_convention_encoders():
     """``--precise-bn`` and ``--paper-eval`` pick linear configs that differ
-    in the precise BN alone (sequential by default)."""
+    in the precise BN alone."""
     demo = load_tool('demo')
     modes = {key: Config.fromfile(str(ROOT / demo.DEMO / name)).to_dict()
              for key, name in demo.MS_EVAL.items()}
