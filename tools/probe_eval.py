@@ -79,8 +79,8 @@ from msclr_plugin.evaluation.invariance import (centre_per_convention, conventio
                                                 convention_probe, extract_convention_inputs,
                                                 flat, pair_cosines, shared_joint_features)
 from msclr_plugin.evaluation.knn import POOLS, knn_classify, retrieval_report
-from msclr_plugin.evaluation.precise_bn import MODES as PRECISE_BN_MODES
-from msclr_plugin.evaluation.precise_bn import recalibrate_bn_per_convention
+from msclr_plugin.evaluation.precise_bn import (MODES as PRECISE_BN_MODES,
+                                                recalibrate_bn_per_convention)
 from msclr_plugin.evaluation.probe import (check_aligned, extract_convention_features,
                                            probe_scores, train_probe_head)
 from msclr_plugin.models.recognizers.ms_recognizer_gcn import load_pretrained_backbone
@@ -162,11 +162,10 @@ def encoder_features(cfg, args, tag):
     load_pretrained_backbone(model, args.checkpoint)
     model.to(args.device)
     conventions = list(model.backbone.names)
-    mode = args.precise_bn
-    if mode:
-        recalibrate_bn_per_convention(model, cfg.train_dataloader, conventions,
-                                      progress=f'{tag} precise BN ({mode}), training clips,',
-                                      mode=mode)
+    if args.precise_bn:
+        recalibrate_bn_per_convention(
+            model, cfg.train_dataloader, conventions, mode=args.precise_bn,
+            progress=f'{tag} precise BN ({args.precise_bn}), training clips,')
     train, test = (extract_convention_features(
         model, loader, conventions, progress=f'{tag} features, {what} clips,', pool=args.pool)
         for loader, what in ((cfg.train_dataloader, 'training'), (cfg.test_dataloader, 'test')))

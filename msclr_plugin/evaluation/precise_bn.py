@@ -135,9 +135,10 @@ def _moments(x: torch.Tensor, mask: Optional[torch.Tensor]) -> List[torch.Tensor
 
 def _sequential(model: nn.Module, bns: List[nn.Module], loader_cfg: dict,
                 conventions: List[str], progress: str) -> int:
+    """:func:`recalibrate_bn_per_convention` with ``mode='sequential'``."""
     backbone, was_training = model.backbone, model.training
     inputs: Dict[str, list] = {}
-    current = []
+    current: list = []  # the backbone's positional arguments of every batch
     capture = backbone.register_forward_pre_hook(lambda m, args: current.append(args))
     try:
         for conv in conventions:  # the backbone's inputs, once
