@@ -370,6 +370,32 @@ def bn_input_moments(model, loader, conventions):
             for bn, (n, s1, s2) in sums.items()}, feats
 
 
+def test_bn_input_moments_skip_padded_joints():
+    """The sequential precise BN's moments of a padded batch count the real
+    joints only, as MaskedBatchNorm2d's batch statistics do; (N, C) and
+    (N, C, L) inputs reduce over every axis but the channels."""
+    from msclr_plugin.evaluation.precise_bn import _moments
+    from msclr_plugin.models.layers.masked_bn import MaskedBatchNorm2d
+    torch.manual_seed(0)
+    x = torch.randn(3, 4, 5, 6)
+    mask = torch.ones(3, 6, dtype=torch.bool)
+    mask[1, 4:] = mask[2, 3:] = False
+    count, total, squares = _moments(x, mask)
+    real = torch.cat([x[i, :, :, mask[i]].flatten(1) for i in range(3)], 1).double()
+    assert count == real.shape[1] == 5 * (6 + 4 + 3)
+    assert torch.allclose(total, real.sum(1)) and torch.allclose(squares, real.square().sum(1))
+    bn = MaskedBatchNorm2d(4, momentum=1.0)
+    bn(x, mask)  # training mode: the running statistics become the batch's
+    mean = total / count
+    var = (squares / count - mean.square()) * count / (count - 1)
+    assert torch.allclose(bn.running_mean.double(), mean, atol=1e-6)
+    assert torch.allclose(bn.running_var.double(), var, atol=1e-6)
+    for y in (torch.randn(7, 4), torch.randn(7, 4, 9)):
+        count, total, _ = _moments(y, None)
+        assert count == y.numel() // 4
+        assert torch.allclose(total, y.transpose(0, 1).flatten(1).sum(1).double())
+
+
 def test_sequential_precise_bn_is_exact(tmp_path):
     """mode='sequential': every BN's running statistics are its input's over
     the training clips in the network evaluation runs; the output BN then
