@@ -319,3 +319,11 @@ def test_compare_results_across_runs_and_per_fold(tmp_path):
                      's.ms (linear, mean of 2 seeds): f1_val 50.0, f2_val 40.0']
     with pytest.raises(SystemExit, match='no row l.nope'):
         tool.main([*runs, '--compare', 'l.nope', 's.ms'])
+    # tools/real_results.py's results: rows per dataset
+    (tmp_path / 'real.json').write_text(json.dumps(dict(results={'msr3d': long})))
+    lines = tool.main([f'r={tmp_path / "real.json"}', runs[1], '--compare', 'r.msr3d.ms',
+                       's.ms', '--columns', 'linear'])
+    assert lines[0].endswith('paired over 2 seeds +15.0 +- 7.1, higher in 2')
+    # a column the tables do not have is refused, not read as another
+    with pytest.raises(SystemExit):
+        tool.main([*runs, '--compare', 'l.ms', 's.ms', '--columns', 'cos_same'])

@@ -347,29 +347,6 @@ def test_precise_bn_changes_only_bn_buffers(tmp_path, config, out_norms):
         assert torch.equal(value, state[key]), key
 
 
-def bn_input_moments(model, loader, conventions):
-    """Every BN's input mean and (unbiased) variance over a loader's clips in
-    evaluation mode, as the features are extracted."""
-    from msclr_plugin.evaluation.precise_bn import _moments
-    from msclr_plugin.evaluation.probe import extract_convention_features
-    sums = {}
-
-    def record(module, args):
-        got = _moments(args[0], args[1] if len(args) > 1 else None)
-        sums[module] = [a + b for a, b in zip(sums[module], got)] if module in sums else got
-
-    bns = [m for m in model.backbone.modules()
-           if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
-    hooks = [bn.register_forward_pre_hook(record) for bn in bns]
-    try:
-        feats = extract_convention_features(model, loader, conventions)
-    finally:
-        for hook in hooks:
-            hook.remove()
-    return {bn: (s1 / n, (s2 / n - (s1 / n).square()) * n / (n - 1))
-            for bn, (n, s1, s2) in sums.items()}, feats
-
-
 def test_bn_input_moments_skip_padded_joints():
     """The sequential precise BN's moments of a padded batch count the real
     joints only, as MaskedBatchNorm2d's batch statistics do; (N, C) and
@@ -400,7 +377,8 @@ def test_sequential_precise_bn_is_exact(tmp_path):
     """mode='sequential': every BN's running statistics are its input's over
     the training clips in the network evaluation runs; the output BN then
     centres each convention's pooled training features."""
-    from msclr_plugin.evaluation.precise_bn import recalibrate_bn_per_convention
+    from msclr_plugin.evaluation.precise_bn import (bn_input_statistics,
+                                                    recalibrate_bn_per_convention)
     cfg, model, loader = precise_bn_setup(
         tmp_path, 'linear_ms_aimclr_synthetic_outnorm_seqbn.py')
     assert cfg.precise_bn_per_convention == 'sequential'
@@ -410,7 +388,7 @@ def test_sequential_precise_bn_is_exact(tmp_path):
     assert recalibrate_bn_per_convention(model, loader, convs, mode='sequential') == 22
     assert not model.training
     check_only_bn_buffers_changed(model, params, buffers)
-    moments, feats = bn_input_moments(model, loader, convs)
+    moments, feats = bn_input_statistics(model, loader, convs)
     assert len(moments) == 22
     for bn, (mean, var) in moments.items():
         assert torch.allclose(bn.running_mean.double(), mean, atol=1e-5)
@@ -420,11 +398,33 @@ def test_sequential_precise_bn_is_exact(tmp_path):
     # the usual precise BN leaves the output BN's statistics off the inputs
     # evaluation feeds it (here by far more than the tolerance above)
     recalibrate_bn_per_convention(model, loader, convs)
-    moments, _ = bn_input_moments(model, loader, convs)
+    moments, _ = bn_input_statistics(model, loader, convs)
     out = model.backbone.out_norm.norms['coco']
     assert (out.running_mean.double() - moments[out][0]).abs().max() > 1e-3
     with pytest.raises(ValueError, match='mode must be one of'):
         recalibrate_bn_per_convention(model, loader, convs, mode='eval')
+
+
+def test_precise_bn_gap_tool(tmp_path):
+    """tools/analysis/precise_bn_gap.py: after the sequential precise BN every
+    BN's evaluation inputs match its statistics and the output BN centres each
+    convention's pooled training features; the training-mode one does not."""
+    from .conftest import load_tool
+    cfg, model, loader = precise_bn_setup(
+        tmp_path, 'linear_ms_aimclr_synthetic_outnorm_precise_bn.py')
+    cfg.train_dataloader = loader
+    cfg.dump(str(tmp_path / 'linear.py'))
+    torch.save({'state_dict': model.state_dict()}, tmp_path / 'encoder.pth')
+    result = load_tool('analysis/precise_bn_gap').main(
+        [str(tmp_path / 'linear.py'), str(tmp_path / 'encoder.pth'),
+         '--out', str(tmp_path / 'gap.json')])
+    assert len(result['sequential']['bns']) == len(result['train']['bns']) == 22
+    assert max(g['offset'] for g in result['sequential']['bns'].values()) < 1e-4
+    assert max(g['offset'] for g in result['train']['bns'].values()) > 1e-3
+    for conv in ('kinectv2_25', 'coco'):
+        assert result['sequential']['features'][conv]['mean_norm'] < 1e-4
+        assert result['train']['features'][conv]['mean_norm'] > 1e-3
+    assert result['train_against_sequential'].keys() == result['train']['bns'].keys()
 
 
 # ------------------------------------------------------- several processes

@@ -21,14 +21,15 @@ Deep, narrow encoders amplify the small gap between the two: on Bandai the
 output BN's inputs were off by up to 0.6 std after ``'train'``
 (docs/results.md, "Sequential precise BN").
 """
-from typing import Dict, List, Optional, Sequence
+import time
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
 from mmengine.model import is_model_wrapper
 
 from msclr_plugin.models.layers import to_convention_bn
-from .probe import extract_convention_features
+from .probe import Features, extract_convention_features
 
 MODES = ('train', 'sequential')
 
@@ -133,10 +134,41 @@ def _moments(x: torch.Tensor, mask: Optional[torch.Tensor]) -> List[torch.Tensor
     return [x.new_tensor(float(x.shape[1])), x.sum(1), x.square().sum(1)]
 
 
+@torch.no_grad()
+def bn_input_statistics(
+        model: nn.Module, loader_cfg: dict, conventions: Sequence[str]
+) -> Tuple[Dict[nn.Module, Tuple[torch.Tensor, torch.Tensor]], Features]:
+    """Every backbone BN's input mean and unbiased variance (float64, real
+    joints only) over a dataloader's clips of the given conventions, in
+    evaluation mode as features are extracted, and those pooled features:
+    what the BN's running statistics should be for evaluation.
+
+    Returns:
+        tuple: ``{bn: (mean, var)}`` (the BNs those conventions pass through)
+        and :func:`extract_convention_features`'s ``{convention: (features,
+        labels)}``.
+    """
+    sums: Dict[nn.Module, list] = {}
+
+    def record(module, args):
+        got = _moments(args[0], args[1] if len(args) > 1 else None)
+        sums[module] = [a + b for a, b in zip(sums[module], got)] if module in sums else got
+
+    hooks = [bn.register_forward_pre_hook(record) for bn in model.backbone.modules()
+             if isinstance(bn, nn.modules.batchnorm._BatchNorm)]
+    try:
+        feats = extract_convention_features(model, loader_cfg, conventions)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    return {bn: (s1 / n, (s2 / n - (s1 / n).square()) * n / (n - 1))
+            for bn, (n, s1, s2) in sums.items()}, feats
+
+
 def _sequential(model: nn.Module, bns: List[nn.Module], loader_cfg: dict,
                 conventions: List[str], progress: str) -> int:
     """:func:`recalibrate_bn_per_convention` with ``mode='sequential'``."""
-    backbone, was_training = model.backbone, model.training
+    backbone, was_training, start = model.backbone, model.training, time.time()
     inputs: Dict[str, list] = {}
     current: list = []  # the backbone's positional arguments of every batch
     capture = backbone.register_forward_pre_hook(lambda m, args: current.append(args))
@@ -202,5 +234,6 @@ def _sequential(model: nn.Module, bns: List[nn.Module], loader_cfg: dict,
     finally:
         model.train(was_training)
     if progress:
-        print(f'{progress} sequential: {len(done)} BNs, one pass each', flush=True)
+        print(f'{progress} sequential: {len(done)} BNs, one pass each, '
+              f'{time.time() - start:.1f} s', flush=True)
     return len(done)

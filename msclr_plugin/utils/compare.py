@@ -23,10 +23,10 @@ DEMO = osp.join('configs', 'msclr', 'demo')
 # config); the main job's AimCLR, and its MS-AimCLR as the real-data configs
 # take it: aligned cross-convention positives, no nearest-neighbour mining,
 # the backbone's per-convention output BN, evaluated after a sequential
-# per-convention precise BN, both with the learning-rate warm-up. Not the main job's second
-# key (tools/demo.py): no clear gain on real data and Bandai's retrieval
-# fell to the random encoder's with it (docs/results.md); --method adds it
-# (demo/..._outnorm_samekey_half.py)
+# per-convention precise BN, both with the learning-rate warm-up. Not the
+# main job's second key (tools/demo.py): no clear gain on real data and
+# Bandai's retrieval fell to the random encoder's with it (docs/results.md);
+# --method adds it (demo/..._outnorm_samekey_half.py)
 METHODS = dict(
     aimclr=(osp.join(DEMO, 'aimclr_synthetic_warmup.py'),
             osp.join(DEMO, 'linear_aimclr_synthetic.py')),

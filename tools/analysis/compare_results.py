@@ -1,7 +1,8 @@
 """Rows of several ``tools/compare_methods.py`` runs compared, and per-fold means.
 
-Each ``TAG=RESULTS_JSON`` names a run's ``results.json``; its rows become
-``TAG.row``. ``--compare ROW CONTROL`` prints the verdict lines of the
+Each ``TAG=RESULTS_JSON`` names a run's ``results.json`` (of
+``tools/compare_methods.py`` or ``tools/demo.py``: its rows become
+``TAG.row``; of ``tools/real_results.py``: ``TAG.<dataset>.row``). ``--compare ROW CONTROL`` prints the verdict lines of the
 results tables (msclr_plugin.utils.jobs.beats_control: the means' difference
 against twice the larger seed std, and the paired differences over the seeds
 both rows have). ``--per-fold`` prints, for a run with folds (``--fold``,
@@ -12,13 +13,15 @@ Examples:
     python tools/analysis/compare_results.py long=work_dirs/BS320/results.json \\
         short=work_dirs/BS/results.json --compare long.ms_aimclr short.ms_aimclr
     python tools/analysis/compare_results.py bs=work_dirs/BS/results.json --per-fold
+    python tools/analysis/compare_results.py a=work_dirs/real9/results.json \
+        b=work_dirs/real10/results.json --compare b.msr3d.ms_aimclr a.msr3d.ms_aimclr
 """
 import argparse
 import json
 
 import numpy as np
 
-from msclr_plugin.utils.jobs import beats_control, metric_of
+from msclr_plugin.utils.jobs import COLUMNS as TABLE_COLUMNS, beats_control, metric_of
 
 COLUMNS = ('linear', 'knn', 'retrieval', 'retrieval_unrepeated')
 
@@ -28,11 +31,23 @@ def parse_args(argv=None):
     parser.add_argument('runs', nargs='+', metavar='TAG=RESULTS_JSON')
     parser.add_argument('--compare', nargs=2, action='append', default=[],
                         metavar=('ROW', 'CONTROL'), help='e.g. a.ms_aimclr b.ms_aimclr')
-    parser.add_argument('--columns', nargs='+', default=list(COLUMNS))
+    parser.add_argument('--columns', nargs='+', default=list(COLUMNS),
+                        choices=[name for name, _, _ in TABLE_COLUMNS])
     parser.add_argument('--seeds', nargs='+', type=int, help='only these seeds')
     parser.add_argument('--per-fold', action='store_true',
                         help="each row's mean over the seeds of every fold")
     return parser.parse_args(argv)
+
+
+def table_rows(results):
+    """``{row: {seed: result}}`` of a results.json's ``results``: as they
+    are, or ``{dataset.row: ...}`` of tools/real_results.py's ``{dataset:
+    {row: {seed: result}}}``."""
+    per_seed = next(iter(results.values()))
+    if 'num_test' in next(iter(per_seed.values())):
+        return results
+    return {f'{ds}.{row}': seeds for ds, rows in results.items()
+            for row, seeds in rows.items()}
 
 
 def load_runs(specs, seeds=None):
@@ -48,7 +63,7 @@ def load_runs(specs, seeds=None):
                 runs[tag] = json.load(f)
         except (OSError, ValueError) as error:
             raise SystemExit(f'error: {path}: {error}')
-        for row, per_seed in runs[tag]['results'].items():
+        for row, per_seed in table_rows(runs[tag]['results']).items():
             rows[f'{tag}.{row}'] = {s: r for s, r in per_seed.items()
                                     if seeds is None or int(s) in seeds}
     return runs, rows
