@@ -68,9 +68,10 @@ ROWS = (('aimclr', 'aimclr_synthetic_warmup.py', 'linear_aimclr_synthetic.py', T
 # on retrieval, docs/results.md): the training-mode estimate, or sequential
 # (--precise-bn sequential: exact, what the real-data tools run; on Bandai's
 # folds retrieval +4.8 over the training-mode estimate on 10 of 10 seeds, on
-# this data within 0.3 points of it on every measure while its one pass per
-# BN costs the job about 55 s, past its 10 minutes: docs/results.md
-# "Sequential precise BN"); or the paper's evaluation (--paper-eval)
+# this data within 0.3 points of it on every measure but the convention
+# probe (50 % by construction) while its one pass per BN costs the job about
+# 55 s, past its 10 minutes: docs/results.md "Sequential precise BN"); or
+# the paper's evaluation (--paper-eval)
 MS_EVAL = dict(train='linear_ms_aimclr_synthetic_outnorm_precise_bn.py',
                sequential='linear_ms_aimclr_synthetic_outnorm_seqbn.py',
                paper='linear_ms_aimclr_synthetic_outnorm.py')
